@@ -1,0 +1,1 @@
+//! Alipay wire format (being written).

@@ -1,0 +1,1 @@
+//! Money as integer fen (being written).

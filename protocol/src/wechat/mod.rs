@@ -1,0 +1,1 @@
+//! WeChat Pay v2 wire format (being written).
