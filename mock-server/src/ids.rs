@@ -1,0 +1,85 @@
+//! Platform-shaped identifiers and nonces from a seedable RNG, so a run can be replayed.
+
+use rand::rngs::StdRng;
+use rand::{RngExt, SeedableRng};
+
+use crate::clock::Timestamp;
+
+/// Source of every random value the sandbox produces.
+#[derive(Debug)]
+pub struct IdGenerator {
+    rng: StdRng,
+}
+
+impl IdGenerator {
+    /// A generator that replays the same sequence for the same seed.
+    pub fn seeded(seed: u64) -> IdGenerator {
+        IdGenerator {
+            rng: StdRng::seed_from_u64(seed),
+        }
+    }
+
+    fn digits(&mut self, n: usize) -> String {
+        (0..n)
+            .map(|_| char::from(b'0' + self.rng.random_range(0..10u8)))
+            .collect()
+    }
+
+    /// A 28-digit WeChat `transaction_id` such as `4200000560202005168434734774`:
+    /// a `42000` prefix, 5 digits, the Beijing date, 10 digits.
+    pub fn wechat_transaction_id(&mut self, at: Timestamp) -> String {
+        format!("42000{}{}{}", self.digits(5), at.beijing_date(), self.digits(10))
+    }
+
+    /// A 29-digit WeChat `refund_id` such as `50300604212020051600550537447`:
+    /// a `50300` prefix, 7 digits, the Beijing date, 9 digits.
+    pub fn wechat_refund_id(&mut self, at: Timestamp) -> String {
+        format!("50300{}{}{}", self.digits(7), at.beijing_date(), self.digits(9))
+    }
+
+    /// A 20-digit coupon id.
+    pub fn coupon_id(&mut self) -> String {
+        format!("2{}", self.digits(19))
+    }
+
+    /// A merchant order number for generated demo orders.
+    pub fn out_trade_no(&mut self, at: Timestamp) -> String {
+        format!("demo{}{}", at.beijing_compact(), self.digits(6))
+    }
+
+    /// A 28-digit Alipay `trade_no` such as `2013112011001004330000121536`:
+    /// the Beijing date, `2200` and 16 digits.
+    pub fn alipay_trade_no(&mut self, at: Timestamp) -> String {
+        format!("{}2200{}", at.beijing_date(), self.digits(16))
+    }
+
+    /// A 16-character alphanumeric nonce, like the real server's `nonce_str`.
+    pub fn nonce(&mut self) -> String {
+        (0..16)
+            .map(|_| char::from(self.rng.sample(rand::distr::Alphanumeric)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_have_the_platform_shapes_and_replay_for_a_seed() {
+        let at = Timestamp(1_589_600_000_000); // 2020-05-16 11:33:20 Beijing
+        let mut a = IdGenerator::seeded(7);
+        let mut b = IdGenerator::seeded(7);
+        let tx = a.wechat_transaction_id(at);
+        assert_eq!(tx.len(), 28);
+        assert!(tx.starts_with("42000") && tx.bytes().all(|c| c.is_ascii_digit()));
+        assert_eq!(&tx[10..18], "20200516");
+        let refund = a.wechat_refund_id(at);
+        assert_eq!(refund.len(), 29);
+        assert!(refund.starts_with("50300"));
+        assert_eq!(a.nonce().len(), 16);
+        assert_eq!(b.wechat_transaction_id(at), tx);
+        assert_eq!(b.wechat_refund_id(at), refund);
+        assert_eq!(a.alipay_trade_no(at).len(), 28);
+    }
+}

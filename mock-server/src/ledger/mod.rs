@@ -1,0 +1,8 @@
+//! The domain: merchants, orders, refunds, balances and their rules, for each platform.
+//!
+//! Synchronous and free of HTTP and wire types: a route decodes and authenticates a request,
+//! calls one ledger method with the current time, and encodes what comes back. Each method
+//! applies one operation atomically (the server holds the ledger behind a mutex), which is
+//! what guarantees that concurrent refunds of one order never refund more than was paid.
+
+pub mod wechat;
