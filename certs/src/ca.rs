@@ -20,7 +20,7 @@ pub const MERCHANT_ORGANIZATION: &str = "微信商户系统";
 const CA_VALIDITY_DAYS: i64 = 3652;
 const MERCHANT_VALIDITY_DAYS: i64 = 5 * 365 + 1;
 /// 825 days is the longest TLS server validity Apple platforms accept from a private CA.
-pub(crate) const SERVER_VALIDITY_DAYS: i64 = 825;
+const SERVER_VALIDITY_DAYS: i64 = 825;
 const MERCHANT_KEY_BITS: usize = 2048;
 
 /// A certificate authority: its self-signed certificate and private key, able to issue

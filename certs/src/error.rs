@@ -66,8 +66,8 @@ pub enum CertError {
     #[error("invalid mch_id {0:?}: expected 1 to 32 characters of [0-9A-Za-z_-]")]
     InvalidMchId(String),
 
-    /// A server certificate was requested for no host at all.
-    #[error("a server certificate needs at least one host name or IP address")]
+    /// A server certificate was requested for no host at all, or for an empty host name.
+    #[error("a server certificate needs at least one host name or IP address, none empty")]
     NoHosts,
 }
 

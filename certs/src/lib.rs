@@ -29,8 +29,8 @@
 //! Why the p12 uses pbeWithSHAAnd3-KeyTripleDES-CBC for both bags and a SHA-1 MAC: real merchant
 //! p12 files use legacy PBE algorithms and the SDKs are built around that. Go's
 //! `golang.org/x/crypto/pkcs12` (used by gopay) only decrypts 3DES and RC2 PBEs and only checks
-//! SHA-1 MACs, while RC2 is unavailable in OpenSSL 3's default provider, so Ruby, PHP, Node >= 17
-//! and anything else on OpenSSL 3 fail on RC2 with "unsupported". 3DES with a SHA-1 MAC is the
+//! SHA-1 MACs, while RC2 is unavailable in OpenSSL 3's default provider, so Node >= 17, Ruby and
+//! anything else on OpenSSL 3 without the legacy provider fail on RC2 with "unsupported". 3DES with a SHA-1 MAC is the
 //! combination all of them, plus Java and Python `cryptography`, can read.
 
 mod ca;

@@ -75,8 +75,8 @@ impl CertStore {
     /// it was installed in.
     ///
     /// The server certificate is reused unless it is missing or unreadable, was not issued by the
-    /// CA, expires within 30 days, or lacks a SAN for one of `server_hosts`. Concurrent first
-    /// runs on the same directory are not coordinated.
+    /// CA, expires within 30 days, or lacks a SAN for one of `server_hosts` (which must then not be
+    /// empty). Concurrent first runs on the same directory are not coordinated.
     pub fn load_or_create(dir: &Path, server_hosts: &[&str]) -> Result<Self, CertError> {
         fs::create_dir_all(dir).map_err(|e| CertError::io(dir, e))?;
         let ca_cert_path = dir.join(CA_CERT);
