@@ -1,0 +1,294 @@
+//! The admin API: JSON over plain HTTP on its own loopback listener. It seeds merchants and
+//! orders, sets balances and allow-lists, advances the clock, injects faults, forces refund
+//! outcomes, lists state, reads the request journal and resets. Not part of any platform.
+//!
+//! Errors are `{"error": "..."}` with 400 (bad input), 404 (unknown thing) or 409 (conflict).
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+
+use crate::faults::{Endpoint, Fault};
+use crate::http::{self, Body};
+use crate::ledger::wechat::{AdminError, NewMerchant, Order, Refund, RefundStatus, SeedOrder};
+use crate::state::AppState;
+
+/// An admin failure with its HTTP status.
+struct Failure(StatusCode, String);
+
+impl From<AdminError> for Failure {
+    fn from(error: AdminError) -> Self {
+        let status = match error {
+            AdminError::UnknownMerchant(_) | AdminError::UnknownRefund(_) => StatusCode::NOT_FOUND,
+            AdminError::Duplicate(_) | AdminError::RefundFinal(_) => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Failure(status, error.to_string())
+    }
+}
+
+fn bad_request(message: impl Into<String>) -> Failure {
+    Failure(StatusCode::BAD_REQUEST, message.into())
+}
+
+type AdminResult = Result<(StatusCode, Value), Failure>;
+
+/// Handles one admin request.
+pub async fn handle(request: Request<Incoming>, state: &AppState) -> Response<Body> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").to_owned();
+    let body = match http::read_body(request.into_body()).await {
+        Ok(body) => body,
+        Err(error) => return failure(Failure(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())),
+    };
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let result = route(state, &method, &segments, &query, &body);
+    match result {
+        Ok((status, value)) => http::json(status, &value),
+        Err(error) => failure(error),
+    }
+}
+
+fn failure(Failure(status, message): Failure) -> Response<Body> {
+    http::json(status, &json!({ "error": message }))
+}
+
+fn route(state: &AppState, method: &Method, segments: &[&str], query: &str, body: &[u8]) -> AdminResult {
+    match (method, segments) {
+        (&Method::GET, ["admin"]) => Ok((StatusCode::OK, index())),
+        (&Method::GET, ["admin", "clock"]) => Ok((StatusCode::OK, clock(state))),
+        (&Method::POST, ["admin", "clock", "advance"]) => advance_clock(state, body),
+        (&Method::POST, ["admin", "reset"]) => {
+            state
+                .reset()
+                .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+            Ok((StatusCode::OK, json!({ "reset": true })))
+        }
+        (&Method::GET, ["admin", "faults"]) => Ok((StatusCode::OK, json!(state.faults().pending()))),
+        (&Method::POST, ["admin", "faults"]) => inject_fault(state, body),
+        (&Method::DELETE, ["admin", "faults"]) => {
+            state.faults().clear();
+            Ok((StatusCode::OK, json!({ "cleared": true })))
+        }
+        (&Method::GET, ["admin", "journal"]) => {
+            let limit = query_param(query, "limit")
+                .and_then(|l| l.parse().ok())
+                .unwrap_or(100);
+            Ok((StatusCode::OK, json!(state.journal().tail(limit))))
+        }
+        (&Method::DELETE, ["admin", "journal"]) => {
+            state.journal().clear();
+            Ok((StatusCode::OK, json!({ "cleared": true })))
+        }
+        (&Method::POST, ["admin", "wechat", "merchants"]) => create_merchant(state, body),
+        (&Method::GET, ["admin", "wechat", "merchants"]) => {
+            let world = state.world();
+            let merchants: Vec<Value> = world.wechat.merchants().map(|m| json!(m)).collect();
+            Ok((StatusCode::OK, json!(merchants)))
+        }
+        (&Method::PATCH, ["admin", "wechat", "merchants", mch_id]) => update_merchant(state, mch_id, body),
+        (&Method::POST, ["admin", "wechat", "orders"]) => seed_order(state, body),
+        (&Method::GET, ["admin", "wechat", "orders"]) => {
+            let mch_id = query_param(query, "mch_id");
+            let world = state.world();
+            let orders: Vec<Value> = world
+                .wechat
+                .orders(mch_id.as_deref())
+                .map(|o| order_json(o, world.wechat.trade_state(o)))
+                .collect();
+            Ok((StatusCode::OK, json!(orders)))
+        }
+        (&Method::GET, ["admin", "wechat", "refunds"]) => {
+            let mch_id = query_param(query, "mch_id");
+            let now = state.clock.now();
+            let mut world = state.world();
+            world.wechat.settle_due(now);
+            let refunds: Vec<Value> = world
+                .wechat
+                .refunds(mch_id.as_deref())
+                .map(|(r, o)| refund_json(r, o))
+                .collect();
+            Ok((StatusCode::OK, json!(refunds)))
+        }
+        (&Method::POST, ["admin", "wechat", "refunds", refund_id, "status"]) => {
+            force_status(state, refund_id, body)
+        }
+        _ => Err(Failure(StatusCode::NOT_FOUND, "no such admin endpoint; GET /admin lists them".into())),
+    }
+}
+
+fn index() -> Value {
+    json!({
+        "endpoints": [
+            "GET /admin/clock", "POST /admin/clock/advance {seconds}",
+            "POST /admin/reset",
+            "GET|POST|DELETE /admin/faults {endpoint, count, err_code|http_status|delay_ms, after_apply}",
+            "GET|DELETE /admin/journal?limit=N",
+            "GET|POST /admin/wechat/merchants", "PATCH /admin/wechat/merchants/{mch_id} {refundable_balance, ip_allowlist}",
+            "GET|POST /admin/wechat/orders?mch_id=",
+            "GET /admin/wechat/refunds?mch_id=", "POST /admin/wechat/refunds/{refund_id}/status {status}"
+        ]
+    })
+}
+
+fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
+    serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid JSON body: {e}")))
+}
+
+fn query_param(query: &str, name: &str) -> Option<String> {
+    form_urlencoded::parse(query.as_bytes())
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.into_owned())
+}
+
+fn clock(state: &AppState) -> Value {
+    let now = state.clock.now();
+    json!({
+        "now_ms": now.0,
+        "beijing": now.beijing_datetime(),
+        "frozen": state.clock.is_frozen(),
+    })
+}
+
+fn advance_clock(state: &AppState, body: &[u8]) -> AdminResult {
+    #[derive(Deserialize)]
+    struct Advance {
+        #[serde(default)]
+        seconds: u64,
+        #[serde(default)]
+        millis: u64,
+    }
+    let advance: Advance = parse(body)?;
+    let by = Duration::from_secs(advance.seconds) + Duration::from_millis(advance.millis);
+    let now = state.clock.advance(by);
+    let settled = state.world().wechat.settle_due(now);
+    let mut value = clock(state);
+    value["settled_refunds"] = json!(settled);
+    Ok((StatusCode::OK, value))
+}
+
+fn inject_fault(state: &AppState, body: &[u8]) -> AdminResult {
+    #[derive(Deserialize)]
+    struct Injection {
+        endpoint: Endpoint,
+        #[serde(default = "one")]
+        count: usize,
+        #[serde(flatten)]
+        fault: Fault,
+    }
+    fn one() -> usize {
+        1
+    }
+    let injection: Injection = parse(body)?;
+    let fault = injection.fault;
+    if fault.err_code.is_none() && fault.http_status.is_none() && fault.delay_ms.is_none() {
+        return Err(bad_request("a fault needs err_code, http_status or delay_ms"));
+    }
+    if let Some(status) = fault.http_status
+        && StatusCode::from_u16(status).is_err()
+    {
+        return Err(bad_request(format!("invalid http_status {status}")));
+    }
+    if injection.count == 0 || injection.count > 10_000 {
+        return Err(bad_request("count must be 1 to 10000"));
+    }
+    state.faults().push(injection.endpoint, fault, injection.count);
+    Ok((StatusCode::CREATED, json!(state.faults().pending())))
+}
+
+fn create_merchant(state: &AppState, body: &[u8]) -> AdminResult {
+    let new: NewMerchant = parse(body)?;
+    if !new
+        .mch_id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(bad_request("mch_id may only hold letters, digits, '_' and '-'"));
+    }
+    let merchant = state.world().wechat.create_merchant(new)?;
+    let files = state
+        .merchant_files(&merchant.mch_id, &merchant.company)
+        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut value = json!(merchant);
+    value["cert"] = json!({
+        "cert_path": files.cert_path,
+        "key_path": files.key_path,
+        "p12_path": files.p12_path,
+        "p12_password": files.p12_password,
+        "ca_path": state.certs.ca_path(),
+    });
+    Ok((StatusCode::CREATED, value))
+}
+
+fn update_merchant(state: &AppState, mch_id: &str, body: &[u8]) -> AdminResult {
+    #[derive(Deserialize)]
+    struct Update {
+        refundable_balance: Option<u64>,
+        /// Present and null clears the allow-list; absent leaves it.
+        #[serde(default, deserialize_with = "present")]
+        ip_allowlist: Option<Option<Vec<IpAddr>>>,
+    }
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Vec<IpAddr>>>, D::Error> {
+        Option::<Vec<IpAddr>>::deserialize(d).map(Some)
+    }
+    let update: Update = parse(body)?;
+    let mut world = state.world();
+    if let Some(balance) = update.refundable_balance {
+        world.wechat.set_balance(mch_id, balance)?;
+    }
+    if let Some(allowlist) = update.ip_allowlist {
+        world.wechat.set_ip_allowlist(mch_id, allowlist)?;
+    }
+    let merchant = world
+        .wechat
+        .merchant(mch_id)
+        .ok_or_else(|| AdminError::UnknownMerchant(mch_id.to_owned()))?;
+    Ok((StatusCode::OK, json!(merchant)))
+}
+
+fn seed_order(state: &AppState, body: &[u8]) -> AdminResult {
+    let seed: SeedOrder = parse(body)?;
+    let now = state.clock.now();
+    let mut world = state.world();
+    let world = &mut *world;
+    let order = world.wechat.seed_order(seed, now, &mut world.ids)?;
+    Ok((StatusCode::CREATED, order_json(&order, world.wechat.trade_state(&order))))
+}
+
+fn force_status(state: &AppState, refund_id: &str, body: &[u8]) -> AdminResult {
+    #[derive(Deserialize)]
+    struct Force {
+        status: RefundStatus,
+    }
+    let force: Force = parse(body)?;
+    let now = state.clock.now();
+    let mut world = state.world();
+    let refund = world.wechat.force_refund_status(refund_id, force.status, now)?;
+    let order = world
+        .wechat
+        .order_of(&refund)
+        .ok_or_else(|| AdminError::UnknownRefund(refund_id.to_owned()))?;
+    Ok((StatusCode::OK, refund_json(&refund, order)))
+}
+
+fn order_json(order: &Order, trade_state: &str) -> Value {
+    let mut value = json!(order);
+    value["trade_state"] = json!(trade_state);
+    value["cash_fee"] = json!(order.cash_fee());
+    value["refund_count"] = json!(order.refund_count());
+    value
+}
+
+fn refund_json(refund: &Refund, order: &Order) -> Value {
+    let mut value = json!(refund);
+    value["transaction_id"] = json!(order.transaction_id);
+    value["out_trade_no"] = json!(order.out_trade_no);
+    value["mch_id"] = json!(order.mch_id);
+    value
+}

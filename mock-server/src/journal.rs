@@ -1,0 +1,73 @@
+//! The request journal: what each client sent and what it got, readable through the admin
+//! API so a failing integration test can show the exchange.
+
+use std::collections::VecDeque;
+
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+
+/// Entries kept; older ones are dropped first.
+pub const JOURNAL_CAPACITY: usize = 10_000;
+
+/// One request and its answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct JournalEntry {
+    /// Sequence number, increasing from 1.
+    pub seq: u64,
+    /// Sandbox time of the request.
+    pub at: Timestamp,
+    /// HTTP method.
+    pub method: String,
+    /// Request path.
+    pub path: String,
+    /// Client address.
+    pub peer: String,
+    /// Merchant (or app) named by the request, if it could be read.
+    pub merchant: Option<String>,
+    /// Request parameters as decoded (values verbatim).
+    pub request: Vec<(String, String)>,
+    /// HTTP status returned.
+    pub status: u16,
+    /// `SUCCESS`, an err_code / sub_code, or the return_msg of a protocol failure.
+    pub outcome: String,
+    /// Response body as sent (truncated to 4 KiB).
+    pub response: String,
+}
+
+/// A bounded journal.
+#[derive(Debug, Default)]
+pub struct Journal {
+    next_seq: u64,
+    entries: VecDeque<JournalEntry>,
+}
+
+impl Journal {
+    /// Appends an entry (its `seq` is assigned here).
+    pub fn record(&mut self, mut entry: JournalEntry) {
+        self.next_seq += 1;
+        entry.seq = self.next_seq;
+        if entry.response.len() > 4096 {
+            let mut cut = 4096;
+            while !entry.response.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            entry.response.truncate(cut);
+        }
+        if self.entries.len() == JOURNAL_CAPACITY {
+            self.entries.pop_front();
+        }
+        self.entries.push_back(entry);
+    }
+
+    /// The last `limit` entries, oldest first.
+    pub fn tail(&self, limit: usize) -> Vec<JournalEntry> {
+        let skip = self.entries.len().saturating_sub(limit);
+        self.entries.iter().skip(skip).cloned().collect()
+    }
+
+    /// Empties the journal.
+    pub fn clear(&mut self) {
+        self.entries.clear();
+    }
+}

@@ -1,0 +1,24 @@
+//! Which handler answers a request: the admin API on the admin listener, the platform
+//! routes on the API listeners, nginx-style 404 pages for anything else.
+
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+
+use crate::admin;
+use crate::http::{self, Body};
+use crate::server::{ConnInfo, Surface};
+use crate::state::AppState;
+use crate::wechat;
+
+/// Answers one request.
+pub async fn handle(request: Request<Incoming>, state: &AppState, info: &ConnInfo) -> Response<Body> {
+    match info.surface {
+        Surface::Admin => admin::handle(request, state).await,
+        Surface::ApiTls | Surface::ApiPlain => {
+            match wechat::Endpoint::from_path(request.uri().path()) {
+                Some(endpoint) => wechat::handle(endpoint, request, state, info).await,
+                None => http::nginx_error(StatusCode::NOT_FOUND, None),
+            }
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Shared server state: configuration, the clock, the ledgers, faults, journal, rate limits
+//! and certificates. Every lock here is a short synchronous critical section, never held
+//! across an `.await`.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use paysandbox_certs::{CertStore, MerchantFiles};
+use rustls::ServerConfig;
+
+use crate::clock::{Clock, Timestamp};
+use crate::demo;
+use crate::faults::Faults;
+use crate::ids::IdGenerator;
+use crate::journal::Journal;
+use crate::ledger::wechat::{WechatLedger, WechatRules};
+use crate::ratelimit::SlidingWindow;
+use crate::tls::{self, PeerClassifier};
+
+/// How the sandbox clock runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockMode {
+    /// Follows the system time (plus whatever the admin API advanced it by).
+    System,
+    /// Stands still at this time until advanced: for tests.
+    FrozenAt(Timestamp),
+}
+
+/// Everything that configures a sandbox.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// Where certificates (and nothing else yet) are kept between runs.
+    pub data_dir: PathBuf,
+    /// Seed of the RNG behind ids and nonces.
+    pub seed: u64,
+    /// WeChat refund rules (settlement delay, windows, caps).
+    pub wechat_rules: WechatRules,
+    /// Enforce the per-merchant request rate limits (off for load tests).
+    pub rate_limits: bool,
+    /// Clock mode.
+    pub clock: ClockMode,
+    /// Seed the demo merchant and orders at start and on reset.
+    pub demo_data: bool,
+    /// Host names and addresses the server certificate is valid for.
+    pub server_hosts: Vec<String>,
+}
+
+impl SandboxConfig {
+    /// Defaults for a given data directory: demo data, system clock, real rules.
+    pub fn new(data_dir: impl Into<PathBuf>) -> SandboxConfig {
+        SandboxConfig {
+            data_dir: data_dir.into(),
+            seed: 20_141_111,
+            wechat_rules: WechatRules::default(),
+            rate_limits: true,
+            clock: ClockMode::System,
+            demo_data: true,
+            server_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+        }
+    }
+}
+
+/// Per-merchant request rate state for the WeChat refund endpoint (§3.4 rule 5).
+#[derive(Debug)]
+pub struct MerchantLimits {
+    /// Refund requests in the last second (150 allowed).
+    pub requests: SlidingWindow,
+    /// Erroneous refund requests in the last second (6 allowed).
+    pub errors: SlidingWindow,
+    /// Blocked with INVALID_REQ_TOO_MUCH until then.
+    pub blocked_until: Option<Timestamp>,
+}
+
+/// Refund requests per second per merchant.
+pub const REFUND_QPS: usize = 150;
+/// Erroneous refund requests per second per merchant before a block.
+pub const ERROR_QPS: usize = 6;
+/// How long a merchant stays blocked after too many erroneous requests.
+pub const ERROR_BLOCK: Duration = Duration::from_secs(60);
+
+impl Default for MerchantLimits {
+    fn default() -> Self {
+        MerchantLimits {
+            requests: SlidingWindow::new(Duration::from_secs(1), REFUND_QPS),
+            errors: SlidingWindow::new(Duration::from_secs(1), ERROR_QPS),
+            blocked_until: None,
+        }
+    }
+}
+
+/// The mutable world: ledgers and the RNG that names things in them.
+#[derive(Debug)]
+pub struct World {
+    /// The WeChat ledger.
+    pub wechat: WechatLedger,
+    /// Ids and nonces.
+    pub ids: IdGenerator,
+}
+
+/// Errors starting a sandbox.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// Certificates could not be created or loaded.
+    #[error("certificates: {0}")]
+    Certs(#[from] paysandbox_certs::CertError),
+    /// The TLS configuration was refused.
+    #[error("tls: {0}")]
+    Tls(#[from] tls::TlsSetupError),
+    /// Binding or reading a socket failed.
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    /// The demo data could not be seeded.
+    #[error("demo data: {0}")]
+    Demo(String),
+}
+
+/// Shared state of a running sandbox.
+#[derive(Debug)]
+pub struct AppState {
+    /// Configuration it was started with.
+    pub config: SandboxConfig,
+    /// The injected clock.
+    pub clock: Clock,
+    /// Certificates on disk.
+    pub certs: CertStore,
+    /// TLS server configuration.
+    pub tls: Arc<ServerConfig>,
+    /// Classifies client certificates after the handshake.
+    pub peers: PeerClassifier,
+    world: Mutex<World>,
+    faults: Mutex<Faults>,
+    journal: Mutex<Journal>,
+    limits: Mutex<HashMap<String, MerchantLimits>>,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding one of these locks would be a bug in a single operation; the
+    // data stays usable and the sandbox keeps answering rather than failing every request.
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl AppState {
+    /// Loads or creates certificates, builds TLS, and seeds the demo data if configured.
+    pub fn new(config: SandboxConfig) -> Result<AppState, StartError> {
+        let hosts: Vec<&str> = config.server_hosts.iter().map(String::as_str).collect();
+        let certs = CertStore::load_or_create(&config.data_dir, &hosts)?;
+        let (tls, peers) = tls::server_config(
+            &certs.server.cert_pem,
+            &certs.server.key_pem,
+            &certs.ca.cert_pem(),
+        )?;
+        let clock = match config.clock {
+            ClockMode::System => Clock::system(),
+            ClockMode::FrozenAt(at) => Clock::frozen(at),
+        };
+        let state = AppState {
+            world: Mutex::new(World {
+                wechat: WechatLedger::new(config.wechat_rules.clone()),
+                ids: IdGenerator::seeded(config.seed),
+            }),
+            config,
+            clock,
+            certs,
+            tls,
+            peers,
+            faults: Mutex::default(),
+            journal: Mutex::default(),
+            limits: Mutex::default(),
+        };
+        if state.config.demo_data {
+            state.seed_demo()?;
+        }
+        Ok(state)
+    }
+
+    fn seed_demo(&self) -> Result<(), StartError> {
+        let now = self.clock.now();
+        let mut world = self.world();
+        demo::seed(&mut world, now).map_err(|e| StartError::Demo(e.to_string()))?;
+        drop(world);
+        self.merchant_files(demo::MCH_ID, demo::COMPANY)?;
+        Ok(())
+    }
+
+    /// The ledgers (short critical sections only).
+    pub fn world(&self) -> MutexGuard<'_, World> {
+        lock(&self.world)
+    }
+
+    /// Injected faults.
+    pub fn faults(&self) -> MutexGuard<'_, Faults> {
+        lock(&self.faults)
+    }
+
+    /// The request journal.
+    pub fn journal(&self) -> MutexGuard<'_, Journal> {
+        lock(&self.journal)
+    }
+
+    /// Per-merchant rate state.
+    pub fn limits(&self) -> MutexGuard<'_, HashMap<String, MerchantLimits>> {
+        lock(&self.limits)
+    }
+
+    /// Issues (or reloads) a merchant's API certificate files.
+    pub fn merchant_files(&self, mch_id: &str, company: &str) -> Result<MerchantFiles, StartError> {
+        Ok(self.certs.merchant(mch_id, company)?)
+    }
+
+    /// Back to the state at start: empty ledgers (plus demo data if configured), the RNG
+    /// re-seeded, no faults, no journal, no rate state. The clock keeps its time.
+    pub fn reset(&self) -> Result<(), StartError> {
+        *self.world() = World {
+            wechat: WechatLedger::new(self.config.wechat_rules.clone()),
+            ids: IdGenerator::seeded(self.config.seed),
+        };
+        self.faults().clear();
+        self.journal().clear();
+        self.limits().clear();
+        if self.config.demo_data {
+            self.seed_demo()?;
+        }
+        Ok(())
+    }
+}

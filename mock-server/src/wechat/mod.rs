@@ -1,0 +1,330 @@
+//! WeChat Pay v2 routes: `/secapi/pay/refund`, `/pay/refundquery`, `/pay/orderquery`.
+//!
+//! Every request goes through the same checks, in this order (the first failure answers):
+//!
+//! 1. `/secapi/` only: a client certificate was sent (else HTTP 400 "No required SSL
+//!    certificate was sent") and chains to the sandbox CA (else HTTP 400 "The SSL
+//!    certificate error"), as nginx in front of the real API does;
+//! 2. an injected transport fault (delay, bare HTTP status);
+//! 3. POST, non-empty body, UTF-8, well-formed flat `<xml>` (return_code=FAIL);
+//! 4. `appid`, `mch_id`, `nonce_str`, `sign` present (FAIL `缺少参数`), `sign_type` valid;
+//! 5. the merchant exists (MCHID_NOT_EXIST, unsigned), the signature verifies with its key
+//!    and the request's sign type (FAIL `签名错误`), the appid is bound to it
+//!    (APPID_NOT_EXIST);
+//! 6. `/secapi/` only: the certificate's CN is this mch_id (CERT_ERROR);
+//! 7. the merchant's IP allow-list (NOAUTH);
+//! 8. refund only: the merchant is not blocked for erroneous requests
+//!    (INVALID_REQ_TOO_MUCH) and is under 150 requests/s (FREQUENCY_LIMITED);
+//! 9. an injected business fault (SYSTEMERROR, BIZERR_NEED_RETRY, ...), before or after the
+//!    ledger applied the request;
+//! 10. the endpoint's own fields (PARAM_ERROR, or FAIL for a missing one), then the ledger.
+
+mod convert;
+mod orderquery;
+mod refund;
+mod refundquery;
+pub mod reply;
+
+use std::time::Duration;
+
+use hyper::body::Incoming;
+use hyper::{Method, Request, Response, StatusCode};
+use paysandbox_protocol::wechat::codes::ErrCode;
+use paysandbox_protocol::wechat::fields::{FieldError, FieldErrorKind};
+use paysandbox_protocol::wechat::sign;
+use paysandbox_protocol::wechat::xml::{self, XmlError};
+use paysandbox_protocol::wechat::Params;
+
+use crate::faults::{self, Fault};
+use crate::http::{self, Body};
+use crate::journal::JournalEntry;
+use crate::server::{ConnInfo, Surface};
+use crate::state::{AppState, ERROR_BLOCK, MerchantLimits, World};
+use crate::tls::PeerCert;
+use reply::{BusinessError, Reply, Signer, msg, nginx};
+
+/// A WeChat endpoint served by the sandbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `POST /secapi/pay/refund` (client certificate required).
+    Refund,
+    /// `POST /pay/refundquery`.
+    RefundQuery,
+    /// `POST /pay/orderquery`.
+    OrderQuery,
+}
+
+impl Endpoint {
+    /// The endpoint served at `path`, if any.
+    pub fn from_path(path: &str) -> Option<Endpoint> {
+        match path {
+            "/secapi/pay/refund" => Some(Endpoint::Refund),
+            "/pay/refundquery" => Some(Endpoint::RefundQuery),
+            "/pay/orderquery" => Some(Endpoint::OrderQuery),
+            _ => None,
+        }
+    }
+
+    fn needs_certificate(self) -> bool {
+        self == Endpoint::Refund
+    }
+
+    fn fault_key(self) -> faults::Endpoint {
+        match self {
+            Endpoint::Refund => faults::Endpoint::WechatRefund,
+            Endpoint::RefundQuery => faults::Endpoint::WechatRefundQuery,
+            Endpoint::OrderQuery => faults::Endpoint::WechatOrderQuery,
+        }
+    }
+}
+
+/// Answers one WeChat request.
+pub async fn handle(
+    endpoint: Endpoint,
+    request: Request<Incoming>,
+    state: &AppState,
+    info: &ConnInfo,
+) -> Response<Body> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let mut exchange = Exchange::default();
+
+    if endpoint.needs_certificate() {
+        let refused = match (&info.cert, info.surface) {
+            (PeerCert::Trusted { .. }, Surface::ApiTls) => None,
+            (PeerCert::Untrusted, _) => Some(nginx::BAD_CERT),
+            _ => Some(nginx::NO_CERT),
+        };
+        if let Some(detail) = refused {
+            let reply = Reply::Nginx(StatusCode::BAD_REQUEST, Some(detail));
+            return finish(state, info, &method, &path, exchange, reply);
+        }
+    }
+
+    let fault = state.faults().take(endpoint.fault_key());
+    if let Some(delay) = fault.as_ref().and_then(|f| f.delay_ms) {
+        tokio::time::sleep(Duration::from_millis(delay)).await;
+    }
+    let body = match http::read_body(request.into_body()).await {
+        Ok(body) => body,
+        Err(http::BodyError::TooLarge) => {
+            let reply = Reply::ProtocolFail(msg::XML_FORMAT.into());
+            return finish(state, info, &method, &path, exchange, reply);
+        }
+        Err(http::BodyError::Io) => {
+            return finish(state, info, &method, &path, exchange, Reply::Status(StatusCode::BAD_REQUEST));
+        }
+    };
+    if let Some(status) = fault
+        .as_ref()
+        .filter(|f| !f.after_apply)
+        .and_then(|f| f.http_status)
+        .and_then(|s| StatusCode::from_u16(s).ok())
+    {
+        return finish(state, info, &method, &path, exchange, Reply::Status(status));
+    }
+
+    let reply = process(endpoint, &method, &body, fault, state, info, &mut exchange);
+    finish(state, info, &method, &path, exchange, reply)
+}
+
+/// What was learnt of a request on its way through, for the journal and the rate limits.
+#[derive(Debug, Default)]
+struct Exchange {
+    params: Option<Params>,
+    merchant: Option<String>,
+    nonce: String,
+}
+
+fn process(
+    endpoint: Endpoint,
+    method: &Method,
+    body: &[u8],
+    fault: Option<Fault>,
+    state: &AppState,
+    info: &ConnInfo,
+    exchange: &mut Exchange,
+) -> Reply {
+    if method != Method::POST {
+        return Reply::ProtocolFail(msg::REQUIRE_POST.into());
+    }
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Reply::ProtocolFail(msg::POST_DATA_EMPTY.into());
+    }
+    let params = match xml::decode(body) {
+        Ok(params) => params,
+        Err(XmlError::NotUtf8) => return Reply::ProtocolFail(msg::NOT_UTF8.into()),
+        Err(XmlError::Empty) => return Reply::ProtocolFail(msg::POST_DATA_EMPTY.into()),
+        Err(_) => return Reply::ProtocolFail(msg::XML_FORMAT.into()),
+    };
+    exchange.merchant = params.non_empty("mch_id").map(str::to_owned);
+    exchange.params = Some(params.clone());
+
+    let now = state.clock.now();
+    let mut world = state.world();
+    exchange.nonce = world.ids.nonce();
+    let nonce = exchange.nonce.clone();
+    let signer = match authenticate(endpoint, &params, &world, info, nonce) {
+        Ok(signer) => signer,
+        Err(reply) => return reply,
+    };
+    if endpoint == Endpoint::Refund && state.config.rate_limits {
+        let mut limits = state.limits();
+        let limits = limits.entry(signer.mch_id.clone()).or_default();
+        if let Some(error) = rate_limited(limits, now) {
+            return Reply::error(&signer, error);
+        }
+    }
+    let injected = fault.and_then(|f| {
+        let code = f.err_code.map(|c| BusinessError::new(ErrCode::from_wire(&c)));
+        code.map(|c| (c, f.after_apply))
+    });
+    if let Some((error, false)) = &injected {
+        return Reply::error(&signer, error.clone());
+    }
+    let reply = match endpoint {
+        Endpoint::Refund => refund::handle(&params, &signer, &mut world, now),
+        Endpoint::RefundQuery => refundquery::handle(&params, &signer, &mut world, now),
+        Endpoint::OrderQuery => orderquery::handle(&params, &signer, &mut world, now),
+    };
+    match injected {
+        Some((error, true)) => Reply::error(&signer, error),
+        _ => reply,
+    }
+}
+
+/// Steps 4 to 7 of the module docs: who is calling, and may they.
+fn authenticate(
+    endpoint: Endpoint,
+    params: &Params,
+    world: &World,
+    info: &ConnInfo,
+    nonce: String,
+) -> Result<Signer, Reply> {
+    let (Some(appid), Some(mch_id), Some(_), Some(_)) = (
+        params.non_empty("appid"),
+        params.non_empty("mch_id"),
+        params.non_empty("nonce_str"),
+        params.non_empty("sign"),
+    ) else {
+        return Err(Reply::ProtocolFail(msg::LACK_PARAMS.into()));
+    };
+    let Ok(sign_type) = sign::request_sign_type(params) else {
+        return Err(Reply::ProtocolFail(msg::SIGN_TYPE.into()));
+    };
+    let Some(merchant) = world.wechat.merchant(mch_id) else {
+        return Err(Reply::Business {
+            signer: None,
+            appid: appid.to_owned(),
+            mch_id: mch_id.to_owned(),
+            error: BusinessError::new(ErrCode::MchidNotExist),
+        });
+    };
+    if !sign::verify(params, &merchant.api_key, sign_type) {
+        return Err(Reply::ProtocolFail(msg::SIGN_ERROR.into()));
+    }
+    let signer = Signer {
+        appid: appid.to_owned(),
+        mch_id: mch_id.to_owned(),
+        key: merchant.api_key.clone(),
+        sign_type,
+        nonce,
+    };
+    if !merchant.appids.iter().any(|a| a == appid) {
+        return Err(Reply::error(&signer, BusinessError::new(ErrCode::AppidNotExist)));
+    }
+    if endpoint.needs_certificate() {
+        let cert_mch_id = match &info.cert {
+            PeerCert::Trusted { mch_id } => mch_id.as_deref(),
+            _ => None,
+        };
+        if cert_mch_id != Some(mch_id) {
+            return Err(Reply::error(
+                &signer,
+                BusinessError::with(ErrCode::CertError, "商户号与API证书不匹配"),
+            ));
+        }
+    }
+    if let Some(allowed) = &merchant.ip_allowlist
+        && !allowed.contains(&info.peer.ip())
+    {
+        return Err(Reply::error(
+            &signer,
+            BusinessError::with(ErrCode::NoAuth, "请求IP不在商户IP白名单内"),
+        ));
+    }
+    Ok(signer)
+}
+
+/// Step 8: the per-merchant refund rate limits (§3.4 rule 5).
+fn rate_limited(limits: &mut MerchantLimits, now: crate::clock::Timestamp) -> Option<BusinessError> {
+    if limits.blocked_until.is_some_and(|until| now < until) {
+        return Some(BusinessError::new(ErrCode::InvalidReqTooMuch));
+    }
+    if !limits.requests.try_record(now) {
+        return Some(BusinessError::with(
+            ErrCode::FrequencyLimited,
+            "频率限制,请降低退款请求频率后重试",
+        ));
+    }
+    None
+}
+
+/// A missing field is a protocol failure, a malformed one PARAM_ERROR (§2.3, §3.3).
+fn field_error(signer: &Signer, error: &FieldError) -> Reply {
+    match error.kind {
+        FieldErrorKind::Missing => Reply::ProtocolFail(msg::LACK_PARAMS.into()),
+        FieldErrorKind::Invalid(_) => {
+            let des = if error.field == "transaction_id" {
+                "微信订单号非法".to_owned()
+            } else {
+                format!("{}参数格式错误", error.field)
+            };
+            Reply::error(signer, BusinessError::with(ErrCode::ParamError, des))
+        }
+    }
+}
+
+fn finish(
+    state: &AppState,
+    info: &ConnInfo,
+    method: &Method,
+    path: &str,
+    exchange: Exchange,
+    reply: Reply,
+) -> Response<Body> {
+    let now = state.clock.now();
+    let outcome = reply.outcome();
+    let counts_as_error = reply.is_error()
+        && !matches!(&reply, Reply::Business { error, .. } if error.code == ErrCode::InvalidReqTooMuch);
+    if counts_as_error
+        && state.config.rate_limits
+        && Endpoint::from_path(path) == Some(Endpoint::Refund)
+        && let Some(mch_id) = &exchange.merchant
+        && state.world().wechat.merchant(mch_id).is_some()
+    {
+        let mut limits = state.limits();
+        let limits = limits.entry(mch_id.clone()).or_default();
+        if limits.errors.record(now) > crate::state::ERROR_QPS {
+            limits.blocked_until = Some(now.plus(ERROR_BLOCK));
+        }
+    }
+    let (status, content_type, body) = reply.render(&exchange.nonce);
+    state.journal().record(JournalEntry {
+        seq: 0,
+        at: now,
+        method: method.to_string(),
+        path: path.to_owned(),
+        peer: info.peer.to_string(),
+        merchant: exchange.merchant,
+        request: exchange
+            .params
+            .map(|p| p.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+            .unwrap_or_default(),
+        status: status.as_u16(),
+        outcome,
+        response: String::from_utf8_lossy(&body).into_owned(),
+    });
+    http::respond(status, content_type, body)
+}
+

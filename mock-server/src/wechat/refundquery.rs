@@ -1,0 +1,45 @@
+//! `POST /pay/refundquery` (§4).
+
+use paysandbox_protocol::wechat::{Params, RefundQueryRequest, RefundQueryResponse, RefundQuerySelector, ResultHeader};
+
+use super::convert;
+use super::reply::{Reply, Signer, refund_query_error};
+use crate::clock::Timestamp;
+use crate::ledger::wechat::RefundSelector;
+use crate::state::World;
+
+/// Answers one refund, or a page of an order's refunds.
+pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestamp) -> Reply {
+    let request = match RefundQueryRequest::from_params(params) {
+        Ok(request) => request,
+        Err(error) => return super::field_error(signer, &error),
+    };
+    let selector = match request.selector() {
+        Ok(RefundQuerySelector::RefundId(id)) => RefundSelector::RefundId(id),
+        Ok(RefundQuerySelector::OutRefundNo(no)) => RefundSelector::OutRefundNo(no),
+        Ok(RefundQuerySelector::TransactionId(id)) => RefundSelector::TransactionId(id),
+        Ok(RefundQuerySelector::OutTradeNo(no)) => RefundSelector::OutTradeNo(no),
+        Err(error) => return super::field_error(signer, &error),
+    };
+    let offset = request.offset.map_or(0, |o| o as usize);
+    let page = match world.wechat.query_refunds(&signer.mch_id, &selector, offset, now) {
+        Ok(page) => page,
+        Err(error) => return Reply::error(signer, refund_query_error(&error)),
+    };
+    let order = &page.order;
+    let response = RefundQueryResponse {
+        header: ResultHeader::success(&signer.appid, &signer.mch_id, &signer.nonce),
+        transaction_id: order.transaction_id.clone(),
+        out_trade_no: order.out_trade_no.clone(),
+        total_fee: order.total_fee,
+        settlement_total_fee: Some(order.settlement_total_fee()),
+        fee_type: Some(order.fee_type.clone()),
+        cash_fee: order.cash_fee(),
+        total_refund_count: page.total_refund_count.and_then(|c| u32::try_from(c).ok()),
+        refunds: page.refunds.iter().map(convert::refund_record).collect(),
+    };
+    Reply::Success {
+        signer: signer.clone(),
+        fields: response.to_params(),
+    }
+}

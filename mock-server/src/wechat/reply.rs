@@ -1,0 +1,246 @@
+//! The one place where every WeChat outcome gets its wire form (spec §1.3, §2.3):
+//!
+//! | outcome | HTTP | return_code | result_code | signed |
+//! |---|---|---|---|---|
+//! | protocol failure (bad XML, bad signature, missing parameter, `invalid refund_fee`) | 200 | FAIL + `return_msg` | — | no |
+//! | business error with a known merchant | 200 | SUCCESS | FAIL + `err_code`, `err_code_des` | yes, request's sign type |
+//! | business error, merchant unknown (MCHID_NOT_EXIST) | 200 | SUCCESS | FAIL | no: there is no key to sign with |
+//! | success | 200 | SUCCESS | SUCCESS | yes |
+//! | certificate missing or untrusted on `/secapi/` | 400 nginx HTML | — | — | — |
+//!
+//! and where each ledger error becomes its err_code and message.
+
+use std::borrow::Cow;
+
+use bytes::Bytes;
+use hyper::StatusCode;
+use paysandbox_protocol::wechat::codes::ErrCode;
+use paysandbox_protocol::wechat::sign::{self, SignType};
+use paysandbox_protocol::wechat::{Params, xml};
+
+use crate::http;
+use crate::ledger::wechat::{RefundError, RefundQueryError};
+
+/// The merchant a response is signed for.
+#[derive(Debug, Clone)]
+pub struct Signer {
+    /// Appid echoed in the response.
+    pub appid: String,
+    /// Merchant id echoed in the response.
+    pub mch_id: String,
+    /// API key.
+    pub key: String,
+    /// The request's sign type, which the response uses too.
+    pub sign_type: SignType,
+    /// The response's `nonce_str`.
+    pub nonce: String,
+}
+
+/// A business error: err_code and err_code_des.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BusinessError {
+    /// The code.
+    pub code: ErrCode,
+    /// The message.
+    pub des: Cow<'static, str>,
+}
+
+impl BusinessError {
+    /// An error with the code's usual message.
+    pub fn new(code: ErrCode) -> BusinessError {
+        let des = Cow::Owned(code.description().to_owned());
+        BusinessError { code, des }
+    }
+
+    /// An error with a specific message.
+    pub fn with(code: ErrCode, des: impl Into<Cow<'static, str>>) -> BusinessError {
+        BusinessError {
+            code,
+            des: des.into(),
+        }
+    }
+}
+
+/// What a WeChat route answers, before rendering.
+#[derive(Debug, Clone)]
+pub enum Reply {
+    /// `return_code=FAIL` with this `return_msg`, unsigned.
+    ProtocolFail(Cow<'static, str>),
+    /// `result_code=FAIL`; signed when the merchant is known.
+    Business {
+        /// Who to sign for; `None` when the merchant is unknown.
+        signer: Option<Signer>,
+        /// Appid to echo when unsigned.
+        appid: String,
+        /// Merchant id to echo when unsigned.
+        mch_id: String,
+        /// The error.
+        error: BusinessError,
+    },
+    /// `result_code=SUCCESS`: a complete response (header included), signed on render.
+    Success {
+        /// Who to sign for.
+        signer: Signer,
+        /// The response fields, unsigned.
+        fields: Params,
+    },
+    /// An nginx page: a status and an optional detail line.
+    Nginx(StatusCode, Option<&'static str>),
+    /// A bare HTTP status with an empty body (an injected gateway failure).
+    Status(StatusCode),
+}
+
+impl Reply {
+    /// A business error for a known merchant.
+    pub fn error(signer: &Signer, error: BusinessError) -> Reply {
+        Reply::Business {
+            signer: Some(signer.clone()),
+            appid: signer.appid.clone(),
+            mch_id: signer.mch_id.clone(),
+            error,
+        }
+    }
+
+    /// The summary the journal records: `SUCCESS`, the err_code, or the return_msg.
+    pub fn outcome(&self) -> String {
+        match self {
+            Reply::ProtocolFail(msg) => format!("FAIL: {msg}"),
+            Reply::Business { error, .. } => error.code.as_str().to_owned(),
+            Reply::Success { .. } => "SUCCESS".to_owned(),
+            Reply::Nginx(status, _) | Reply::Status(status) => format!("HTTP {}", status.as_u16()),
+        }
+    }
+
+    /// Whether this counts as an erroneous request for the rate limits.
+    pub fn is_error(&self) -> bool {
+        !matches!(self, Reply::Success { .. })
+    }
+
+    /// Renders the reply as status, content type and body; `nonce` is the response's
+    /// `nonce_str`.
+    pub fn render(self, nonce: &str) -> (StatusCode, &'static str, Bytes) {
+        match self {
+            Reply::ProtocolFail(msg) => {
+                let mut params = Params::new();
+                params.insert_text("return_code", "FAIL");
+                params.insert_text("return_msg", msg);
+                xml_response(&params)
+            }
+            Reply::Business {
+                signer,
+                appid,
+                mch_id,
+                error,
+            } => {
+                let mut params = header(&appid, &mch_id, nonce, "FAIL");
+                params.insert_text("err_code", error.code.as_str());
+                params.insert_text("err_code_des", error.des);
+                if let Some(signer) = signer {
+                    sign::sign_in_place(&mut params, &signer.key, signer.sign_type);
+                }
+                xml_response(&params)
+            }
+            Reply::Success { signer, mut fields } => {
+                sign::sign_in_place(&mut fields, &signer.key, signer.sign_type);
+                xml_response(&fields)
+            }
+            Reply::Nginx(status, detail) => (
+                status,
+                "text/html",
+                Bytes::from(http::nginx_page(status, detail)),
+            ),
+            Reply::Status(status) => (status, "text/plain", Bytes::new()),
+        }
+    }
+}
+
+fn header(appid: &str, mch_id: &str, nonce: &str, result_code: &str) -> Params {
+    let mut params = Params::new();
+    params.insert_text("return_code", "SUCCESS");
+    params.insert_text("return_msg", "OK");
+    params.insert_text("appid", appid);
+    params.insert_text("mch_id", mch_id);
+    params.insert_text("nonce_str", nonce);
+    params.insert_text("result_code", result_code);
+    params
+}
+
+fn xml_response(params: &Params) -> (StatusCode, &'static str, Bytes) {
+    (
+        StatusCode::OK,
+        "text/xml; charset=utf-8",
+        Bytes::from(xml::encode(params)),
+    )
+}
+
+/// The err_code and message of each refund refusal. Codes the spec leaves UNCONFIRMED are
+/// listed in DEVIATIONS.md.
+pub fn refund_error(error: &RefundError) -> BusinessError {
+    use BusinessError as E;
+    match error {
+        RefundError::UnknownTransactionId => E::new(ErrCode::InvalidTransactionId),
+        RefundError::OrderNotExist => E::new(ErrCode::OrderNotExist),
+        RefundError::OutRefundNoOfAnotherOrder => {
+            E::with(ErrCode::InvalidRequest, "退款单号已被其他订单使用,请更换out_refund_no")
+        }
+        RefundError::AmountsDifferFromEarlierRequest => E::new(ErrCode::RefundFeeMismatch),
+        RefundError::PayerAccountAbnormal => E::new(ErrCode::UserAccountAbnormal),
+        RefundError::OrderNotReady => E::new(ErrCode::OrderNotReady),
+        RefundError::Overdue => E::new(ErrCode::TradeOverdue),
+        RefundError::TotalFeeMismatch { .. } => E::with(
+            ErrCode::InvalidRequest,
+            "订单金额或退款金额与之前请求不一致,请核实后再试",
+        ),
+        RefundError::FullyRefunded => E::with(ErrCode::TradeStateError, "订单状态错误"),
+        RefundError::TooManyRefunds => {
+            E::with(ErrCode::InvalidRequest, "该订单退款次数已达上限(50次)")
+        }
+        RefundError::ExceedsRefundable { .. } => {
+            E::with(ErrCode::InvalidRequest, "申请退款金额超过订单可退金额")
+        }
+        RefundError::TooSoonAfterPreviousRefund => E::with(
+            ErrCode::FrequencyLimited,
+            "同一笔订单的多次退款需间隔1分钟以上,请稍后再试",
+        ),
+        RefundError::OldOrderRateLimited => E::new(ErrCode::FrequencyLimited),
+        RefundError::NotEnoughBalance { .. } => E::new(ErrCode::NotEnough),
+    }
+}
+
+/// The err_code and message of each refund-query refusal.
+pub fn refund_query_error(error: &RefundQueryError) -> BusinessError {
+    match error {
+        RefundQueryError::RefundNotExist => BusinessError::new(ErrCode::RefundNotExist),
+        RefundQueryError::OffsetOutOfRange { .. } => {
+            BusinessError::with(ErrCode::ParamError, "offset参数错误,超出退款单总数")
+        }
+    }
+}
+
+/// Protocol-failure messages (§2.3), observed where the spec quotes one.
+pub mod msg {
+    /// Not a POST (doc text; exact response UNCONFIRMED).
+    pub const REQUIRE_POST: &str = "请使用post方法";
+    /// Empty body (doc text; exact response UNCONFIRMED).
+    pub const POST_DATA_EMPTY: &str = "post数据为空";
+    /// Body is not UTF-8 (observed for `body`: `body不是utf8编码`).
+    pub const NOT_UTF8: &str = "参数编码不是utf8编码";
+    /// Malformed XML (observed).
+    pub const XML_FORMAT: &str = "XML格式错误";
+    /// A required parameter is missing (observed).
+    pub const LACK_PARAMS: &str = "缺少参数";
+    /// Bad signature (observed, newer text).
+    pub const SIGN_ERROR: &str = "签名错误,请检查后再试";
+    /// Unknown sign_type (ours: the observed downloadbill answer is `data format error`).
+    pub const SIGN_TYPE: &str = "sign_type参数格式错误";
+    /// refund_fee above total_fee (observed, seed 003).
+    pub const INVALID_REFUND_FEE: &str = "invalid refund_fee";
+}
+
+/// nginx detail lines for certificate failures on `/secapi/` (§9, observed).
+pub mod nginx {
+    /// No client certificate.
+    pub const NO_CERT: &str = "No required SSL certificate was sent";
+    /// A certificate not issued by the sandbox CA.
+    pub const BAD_CERT: &str = "The SSL certificate error";
+}
