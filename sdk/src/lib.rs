@@ -1,0 +1,1 @@
+//! paysandbox SDK (being written).
