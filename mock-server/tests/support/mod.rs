@@ -60,6 +60,8 @@ pub async fn start() -> Sandbox {
 }
 
 pub async fn start_with(configure: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
+    // reqwest is built without a default provider; plain-HTTP clients still need one.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let mut config = SandboxConfig::new(data_dir());
     config.clock = ClockMode::FrozenAt(T0);
     configure(&mut config);
@@ -147,11 +149,12 @@ impl Sandbox {
             .admin
             .request(method, format!("{}{}", self.running.admin_url, path));
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request.body(body.to_string());
         }
         let response = request.send().await.unwrap();
         let status = response.status().as_u16();
-        (status, response.json().await.unwrap())
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap())
     }
 
     pub async fn admin_post(&self, path: &str, body: Value) -> Value {
