@@ -715,3 +715,80 @@ fn order_query_refuses_unknown_trade_state() {
         Err(FieldError::invalid("trade_state", "unknown value"))
     );
 }
+
+mod never_panics {
+    use super::*;
+    use proptest::prelude::*;
+
+    const NAMES: &[&str] = &[
+        "return_code",
+        "result_code",
+        "refund_count",
+        "coupon_refund_count",
+        "coupon_refund_count_0",
+        "coupon_refund_count_1",
+        "coupon_count",
+        "out_refund_no_0",
+        "refund_id_0",
+        "refund_fee_0",
+        "refund_status_0",
+        "coupon_refund_id_0_0",
+        "coupon_refund_fee_0_0",
+        "coupon_type_0_0",
+        "coupon_type_0",
+        "coupon_refund_id_0",
+        "coupon_refund_fee_0",
+        "coupon_id_0",
+        "coupon_fee_0",
+        "transaction_id",
+        "out_trade_no",
+        "out_refund_no",
+        "refund_id",
+        "total_fee",
+        "refund_fee",
+        "cash_fee",
+        "offset",
+        "trade_state",
+        "time_end",
+        "openid",
+        "trade_type",
+        "bank_type",
+        "appid",
+        "mch_id",
+        "nonce_str",
+        "sign_type",
+        "total_refund_count",
+        "refund_channel_0",
+    ];
+
+    fn value() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just(String::new()),
+            Just("SUCCESS".to_owned()),
+            Just("FAIL".to_owned()),
+            Just("1000".to_owned()),
+            Just("1001".to_owned()),
+            Just("18446744073709551616".to_owned()),
+            "[0-9]{1,3}",
+            "[A-Z_]{0,12}",
+            ".{0,8}",
+        ]
+    }
+
+    proptest! {
+        #[test]
+        fn from_params_never_panics(fields in proptest::collection::vec((proptest::sample::select(NAMES), value()), 0..40)) {
+            let mut p = Params::new();
+            for (k, v) in fields {
+                p.insert_text(k, v);
+            }
+            let _ = Envelope::from_params(&p);
+            let _ = RefundRequest::from_params(&p);
+            let _ = RefundQueryRequest::from_params(&p);
+            let _ = OrderQueryRequest::from_params(&p);
+            let _ = RefundResponse::from_params(&p);
+            let _ = RefundQueryResponse::from_params(&p);
+            let _ = OrderQueryResponse::from_params(&p);
+        }
+    }
+}

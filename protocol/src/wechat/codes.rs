@@ -85,6 +85,7 @@ macro_rules! err_codes {
 
             /// A default `err_code_des` (Chinese, as the platform writes it). Texts quoted from
             /// observed responses or the doc are marked so in the source; the others are ours.
+            /// For [`ErrCode::Other`], the code itself.
             pub fn description(&self) -> &str {
                 match self {
                     $(Self::$variant => $des,)+

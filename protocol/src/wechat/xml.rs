@@ -48,8 +48,8 @@ pub enum XmlError {
     /// A reference to an entity other than the five predefined ones; carries its name.
     #[error("unknown entity &{0};")]
     UnknownEntity(String),
-    /// A character XML 1.0 does not allow (e.g. `&#0;`, a lone surrogate reference, or a raw
-    /// control character).
+    /// A character XML 1.0 does not allow (e.g. `&#0;`, a lone surrogate reference, a raw
+    /// control character), or a character reference that is not a number (`&#;`).
     #[error("character not allowed in XML")]
     InvalidChar,
     /// Anything but whitespace, comments or processing instructions after `</xml>`.
