@@ -10,7 +10,17 @@ use time::{OffsetDateTime, UtcOffset};
 
 /// A point in time: milliseconds since the Unix epoch (UTC).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
 )]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
@@ -106,7 +116,9 @@ impl Clock {
     pub fn now(&self) -> Timestamp {
         match *self.lock() {
             ClockState::Frozen(at) => at,
-            ClockState::System { offset_ms } => Timestamp(system_millis().saturating_add(offset_ms)),
+            ClockState::System { offset_ms } => {
+                Timestamp(system_millis().saturating_add(offset_ms))
+            }
         }
     }
 
@@ -130,7 +142,9 @@ impl Clock {
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
         // The state is a plain value: a panic elsewhere cannot leave it inconsistent.
-        self.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 
@@ -138,7 +152,7 @@ impl Clock {
 pub fn system_millis() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| duration_millis(d))
+        .map(duration_millis)
         .unwrap_or(0)
 }
 

@@ -33,7 +33,11 @@ pub async fn read_body(body: Incoming) -> Result<Bytes, BodyError> {
 }
 
 /// A response with a body and content type.
-pub fn respond(status: StatusCode, content_type: &'static str, body: impl Into<Bytes>) -> Response<Body> {
+pub fn respond(
+    status: StatusCode,
+    content_type: &'static str,
+    body: impl Into<Bytes>,
+) -> Response<Body> {
     let mut response = Response::new(Full::new(body.into()));
     *response.status_mut() = status;
     response

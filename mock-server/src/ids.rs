@@ -28,13 +28,23 @@ impl IdGenerator {
     /// A 28-digit WeChat `transaction_id` such as `4200000560202005168434734774`:
     /// a `42000` prefix, 5 digits, the Beijing date, 10 digits.
     pub fn wechat_transaction_id(&mut self, at: Timestamp) -> String {
-        format!("42000{}{}{}", self.digits(5), at.beijing_date(), self.digits(10))
+        format!(
+            "42000{}{}{}",
+            self.digits(5),
+            at.beijing_date(),
+            self.digits(10)
+        )
     }
 
     /// A 29-digit WeChat `refund_id` such as `50300604212020051600550537447`:
     /// a `50300` prefix, 7 digits, the Beijing date, 9 digits.
     pub fn wechat_refund_id(&mut self, at: Timestamp) -> String {
-        format!("50300{}{}{}", self.digits(7), at.beijing_date(), self.digits(9))
+        format!(
+            "50300{}{}{}",
+            self.digits(7),
+            at.beijing_date(),
+            self.digits(9)
+        )
     }
 
     /// A 20-digit coupon id.

@@ -104,8 +104,14 @@ fn certs(args: CertsArgs) -> Result<(), String> {
         .merchant(&args.mch_id, &args.company)
         .map_err(|e| e.to_string())?;
     println!("CA certificate:        {}", store.ca_path().display());
-    println!("server certificate:    {}", store.server_cert_path().display());
-    println!("server key:            {}", store.server_key_path().display());
+    println!(
+        "server certificate:    {}",
+        store.server_cert_path().display()
+    );
+    println!(
+        "server key:            {}",
+        store.server_key_path().display()
+    );
     println!("merchant certificate:  {}", files.cert_path.display());
     println!("merchant key:          {}", files.key_path.display());
     println!(
@@ -156,7 +162,10 @@ fn print_banner(state: &AppState, args: &ServeArgs) {
     println!("paysandbox is running");
     println!("  WeChat Pay API (mutual TLS): {api}   e.g. {api}/secapi/pay/refund");
     println!("  plain HTTP API:              http://{}", args.http_addr);
-    println!("  admin API (JSON):            http://{}/admin", args.admin_addr);
+    println!(
+        "  admin API (JSON):            http://{}/admin",
+        args.admin_addr
+    );
     println!("  CA to trust:                 {}", ca.display());
     if !state.config.demo_data {
         return;
@@ -169,10 +178,17 @@ fn print_banner(state: &AppState, args: &ServeArgs) {
     if let Ok(files) = files {
         println!("  cert    {}", files.cert_path.display());
         println!("  key     {}", files.key_path.display());
-        println!("  p12     {} (password {})", files.p12_path.display(), files.p12_password);
+        println!(
+            "  p12     {} (password {})",
+            files.p12_path.display(),
+            files.p12_password
+        );
     }
     println!("demo orders (out_trade_no, total_fee in fen)");
     for order in demo::ORDERS {
-        println!("  {}  {:>5}  {}", order.out_trade_no, order.total_fee, order.purpose);
+        println!(
+            "  {}  {:>5}  {}",
+            order.out_trade_no, order.total_fee, order.purpose
+        );
     }
 }

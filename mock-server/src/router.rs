@@ -11,7 +11,11 @@ use crate::state::AppState;
 use crate::wechat;
 
 /// Answers one request.
-pub async fn handle(request: Request<Incoming>, state: &AppState, info: &ConnInfo) -> Response<Body> {
+pub async fn handle(
+    request: Request<Incoming>,
+    state: &AppState,
+    info: &ConnInfo,
+) -> Response<Body> {
     match info.surface {
         Surface::Admin => admin::handle(request, state).await,
         Surface::ApiTls | Surface::ApiPlain => {

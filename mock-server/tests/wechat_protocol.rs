@@ -1,6 +1,11 @@
 //! Protocol-level behaviour shared by every WeChat endpoint: method, body, XML, required
 //! fields, signatures, merchant and appid, sign types, and the request styles of real clients.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -34,10 +39,16 @@ async fn get_is_refused_with_require_post() {
 async fn empty_body_malformed_xml_and_doctype_are_protocol_failures() {
     let sandbox = start().await;
     assert_protocol_fail(&raw(&sandbox, "/pay/refundquery", "").await, "post数据为空");
-    assert_protocol_fail(&raw(&sandbox, "/pay/refundquery", "<xml><appid>").await, "XML格式错误");
+    assert_protocol_fail(
+        &raw(&sandbox, "/pay/refundquery", "<xml><appid>").await,
+        "XML格式错误",
+    );
     let xxe = r#"<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY x SYSTEM "file:///etc/passwd">]><xml><appid>&x;</appid></xml>"#;
     assert_protocol_fail(&raw(&sandbox, "/pay/refundquery", xxe).await, "XML格式错误");
-    assert_protocol_fail(&raw(&sandbox, "/pay/refundquery", "<root><a>1</a></root>").await, "XML格式错误");
+    assert_protocol_fail(
+        &raw(&sandbox, "/pay/refundquery", "<root><a>1</a></root>").await,
+        "XML格式错误",
+    );
 }
 
 #[tokio::test]
@@ -46,7 +57,10 @@ async fn non_utf8_body_is_refused() {
     let client = sandbox.client(Identity::Merchant(MCH));
     let body = b"<xml><body>\xc9\xcc\xc6\xb7</body></xml>".to_vec();
     let (_, text) = sandbox.post_raw(&client, "/pay/refundquery", body).await;
-    assert_protocol_fail(&xml::decode(text.as_bytes()).unwrap(), "参数编码不是utf8编码");
+    assert_protocol_fail(
+        &xml::decode(text.as_bytes()).unwrap(),
+        "参数编码不是utf8编码",
+    );
 }
 
 #[tokio::test]
@@ -60,7 +74,10 @@ async fn missing_required_field_is_lack_params() {
     // out_refund_no missing on a refund: a protocol failure too.
     let mut params = refund_params("demo-order-0001", "x", 1000, 1);
     params.remove("out_refund_no");
-    assert_protocol_fail(&sandbox.call("/secapi/pay/refund", params).await, "缺少参数");
+    assert_protocol_fail(
+        &sandbox.call("/secapi/pay/refund", params).await,
+        "缺少参数",
+    );
 }
 
 #[tokio::test]
@@ -69,13 +86,32 @@ async fn wrong_signature_is_an_unsigned_sign_error() {
     let client = sandbox.client(Identity::Merchant(MCH));
     let mut params = signed(refund_params("demo-order-0001", "r1", 1000, 1), KEY);
     params.insert_text("refund_fee", "2");
-    let (_, text) = sandbox.post_raw(&client, "/secapi/pay/refund", xml::encode(&params)).await;
-    assert_protocol_fail(&xml::decode(text.as_bytes()).unwrap(), "签名错误,请检查后再试");
+    let (_, text) = sandbox
+        .post_raw(&client, "/secapi/pay/refund", xml::encode(&params))
+        .await;
+    assert_protocol_fail(
+        &xml::decode(text.as_bytes()).unwrap(),
+        "签名错误,请检查后再试",
+    );
     let response = sandbox
-        .call_with(&client, "/secapi/pay/refund", refund_params("demo-order-0001", "r1", 1000, 1), &"0".repeat(32))
+        .call_with(
+            &client,
+            "/secapi/pay/refund",
+            refund_params("demo-order-0001", "r1", 1000, 1),
+            &"0".repeat(32),
+        )
         .await;
     assert_protocol_fail(&response, "签名错误,请检查后再试");
-    assert!(sandbox.running.state.world().wechat.refunds(None).next().is_none());
+    assert!(
+        sandbox
+            .running
+            .state
+            .world()
+            .wechat
+            .refunds(None)
+            .next()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -85,8 +121,13 @@ async fn invalid_sign_type_is_refused() {
     params.insert_text("sign_type", "HMAC_SHA256");
     params.insert_text("sign", "00");
     let client = sandbox.client(Identity::Merchant(MCH));
-    let (_, text) = sandbox.post_raw(&client, "/secapi/pay/refund", xml::encode(&params)).await;
-    assert_protocol_fail(&xml::decode(text.as_bytes()).unwrap(), "sign_type参数格式错误");
+    let (_, text) = sandbox
+        .post_raw(&client, "/secapi/pay/refund", xml::encode(&params))
+        .await;
+    assert_protocol_fail(
+        &xml::decode(text.as_bytes()).unwrap(),
+        "sign_type参数格式错误",
+    );
 }
 
 #[tokio::test]
@@ -125,7 +166,11 @@ async fn hmac_requests_get_hmac_signed_responses() {
     assert_eq!(response.get("sign").map(str::len), Some(64));
     assert!(sign::verify(&response, KEY, SignType::HmacSha256));
     assert!(!sign::verify(&response, KEY, SignType::Md5));
-    assert_eq!(response.get("sign_type"), None, "responses do not echo sign_type");
+    assert_eq!(
+        response.get("sign_type"),
+        None,
+        "responses do not echo sign_type"
+    );
 }
 
 #[tokio::test]
@@ -140,7 +185,10 @@ async fn ip_allow_list_is_noauth() {
         .await;
     assert_eq!(status, 200);
     let response = sandbox
-        .call("/secapi/pay/refund", refund_params("demo-order-0001", "r1", 1000, 1))
+        .call(
+            "/secapi/pay/refund",
+            refund_params("demo-order-0001", "r1", 1000, 1),
+        )
         .await;
     assert_business_error(&response, "NOAUTH", "请求IP不在商户IP白名单内");
     sandbox
@@ -151,7 +199,10 @@ async fn ip_allow_list_is_noauth() {
         )
         .await;
     let response = sandbox
-        .call("/secapi/pay/refund", refund_params("demo-order-0001", "r1", 1000, 1))
+        .call(
+            "/secapi/pay/refund",
+            refund_params("demo-order-0001", "r1", 1000, 1),
+        )
         .await;
     assert_eq!(response.get("result_code"), Some("SUCCESS"));
 }
@@ -171,7 +222,10 @@ async fn wechatpy_style_request_is_accepted() {
             body += &format!("<{k}><![CDATA[{v}]]></{k}>");
         }
     }
-    body += &format!("<sign><![CDATA[{}]]></sign></xml>", params.get("sign").unwrap());
+    body += &format!(
+        "<sign><![CDATA[{}]]></sign></xml>",
+        params.get("sign").unwrap()
+    );
     let response = raw(&sandbox, "/secapi/pay/refund", &body).await;
     assert_eq!(response.get("result_code"), Some("SUCCESS"), "{response:?}");
 }
@@ -187,7 +241,10 @@ async fn wxjava_and_gopay_style_requests_are_accepted() {
     let params = signed(params, KEY);
     let mut body = String::from("<xml>\n");
     for (k, v) in params.iter() {
-        let escaped = v.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+        let escaped = v
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
         body += &format!("  <{k}>{escaped}</{k}>\n");
     }
     body += "</xml>";
@@ -227,6 +284,11 @@ async fn zero_is_a_signed_value_not_an_empty_one() {
     let sign_without_zero = sign::sign(&bad, KEY, SignType::Md5);
     params.insert_text("sign", sign_without_zero);
     let client = sandbox.client(Identity::None);
-    let (_, text) = sandbox.post_raw(&client, "/pay/refundquery", xml::encode(&params)).await;
-    assert_protocol_fail(&xml::decode(text.as_bytes()).unwrap(), "签名错误,请检查后再试");
+    let (_, text) = sandbox
+        .post_raw(&client, "/pay/refundquery", xml::encode(&params))
+        .await;
+    assert_protocol_fail(
+        &xml::decode(text.as_bytes()).unwrap(),
+        "签名错误,请检查后再试",
+    );
 }

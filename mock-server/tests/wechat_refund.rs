@@ -1,5 +1,10 @@
 //! `/secapi/pay/refund`: the success answer and every business error code under its rule.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -10,9 +15,18 @@ use paysandbox_protocol::wechat::{Params, RefundResponse};
 use serde_json::json;
 use support::*;
 
-async fn refund(sandbox: &Sandbox, order: &str, out_refund_no: &str, total: u64, fee: u64) -> Params {
+async fn refund(
+    sandbox: &Sandbox,
+    order: &str,
+    out_refund_no: &str,
+    total: u64,
+    fee: u64,
+) -> Params {
     sandbox
-        .call("/secapi/pay/refund", refund_params(order, out_refund_no, total, fee))
+        .call(
+            "/secapi/pay/refund",
+            refund_params(order, out_refund_no, total, fee),
+        )
         .await
 }
 
@@ -57,7 +71,13 @@ async fn same_out_refund_no_and_amounts_returns_the_same_refund() {
     let again = refund(&sandbox, "demo-order-0001", "same-1", 1000, 300).await;
     assert_eq!(again.get("result_code"), Some("SUCCESS"));
     assert_eq!(again.get("refund_id"), first.get("refund_id"));
-    let refunds = sandbox.running.state.world().wechat.refunds(Some(MCH)).count();
+    let refunds = sandbox
+        .running
+        .state
+        .world()
+        .wechat
+        .refunds(Some(MCH))
+        .count();
     assert_eq!(refunds, 1);
 }
 
@@ -66,7 +86,11 @@ async fn same_out_refund_no_with_other_amounts_is_refund_fee_mismatch() {
     let sandbox = start().await;
     refund(&sandbox, "demo-order-0001", "same-1", 1000, 300).await;
     let response = refund(&sandbox, "demo-order-0001", "same-1", 1000, 301).await;
-    assert_business_error(&response, "REFUND_FEE_MISMATCH", "订单金额或退款金额与之前请求不一致,请核实后再试");
+    assert_business_error(
+        &response,
+        "REFUND_FEE_MISMATCH",
+        "订单金额或退款金额与之前请求不一致,请核实后再试",
+    );
 }
 
 #[tokio::test]
@@ -80,7 +104,11 @@ async fn refund_fee_above_total_fee_is_invalid_refund_fee() {
 async fn total_fee_other_than_the_order_amount_is_invalid_request() {
     let sandbox = start().await;
     let response = refund(&sandbox, "demo-order-0001", "r1", 999, 1).await;
-    assert_business_error(&response, "INVALID_REQUEST", "订单金额或退款金额与之前请求不一致,请核实后再试");
+    assert_business_error(
+        &response,
+        "INVALID_REQUEST",
+        "订单金额或退款金额与之前请求不一致,请核实后再试",
+    );
 }
 
 #[tokio::test]
@@ -156,7 +184,11 @@ async fn seeded_conditions_give_their_codes() {
         )
         .await;
     let response = refund(&sandbox, "not-ready-1", "r1", 100, 1).await;
-    assert_business_error(&response, "ORDER_NOT_READY", "订单处理中,暂时无法退款,请稍后再试");
+    assert_business_error(
+        &response,
+        "ORDER_NOT_READY",
+        "订单处理中,暂时无法退款,请稍后再试",
+    );
 }
 
 #[tokio::test]
@@ -165,7 +197,11 @@ async fn refunds_of_one_order_need_a_minute_between_them() {
     refund(&sandbox, "demo-order-0002", "r1", 8800, 1).await;
     sandbox.advance(59).await;
     let response = refund(&sandbox, "demo-order-0002", "r2", 8800, 1).await;
-    assert_business_error(&response, "FREQUENCY_LIMITED", "同一笔订单的多次退款需间隔1分钟以上,请稍后再试");
+    assert_business_error(
+        &response,
+        "FREQUENCY_LIMITED",
+        "同一笔订单的多次退款需间隔1分钟以上,请稍后再试",
+    );
     sandbox.advance(1).await;
     let response = refund(&sandbox, "demo-order-0002", "r2", 8800, 1).await;
     assert_eq!(response.get("result_code"), Some("SUCCESS"));
@@ -180,7 +216,11 @@ async fn the_fifty_first_refund_is_refused() {
     .await;
     for i in 0..50 {
         let response = refund(&sandbox, "demo-order-0002", &format!("r{i}"), 8800, 1).await;
-        assert_eq!(response.get("result_code"), Some("SUCCESS"), "{i}: {response:?}");
+        assert_eq!(
+            response.get("result_code"),
+            Some("SUCCESS"),
+            "{i}: {response:?}"
+        );
     }
     let response = refund(&sandbox, "demo-order-0002", "r50", 8800, 1).await;
     assert_business_error(&response, "INVALID_REQUEST", "该订单退款次数已达上限(50次)");
@@ -198,7 +238,11 @@ async fn old_orders_are_limited_per_minute() {
     let response = refund(&sandbox, "demo-order-0004", "r1", 500, 1).await;
     assert_eq!(response.get("result_code"), Some("SUCCESS"));
     let response = refund(&sandbox, "old-order-2", "r2", 500, 1).await;
-    assert_business_error(&response, "FREQUENCY_LIMITED", "频率限制,1个月之前的订单申请退款请降低频率再重试。");
+    assert_business_error(
+        &response,
+        "FREQUENCY_LIMITED",
+        "频率限制,1个月之前的订单申请退款请降低频率再重试。",
+    );
 }
 
 #[tokio::test]
@@ -209,7 +253,11 @@ async fn too_many_erroneous_requests_block_the_merchant_for_a_minute() {
         assert_eq!(response.get("err_code"), Some("ORDERNOTEXIST"));
     }
     let response = refund(&sandbox, "demo-order-0001", "r1", 1000, 1).await;
-    assert_business_error(&response, "INVALID_REQ_TOO_MUCH", "无效请求过多,请1分钟后再试");
+    assert_business_error(
+        &response,
+        "INVALID_REQ_TOO_MUCH",
+        "无效请求过多,请1分钟后再试",
+    );
     sandbox.advance(60).await;
     let response = refund(&sandbox, "demo-order-0001", "r1", 1000, 1).await;
     assert_eq!(response.get("result_code"), Some("SUCCESS"));
@@ -224,18 +272,32 @@ async fn more_than_150_refund_requests_a_second_are_frequency_limited() {
         assert_eq!(response.get("result_code"), Some("SUCCESS"));
     }
     let response = refund(&sandbox, "demo-order-0002", "r1", 8800, 1).await;
-    assert_business_error(&response, "FREQUENCY_LIMITED", "频率限制,请降低退款请求频率后重试");
+    assert_business_error(
+        &response,
+        "FREQUENCY_LIMITED",
+        "频率限制,请降低退款请求频率后重试",
+    );
 }
 
 #[tokio::test]
 async fn injected_faults_answer_before_the_ledger_unless_after_apply() {
     let sandbox = start().await;
     sandbox
-        .admin_post("/admin/faults", json!({ "endpoint": "wechat.refund", "err_code": "SYSTEMERROR", "count": 1 }))
+        .admin_post(
+            "/admin/faults",
+            json!({ "endpoint": "wechat.refund", "err_code": "SYSTEMERROR", "count": 1 }),
+        )
         .await;
     let response = refund(&sandbox, "demo-order-0001", "r1", 1000, 100).await;
-    assert_business_error(&response, "SYSTEMERROR", "系统超时,请使用相同参数再次调用API");
-    assert_eq!(sandbox.running.state.world().wechat.refunds(None).count(), 0);
+    assert_business_error(
+        &response,
+        "SYSTEMERROR",
+        "系统超时,请使用相同参数再次调用API",
+    );
+    assert_eq!(
+        sandbox.running.state.world().wechat.refunds(None).count(),
+        0
+    );
 
     sandbox
         .admin_post(
@@ -244,15 +306,28 @@ async fn injected_faults_answer_before_the_ledger_unless_after_apply() {
         )
         .await;
     let response = refund(&sandbox, "demo-order-0001", "r1", 1000, 100).await;
-    assert_business_error(&response, "BIZERR_NEED_RETRY", "并发情况下,业务被拒绝,商户重试即可解决");
-    assert_eq!(sandbox.running.state.world().wechat.refunds(None).count(), 1);
+    assert_business_error(
+        &response,
+        "BIZERR_NEED_RETRY",
+        "并发情况下,业务被拒绝,商户重试即可解决",
+    );
+    assert_eq!(
+        sandbox.running.state.world().wechat.refunds(None).count(),
+        1
+    );
     // The retry with the same out_refund_no finds the refund made behind the error.
     let response = refund(&sandbox, "demo-order-0001", "r1", 1000, 100).await;
     assert_eq!(response.get("result_code"), Some("SUCCESS"));
-    assert_eq!(sandbox.running.state.world().wechat.refunds(None).count(), 1);
+    assert_eq!(
+        sandbox.running.state.world().wechat.refunds(None).count(),
+        1
+    );
 
     sandbox
-        .admin_post("/admin/faults", json!({ "endpoint": "wechat.refund", "http_status": 503 }))
+        .admin_post(
+            "/admin/faults",
+            json!({ "endpoint": "wechat.refund", "http_status": 503 }),
+        )
         .await;
     let client = sandbox.client(Identity::Merchant(MCH));
     let body = paysandbox_protocol::wechat::xml::encode(&signed(
@@ -269,7 +344,10 @@ async fn refunds_settle_and_can_be_forced_to_change_or_closed() {
     let first = refund(&sandbox, "demo-order-0001", "r1", 1000, 1000).await;
     let refund_id = first.get("refund_id").unwrap().to_owned();
     let forced = sandbox
-        .admin_post(&format!("/admin/wechat/refunds/{refund_id}/status"), json!({ "status": "REFUNDCLOSE" }))
+        .admin_post(
+            &format!("/admin/wechat/refunds/{refund_id}/status"),
+            json!({ "status": "REFUNDCLOSE" }),
+        )
         .await;
     assert_eq!(forced["status"], "REFUNDCLOSE");
     // A closed refund makes its amount refundable again.

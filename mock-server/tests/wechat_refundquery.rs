@@ -1,6 +1,11 @@
 //! `/pay/refundquery`: the four ids and their priority, paging, every indexed field, errors;
 //! and concurrent refunds of one order.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -23,7 +28,10 @@ async fn query(sandbox: &Sandbox, fields: &[(&str, &str)]) -> Params {
 async fn query_by_each_id_with_every_indexed_field() {
     let sandbox = start().await;
     let made = sandbox
-        .call("/secapi/pay/refund", refund_params("demo-order-0003", "q-1", 1000, 500))
+        .call(
+            "/secapi/pay/refund",
+            refund_params("demo-order-0003", "q-1", 1000, 500),
+        )
         .await;
     let refund_id = made.get("refund_id").unwrap();
     let transaction_id = made.get("transaction_id").unwrap();
@@ -49,7 +57,10 @@ async fn query_by_each_id_with_every_indexed_field() {
         assert!(response.get("coupon_refund_id_0_0").is_some());
         assert_eq!(response.get("refund_status_0"), Some("PROCESSING"));
         assert_eq!(response.get("refund_channel_0"), Some("ORIGINAL"));
-        assert_eq!(response.get("refund_account_0"), Some("REFUND_SOURCE_UNSETTLED_FUNDS"));
+        assert_eq!(
+            response.get("refund_account_0"),
+            Some("REFUND_SOURCE_UNSETTLED_FUNDS")
+        );
         assert_eq!(response.get("refund_recv_accout_0"), Some("支付用户零钱"));
         assert_eq!(response.get("refund_success_time_0"), None);
         assert_eq!(response.get("total_fee"), Some("1000"));
@@ -65,13 +76,19 @@ async fn query_by_each_id_with_every_indexed_field() {
 async fn settled_refund_shows_success_time_in_beijing_time() {
     let sandbox = start().await;
     sandbox
-        .call("/secapi/pay/refund", refund_params("demo-order-0001", "q-1", 1000, 1))
+        .call(
+            "/secapi/pay/refund",
+            refund_params("demo-order-0001", "q-1", 1000, 1),
+        )
         .await;
     sandbox.advance(10).await;
     let response = query(&sandbox, &[("out_refund_no", "q-1")]).await;
     assert_eq!(response.get("refund_status_0"), Some("SUCCESS"));
     // T0 + 10 s = 2023-11-14 22:13:30 UTC = 2023-11-15 06:13:30 Beijing.
-    assert_eq!(response.get("refund_success_time_0"), Some("2023-11-15 06:13:30"));
+    assert_eq!(
+        response.get("refund_success_time_0"),
+        Some("2023-11-15 06:13:30")
+    );
 }
 
 #[tokio::test]
@@ -82,22 +99,41 @@ async fn pages_of_ten_through_offset() {
     .await;
     for i in 0..25 {
         let response = sandbox
-            .call("/secapi/pay/refund", refund_params("demo-order-0002", &format!("page-{i:02}"), 8800, 10))
+            .call(
+                "/secapi/pay/refund",
+                refund_params("demo-order-0002", &format!("page-{i:02}"), 8800, 10),
+            )
             .await;
         assert_eq!(response.get("result_code"), Some("SUCCESS"));
     }
     let mut seen = Vec::new();
     for offset in [0, 10, 20] {
-        let response = query(&sandbox, &[("out_trade_no", "demo-order-0002"), ("offset", &offset.to_string())]).await;
+        let response = query(
+            &sandbox,
+            &[
+                ("out_trade_no", "demo-order-0002"),
+                ("offset", &offset.to_string()),
+            ],
+        )
+        .await;
         let parsed = RefundQueryResponse::from_params(&response).unwrap();
         assert_eq!(parsed.total_refund_count, Some(25));
         assert_eq!(parsed.refunds.len(), if offset == 20 { 5 } else { 10 });
-        assert!(parsed.refunds.iter().all(|r| r.refund_status == RefundStatus::Processing));
+        assert!(
+            parsed
+                .refunds
+                .iter()
+                .all(|r| r.refund_status == RefundStatus::Processing)
+        );
         seen.extend(parsed.refunds.into_iter().map(|r| r.out_refund_no));
     }
     let expected: Vec<String> = (0..25).map(|i| format!("page-{i:02}")).collect();
     assert_eq!(seen, expected);
-    let response = query(&sandbox, &[("out_trade_no", "demo-order-0002"), ("offset", "26")]).await;
+    let response = query(
+        &sandbox,
+        &[("out_trade_no", "demo-order-0002"), ("offset", "26")],
+    )
+    .await;
     assert_business_error(&response, "PARAM_ERROR", "offset参数错误,超出退款单总数");
 }
 
@@ -126,7 +162,10 @@ async fn concurrent_refunds_never_exceed_the_payment() {
     })
     .await;
     sandbox
-        .admin_post("/admin/wechat/orders", json!({ "mch_id": MCH, "out_trade_no": "race-order", "total_fee": 1000 }))
+        .admin_post(
+            "/admin/wechat/orders",
+            json!({ "mch_id": MCH, "out_trade_no": "race-order", "total_fee": 1000 }),
+        )
         .await;
     let sandbox = std::sync::Arc::new(sandbox);
     let mut tasks = Vec::new();
@@ -135,10 +174,16 @@ async fn concurrent_refunds_never_exceed_the_payment() {
         tasks.push(tokio::spawn(async move {
             // Every client sends twice with the same out_refund_no: one refund each at most.
             let a = sandbox
-                .call("/secapi/pay/refund", refund_params("race-order", &format!("race-{i}"), 1000, 30))
+                .call(
+                    "/secapi/pay/refund",
+                    refund_params("race-order", &format!("race-{i}"), 1000, 30),
+                )
                 .await;
             let b = sandbox
-                .call("/secapi/pay/refund", refund_params("race-order", &format!("race-{i}"), 1000, 30))
+                .call(
+                    "/secapi/pay/refund",
+                    refund_params("race-order", &format!("race-{i}"), 1000, 30),
+                )
                 .await;
             (a, b)
         }));
@@ -157,7 +202,11 @@ async fn concurrent_refunds_never_exceed_the_payment() {
     }
     assert_eq!(accepted, 33, "1000 fen holds 33 refunds of 30");
     let world = sandbox.running.state.world();
-    let refunds: Vec<_> = world.wechat.refunds(Some(MCH)).filter(|(_, o)| o.out_trade_no == "race-order").collect();
+    let refunds: Vec<_> = world
+        .wechat
+        .refunds(Some(MCH))
+        .filter(|(_, o)| o.out_trade_no == "race-order")
+        .collect();
     assert_eq!(refunds.len(), 33);
     assert_eq!(refunds.iter().map(|(r, _)| r.refund_fee).sum::<u64>(), 990);
 }

@@ -1,5 +1,10 @@
 //! Certificates on `/secapi/`: what nginx answers before the application, and CERT_ERROR.
-#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
 
 mod support;
 
@@ -12,12 +17,27 @@ use support::*;
 async fn refund_without_a_certificate_gets_nginx_400() {
     let sandbox = start().await;
     let client = sandbox.client(Identity::None);
-    let body = xml::encode(&signed(refund_params("demo-order-0001", "r1", 1000, 1), KEY));
+    let body = xml::encode(&signed(
+        refund_params("demo-order-0001", "r1", 1000, 1),
+        KEY,
+    ));
     let (status, page) = sandbox.post_raw(&client, "/secapi/pay/refund", body).await;
     assert_eq!(status, 400);
-    assert!(page.contains("<title>400 No required SSL certificate was sent</title>"), "{page}");
+    assert!(
+        page.contains("<title>400 No required SSL certificate was sent</title>"),
+        "{page}"
+    );
     assert!(page.contains("<hr><center>nginx</center>"));
-    assert!(sandbox.running.state.world().wechat.refunds(None).next().is_none());
+    assert!(
+        sandbox
+            .running
+            .state
+            .world()
+            .wechat
+            .refunds(None)
+            .next()
+            .is_none()
+    );
 }
 
 #[tokio::test]
@@ -26,10 +46,16 @@ async fn refund_with_a_certificate_from_another_ca_gets_nginx_400() {
     let foreign = CertificateAuthority::generate("Not the sandbox CA").unwrap();
     let cert = foreign.issue_merchant(MCH, "impostor").unwrap();
     let client = sandbox.client(Identity::Pem(cert.cert_pem, cert.key_pem));
-    let body = xml::encode(&signed(refund_params("demo-order-0001", "r1", 1000, 1), KEY));
+    let body = xml::encode(&signed(
+        refund_params("demo-order-0001", "r1", 1000, 1),
+        KEY,
+    ));
     let (status, page) = sandbox.post_raw(&client, "/secapi/pay/refund", body).await;
     assert_eq!(status, 400);
-    assert!(page.contains("<title>400 The SSL certificate error</title>"), "{page}");
+    assert!(
+        page.contains("<title>400 The SSL certificate error</title>"),
+        "{page}"
+    );
 }
 
 #[tokio::test]
@@ -43,7 +69,12 @@ async fn refund_with_another_merchants_certificate_is_cert_error() {
         .await;
     let client = sandbox.client(Identity::Merchant("1900000110"));
     let response = sandbox
-        .call_with(&client, "/secapi/pay/refund", refund_params("demo-order-0001", "r1", 1000, 1), KEY)
+        .call_with(
+            &client,
+            "/secapi/pay/refund",
+            refund_params("demo-order-0001", "r1", 1000, 1),
+            KEY,
+        )
         .await;
     assert_business_error(&response, "CERT_ERROR", "商户号与API证书不匹配");
 }
@@ -54,7 +85,9 @@ async fn refund_query_needs_no_certificate() {
     let client = sandbox.client(Identity::None);
     let mut params = base();
     params.insert_text("out_trade_no", "demo-order-0001");
-    let response = sandbox.call_with(&client, "/pay/refundquery", params, KEY).await;
+    let response = sandbox
+        .call_with(&client, "/pay/refundquery", params, KEY)
+        .await;
     assert_business_error(&response, "REFUNDNOTEXIST", "not exist");
 }
 
@@ -70,7 +103,10 @@ async fn unknown_paths_get_nginx_404() {
 #[tokio::test]
 async fn refund_over_plain_http_is_treated_as_no_certificate() {
     let sandbox = start().await;
-    let body = xml::encode(&signed(refund_params("demo-order-0001", "r1", 1000, 1), KEY));
+    let body = xml::encode(&signed(
+        refund_params("demo-order-0001", "r1", 1000, 1),
+        KEY,
+    ));
     let response = reqwest::Client::new()
         .post(format!("{}/secapi/pay/refund", sandbox.running.http_url))
         .body(body)
@@ -78,5 +114,11 @@ async fn refund_over_plain_http_is_treated_as_no_certificate() {
         .await
         .unwrap();
     assert_eq!(response.status().as_u16(), 400);
-    assert!(response.text().await.unwrap().contains("No required SSL certificate was sent"));
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("No required SSL certificate was sent")
+    );
 }

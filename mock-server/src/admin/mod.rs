@@ -59,7 +59,13 @@ fn failure(Failure(status, message): Failure) -> Response<Body> {
     http::json(status, &json!({ "error": message }))
 }
 
-fn route(state: &AppState, method: &Method, segments: &[&str], query: &str, body: &[u8]) -> AdminResult {
+fn route(
+    state: &AppState,
+    method: &Method,
+    segments: &[&str],
+    query: &str,
+    body: &[u8],
+) -> AdminResult {
     match (method, segments) {
         (&Method::GET, ["admin"]) => Ok((StatusCode::OK, index())),
         (&Method::GET, ["admin", "clock"]) => Ok((StatusCode::OK, clock(state))),
@@ -70,7 +76,9 @@ fn route(state: &AppState, method: &Method, segments: &[&str], query: &str, body
                 .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             Ok((StatusCode::OK, json!({ "reset": true })))
         }
-        (&Method::GET, ["admin", "faults"]) => Ok((StatusCode::OK, json!(state.faults().pending()))),
+        (&Method::GET, ["admin", "faults"]) => {
+            Ok((StatusCode::OK, json!(state.faults().pending())))
+        }
         (&Method::POST, ["admin", "faults"]) => inject_fault(state, body),
         (&Method::DELETE, ["admin", "faults"]) => {
             state.faults().clear();
@@ -92,7 +100,9 @@ fn route(state: &AppState, method: &Method, segments: &[&str], query: &str, body
             let merchants: Vec<Value> = world.wechat.merchants().map(|m| json!(m)).collect();
             Ok((StatusCode::OK, json!(merchants)))
         }
-        (&Method::PATCH, ["admin", "wechat", "merchants", mch_id]) => update_merchant(state, mch_id, body),
+        (&Method::PATCH, ["admin", "wechat", "merchants", mch_id]) => {
+            update_merchant(state, mch_id, body)
+        }
         (&Method::POST, ["admin", "wechat", "orders"]) => seed_order(state, body),
         (&Method::GET, ["admin", "wechat", "orders"]) => {
             let mch_id = query_param(query, "mch_id");
@@ -119,7 +129,10 @@ fn route(state: &AppState, method: &Method, segments: &[&str], query: &str, body
         (&Method::POST, ["admin", "wechat", "refunds", refund_id, "status"]) => {
             force_status(state, refund_id, body)
         }
-        _ => Err(Failure(StatusCode::NOT_FOUND, "no such admin endpoint; GET /admin lists them".into())),
+        _ => Err(Failure(
+            StatusCode::NOT_FOUND,
+            "no such admin endpoint; GET /admin lists them".into(),
+        )),
     }
 }
 
@@ -169,7 +182,7 @@ fn advance_clock(state: &AppState, body: &[u8]) -> AdminResult {
     let now = state.clock.advance(by);
     let settled = state.world().wechat.settle_due(now);
     let mut value = clock(state);
-    value["settled_refunds"] = json!(settled);
+    set(&mut value, "settled_refunds", json!(settled));
     Ok((StatusCode::OK, value))
 }
 
@@ -188,7 +201,9 @@ fn inject_fault(state: &AppState, body: &[u8]) -> AdminResult {
     let injection: Injection = parse(body)?;
     let fault = injection.fault;
     if fault.err_code.is_none() && fault.http_status.is_none() && fault.delay_ms.is_none() {
-        return Err(bad_request("a fault needs err_code, http_status or delay_ms"));
+        return Err(bad_request(
+            "a fault needs err_code, http_status or delay_ms",
+        ));
     }
     if let Some(status) = fault.http_status
         && StatusCode::from_u16(status).is_err()
@@ -198,7 +213,9 @@ fn inject_fault(state: &AppState, body: &[u8]) -> AdminResult {
     if injection.count == 0 || injection.count > 10_000 {
         return Err(bad_request("count must be 1 to 10000"));
     }
-    state.faults().push(injection.endpoint, fault, injection.count);
+    state
+        .faults()
+        .push(injection.endpoint, fault, injection.count);
     Ok((StatusCode::CREATED, json!(state.faults().pending())))
 }
 
@@ -209,20 +226,26 @@ fn create_merchant(state: &AppState, body: &[u8]) -> AdminResult {
         .bytes()
         .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
     {
-        return Err(bad_request("mch_id may only hold letters, digits, '_' and '-'"));
+        return Err(bad_request(
+            "mch_id may only hold letters, digits, '_' and '-'",
+        ));
     }
     let merchant = state.world().wechat.create_merchant(new)?;
     let files = state
         .merchant_files(&merchant.mch_id, &merchant.company)
         .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     let mut value = json!(merchant);
-    value["cert"] = json!({
-        "cert_path": files.cert_path,
-        "key_path": files.key_path,
-        "p12_path": files.p12_path,
-        "p12_password": files.p12_password,
-        "ca_path": state.certs.ca_path(),
-    });
+    set(
+        &mut value,
+        "cert",
+        json!({
+            "cert_path": files.cert_path,
+            "key_path": files.key_path,
+            "p12_path": files.p12_path,
+            "p12_password": files.p12_password,
+            "ca_path": state.certs.ca_path(),
+        }),
+    );
     Ok((StatusCode::CREATED, value))
 }
 
@@ -234,7 +257,9 @@ fn update_merchant(state: &AppState, mch_id: &str, body: &[u8]) -> AdminResult {
         #[serde(default, deserialize_with = "present")]
         ip_allowlist: Option<Option<Vec<IpAddr>>>,
     }
-    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Vec<IpAddr>>>, D::Error> {
+    fn present<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Option<Vec<IpAddr>>>, D::Error> {
         Option::<Vec<IpAddr>>::deserialize(d).map(Some)
     }
     let update: Update = parse(body)?;
@@ -258,7 +283,10 @@ fn seed_order(state: &AppState, body: &[u8]) -> AdminResult {
     let mut world = state.world();
     let world = &mut *world;
     let order = world.wechat.seed_order(seed, now, &mut world.ids)?;
-    Ok((StatusCode::CREATED, order_json(&order, world.wechat.trade_state(&order))))
+    Ok((
+        StatusCode::CREATED,
+        order_json(&order, world.wechat.trade_state(&order)),
+    ))
 }
 
 fn force_status(state: &AppState, refund_id: &str, body: &[u8]) -> AdminResult {
@@ -269,7 +297,9 @@ fn force_status(state: &AppState, refund_id: &str, body: &[u8]) -> AdminResult {
     let force: Force = parse(body)?;
     let now = state.clock.now();
     let mut world = state.world();
-    let refund = world.wechat.force_refund_status(refund_id, force.status, now)?;
+    let refund = world
+        .wechat
+        .force_refund_status(refund_id, force.status, now)?;
     let order = world
         .wechat
         .order_of(&refund)
@@ -279,16 +309,23 @@ fn force_status(state: &AppState, refund_id: &str, body: &[u8]) -> AdminResult {
 
 fn order_json(order: &Order, trade_state: &str) -> Value {
     let mut value = json!(order);
-    value["trade_state"] = json!(trade_state);
-    value["cash_fee"] = json!(order.cash_fee());
-    value["refund_count"] = json!(order.refund_count());
+    set(&mut value, "trade_state", json!(trade_state));
+    set(&mut value, "cash_fee", json!(order.cash_fee()));
+    set(&mut value, "refund_count", json!(order.refund_count()));
     value
 }
 
 fn refund_json(refund: &Refund, order: &Order) -> Value {
     let mut value = json!(refund);
-    value["transaction_id"] = json!(order.transaction_id);
-    value["out_trade_no"] = json!(order.out_trade_no);
-    value["mch_id"] = json!(order.mch_id);
+    set(&mut value, "transaction_id", json!(order.transaction_id));
+    set(&mut value, "out_trade_no", json!(order.out_trade_no));
+    set(&mut value, "mch_id", json!(order.mch_id));
     value
+}
+
+/// Adds a field to a JSON object (a no-op on anything else, which never happens here).
+fn set(value: &mut Value, key: &str, field: Value) {
+    if let Some(object) = value.as_object_mut() {
+        object.insert(key.to_owned(), field);
+    }
 }

@@ -628,10 +628,14 @@ impl WechatLedger {
             return Err(AdminError::Duplicate(format!("merchant {}", new.mch_id)));
         }
         if new.mch_id.is_empty() || new.mch_id.len() > 32 {
-            return Err(AdminError::Invalid("mch_id must be 1 to 32 characters".into()));
+            return Err(AdminError::Invalid(
+                "mch_id must be 1 to 32 characters".into(),
+            ));
         }
         if new.appids.is_empty() {
-            return Err(AdminError::Invalid("a merchant needs at least one appid".into()));
+            return Err(AdminError::Invalid(
+                "a merchant needs at least one appid".into(),
+            ));
         }
         if new.api_key.is_empty() {
             return Err(AdminError::Invalid("api_key must not be empty".into()));
@@ -687,7 +691,9 @@ impl WechatLedger {
             .get(&seed.mch_id)
             .ok_or_else(|| AdminError::UnknownMerchant(seed.mch_id.clone()))?;
         if seed.total_fee == 0 {
-            return Err(AdminError::Invalid("total_fee must be at least 1 fen".into()));
+            return Err(AdminError::Invalid(
+                "total_fee must be at least 1 fen".into(),
+            ));
         }
         let appid = match seed.appid {
             Some(appid) if merchant.appids.contains(&appid) => appid,
@@ -705,7 +711,9 @@ impl WechatLedger {
             None => ids.out_trade_no(paid_at),
         };
         if merchant.orders_by_out_trade_no.contains_key(&out_trade_no) {
-            return Err(AdminError::Duplicate(format!("out_trade_no {out_trade_no}")));
+            return Err(AdminError::Duplicate(format!(
+                "out_trade_no {out_trade_no}"
+            )));
         }
         let transaction_id = match seed.transaction_id {
             Some(id) => id,
@@ -717,7 +725,9 @@ impl WechatLedger {
             },
         };
         if self.orders_by_transaction_id.contains_key(&transaction_id) {
-            return Err(AdminError::Duplicate(format!("transaction_id {transaction_id}")));
+            return Err(AdminError::Duplicate(format!(
+                "transaction_id {transaction_id}"
+            )));
         }
         let coupons: Vec<Coupon> = seed
             .coupons
@@ -745,7 +755,9 @@ impl WechatLedger {
             trade_type: seed.trade_type.unwrap_or_else(|| "JSAPI".to_owned()),
             openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".to_owned(),
             bank_type: seed.bank_type.unwrap_or_else(|| "CFT".to_owned()),
-            body: seed.body.unwrap_or_else(|| "paysandbox demo goods".to_owned()),
+            body: seed
+                .body
+                .unwrap_or_else(|| "paysandbox demo goods".to_owned()),
             attach: seed.attach.unwrap_or_default(),
             refund_recv_account: seed
                 .refund_recv_account
@@ -768,11 +780,9 @@ impl WechatLedger {
     fn find_order(&self, mch_id: &str, by: &OrderRef) -> Option<usize> {
         let index = match by {
             OrderRef::TransactionId(id) => *self.orders_by_transaction_id.get(id)?,
-            OrderRef::OutTradeNo(no) => *self
-                .merchants
-                .get(mch_id)?
-                .orders_by_out_trade_no
-                .get(no)?,
+            OrderRef::OutTradeNo(no) => {
+                *self.merchants.get(mch_id)?.orders_by_out_trade_no.get(no)?
+            }
         };
         // Another merchant's order does not exist for this one.
         (self.orders.get(index)?.mch_id == mch_id).then_some(index)
@@ -937,7 +947,12 @@ impl WechatLedger {
         self.refunds.push(refund.clone());
         self.refunds_by_refund_id.insert(refund_id, refund_index);
         self.pending.insert((settles_at, refund_index));
-        merchant_index_refund(&mut self.merchants, &cmd.mch_id, cmd.out_refund_no, refund_index);
+        merchant_index_refund(
+            &mut self.merchants,
+            &cmd.mch_id,
+            cmd.out_refund_no,
+            refund_index,
+        );
         Ok(RefundAccepted {
             refund,
             order,
@@ -969,7 +984,12 @@ impl WechatLedger {
     /// Splits a refund between the order's coupons and cash in proportion to how the order
     /// was paid; the refund that empties the order takes whatever each coupon has left, so
     /// rounding never strands a fen.
-    fn split_coupons(&self, order_index: usize, refund_fee: u64, refundable: u64) -> Vec<CouponRefund> {
+    fn split_coupons(
+        &self,
+        order_index: usize,
+        refund_fee: u64,
+        refundable: u64,
+    ) -> Vec<CouponRefund> {
         let Some(order) = self.orders.get(order_index) else {
             return Vec::new();
         };
@@ -978,7 +998,10 @@ impl WechatLedger {
         }
         let mut coupon_left: Vec<u64> = order.coupons.iter().map(|c| c.fee).collect();
         let mut cash_left = order.cash_fee();
-        for refund in self.refunds_of(order_index).filter(|r| r.status.holds_money()) {
+        for refund in self
+            .refunds_of(order_index)
+            .filter(|r| r.status.holds_money())
+        {
             for part in &refund.coupon_refunds {
                 if let Some(pos) = order.coupons.iter().position(|c| c.id == part.coupon_id)
                     && let Some(left) = coupon_left.get_mut(pos)
@@ -1052,7 +1075,12 @@ impl WechatLedger {
 
     /// Moves a PROCESSING refund to a final status at `at`; a closed refund gives its money
     /// back to the merchant's balance and becomes refundable again.
-    fn finish_refund(&mut self, index: usize, status: RefundStatus, at: Timestamp) -> Option<String> {
+    fn finish_refund(
+        &mut self,
+        index: usize,
+        status: RefundStatus,
+        at: Timestamp,
+    ) -> Option<String> {
         let refund = self.refunds.get_mut(index)?;
         if refund.status != RefundStatus::Processing || status == RefundStatus::Processing {
             return None;
@@ -1085,7 +1113,9 @@ impl WechatLedger {
             .get(refund_id)
             .ok_or_else(|| AdminError::UnknownRefund(refund_id.to_owned()))?;
         if status == RefundStatus::Processing {
-            return Err(AdminError::Invalid("a refund can only be forced to a final status".into()));
+            return Err(AdminError::Invalid(
+                "a refund can only be forced to a final status".into(),
+            ));
         }
         let settles_at = self
             .refunds
@@ -1129,7 +1159,10 @@ impl WechatLedger {
             RefundSelector::TransactionId(_) | RefundSelector::OutTradeNo(_) => None,
         };
         if let Some(index) = single {
-            let refund = self.refunds.get(index).ok_or(RefundQueryError::RefundNotExist)?;
+            let refund = self
+                .refunds
+                .get(index)
+                .ok_or(RefundQueryError::RefundNotExist)?;
             let order = self
                 .orders
                 .get(refund.order)
@@ -1185,7 +1218,10 @@ impl WechatLedger {
 
     /// `trade_state` of an order: REFUND once it has a refund that was not closed.
     pub fn trade_state(&self, order: &Order) -> &'static str {
-        let index = self.orders_by_transaction_id.get(&order.transaction_id).copied();
+        let index = self
+            .orders_by_transaction_id
+            .get(&order.transaction_id)
+            .copied();
         let has_live_refund = index
             .map(|i| self.refunds_of(i).any(|r| r.status.holds_money()))
             .unwrap_or(false);
@@ -1207,7 +1243,9 @@ impl WechatLedger {
     pub fn refunds(&self, mch_id: Option<&str>) -> impl Iterator<Item = (&Refund, &Order)> {
         self.refunds.iter().filter_map(move |r| {
             let order = self.orders.get(r.order)?;
-            mch_id.is_none_or(|m| order.mch_id == m).then_some((r, order))
+            mch_id
+                .is_none_or(|m| order.mch_id == m)
+                .then_some((r, order))
         })
     }
 

@@ -1,6 +1,8 @@
 //! Ledger values in their wire types.
 
-use paysandbox_protocol::wechat::{CouponRefund, CouponType, RefundAccount, RefundRecord, RefundStatus};
+use paysandbox_protocol::wechat::{
+    CouponRefund, CouponType, RefundAccount, RefundRecord, RefundStatus,
+};
 
 use crate::ledger::wechat as ledger;
 

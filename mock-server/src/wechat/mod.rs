@@ -29,11 +29,11 @@ use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
+use paysandbox_protocol::wechat::Params;
 use paysandbox_protocol::wechat::codes::ErrCode;
 use paysandbox_protocol::wechat::fields::{FieldError, FieldErrorKind};
 use paysandbox_protocol::wechat::sign;
 use paysandbox_protocol::wechat::xml::{self, XmlError};
-use paysandbox_protocol::wechat::Params;
 
 use crate::faults::{self, Fault};
 use crate::http::{self, Body};
@@ -112,7 +112,14 @@ pub async fn handle(
             return finish(state, info, &method, &path, exchange, reply);
         }
         Err(http::BodyError::Io) => {
-            return finish(state, info, &method, &path, exchange, Reply::Status(StatusCode::BAD_REQUEST));
+            return finish(
+                state,
+                info,
+                &method,
+                &path,
+                exchange,
+                Reply::Status(StatusCode::BAD_REQUEST),
+            );
         }
     };
     if let Some(status) = fault
@@ -166,7 +173,7 @@ fn process(
     let nonce = exchange.nonce.clone();
     let signer = match authenticate(endpoint, &params, &world, info, nonce) {
         Ok(signer) => signer,
-        Err(reply) => return reply,
+        Err(reply) => return *reply,
     };
     if endpoint == Endpoint::Refund && state.config.rate_limits {
         let mut limits = state.limits();
@@ -176,7 +183,9 @@ fn process(
         }
     }
     let injected = fault.and_then(|f| {
-        let code = f.err_code.map(|c| BusinessError::new(ErrCode::from_wire(&c)));
+        let code = f
+            .err_code
+            .map(|c| BusinessError::new(ErrCode::from_wire(&c)));
         code.map(|c| (c, f.after_apply))
     });
     if let Some((error, false)) = &injected {
@@ -200,28 +209,28 @@ fn authenticate(
     world: &World,
     info: &ConnInfo,
     nonce: String,
-) -> Result<Signer, Reply> {
+) -> Result<Signer, Box<Reply>> {
     let (Some(appid), Some(mch_id), Some(_), Some(_)) = (
         params.non_empty("appid"),
         params.non_empty("mch_id"),
         params.non_empty("nonce_str"),
         params.non_empty("sign"),
     ) else {
-        return Err(Reply::ProtocolFail(msg::LACK_PARAMS.into()));
+        return Err(Box::new(Reply::ProtocolFail(msg::LACK_PARAMS.into())));
     };
     let Ok(sign_type) = sign::request_sign_type(params) else {
-        return Err(Reply::ProtocolFail(msg::SIGN_TYPE.into()));
+        return Err(Box::new(Reply::ProtocolFail(msg::SIGN_TYPE.into())));
     };
     let Some(merchant) = world.wechat.merchant(mch_id) else {
-        return Err(Reply::Business {
+        return Err(Box::new(Reply::Business {
             signer: None,
             appid: appid.to_owned(),
             mch_id: mch_id.to_owned(),
             error: BusinessError::new(ErrCode::MchidNotExist),
-        });
+        }));
     };
     if !sign::verify(params, &merchant.api_key, sign_type) {
-        return Err(Reply::ProtocolFail(msg::SIGN_ERROR.into()));
+        return Err(Box::new(Reply::ProtocolFail(msg::SIGN_ERROR.into())));
     }
     let signer = Signer {
         appid: appid.to_owned(),
@@ -231,7 +240,10 @@ fn authenticate(
         nonce,
     };
     if !merchant.appids.iter().any(|a| a == appid) {
-        return Err(Reply::error(&signer, BusinessError::new(ErrCode::AppidNotExist)));
+        return Err(Box::new(Reply::error(
+            &signer,
+            BusinessError::new(ErrCode::AppidNotExist),
+        )));
     }
     if endpoint.needs_certificate() {
         let cert_mch_id = match &info.cert {
@@ -239,25 +251,28 @@ fn authenticate(
             _ => None,
         };
         if cert_mch_id != Some(mch_id) {
-            return Err(Reply::error(
+            return Err(Box::new(Reply::error(
                 &signer,
                 BusinessError::with(ErrCode::CertError, "商户号与API证书不匹配"),
-            ));
+            )));
         }
     }
     if let Some(allowed) = &merchant.ip_allowlist
         && !allowed.contains(&info.peer.ip())
     {
-        return Err(Reply::error(
+        return Err(Box::new(Reply::error(
             &signer,
             BusinessError::with(ErrCode::NoAuth, "请求IP不在商户IP白名单内"),
-        ));
+        )));
     }
     Ok(signer)
 }
 
 /// Step 8: the per-merchant refund rate limits (§3.4 rule 5).
-fn rate_limited(limits: &mut MerchantLimits, now: crate::clock::Timestamp) -> Option<BusinessError> {
+fn rate_limited(
+    limits: &mut MerchantLimits,
+    now: crate::clock::Timestamp,
+) -> Option<BusinessError> {
     if limits.blocked_until.is_some_and(|until| now < until) {
         return Some(BusinessError::new(ErrCode::InvalidReqTooMuch));
     }
@@ -319,7 +334,11 @@ fn finish(
         merchant: exchange.merchant,
         request: exchange
             .params
-            .map(|p| p.iter().map(|(k, v)| (k.to_owned(), v.to_owned())).collect())
+            .map(|p| {
+                p.iter()
+                    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                    .collect()
+            })
             .unwrap_or_default(),
         status: status.as_u16(),
         outcome,
@@ -327,4 +346,3 @@ fn finish(
     });
     http::respond(status, content_type, body)
 }
-

@@ -26,7 +26,8 @@ pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestam
     let Some(order) = world.wechat.query_order(&signer.mch_id, &by, now) else {
         return Reply::error(signer, BusinessError::new(ErrCode::OrderNotExist));
     };
-    let trade_state = TradeState::from_wire(world.wechat.trade_state(&order)).unwrap_or(TradeState::Success);
+    let trade_state =
+        TradeState::from_wire(world.wechat.trade_state(&order)).unwrap_or(TradeState::Success);
     let payment = order.paid_at.map(|paid_at| PaymentInfo {
         transaction_id: order.transaction_id.clone(),
         device_info: None,

@@ -10,7 +10,12 @@ use crate::ledger::wechat::{OrderRef, RefundAccepted, RefundCommand};
 use crate::state::World;
 
 /// Validates the refund fields and applies the refund to the ledger.
-pub fn handle(params: &paysandbox_protocol::wechat::Params, signer: &Signer, world: &mut World, now: Timestamp) -> Reply {
+pub fn handle(
+    params: &paysandbox_protocol::wechat::Params,
+    signer: &Signer,
+    world: &mut World,
+    now: Timestamp,
+) -> Reply {
     let request = match RefundRequest::from_params(params) {
         Ok(request) => request,
         Err(error) => return super::field_error(signer, &error),
@@ -19,7 +24,11 @@ pub fn handle(params: &paysandbox_protocol::wechat::Params, signer: &Signer, wor
     if request.refund_fee > request.total_fee {
         return Reply::ProtocolFail(msg::INVALID_REFUND_FEE.into());
     }
-    if request.refund_fee_type.as_deref().is_some_and(|t| t != "CNY") {
+    if request
+        .refund_fee_type
+        .as_deref()
+        .is_some_and(|t| t != "CNY")
+    {
         return Reply::error(
             signer,
             BusinessError::with(ErrCode::ParamError, "退款币种与支付币种不一致"),

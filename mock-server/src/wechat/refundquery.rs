@@ -1,6 +1,8 @@
 //! `POST /pay/refundquery` (§4).
 
-use paysandbox_protocol::wechat::{Params, RefundQueryRequest, RefundQueryResponse, RefundQuerySelector, ResultHeader};
+use paysandbox_protocol::wechat::{
+    Params, RefundQueryRequest, RefundQueryResponse, RefundQuerySelector, ResultHeader,
+};
 
 use super::convert;
 use super::reply::{Reply, Signer, refund_query_error};
@@ -22,7 +24,10 @@ pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestam
         Err(error) => return super::field_error(signer, &error),
     };
     let offset = request.offset.map_or(0, |o| o as usize);
-    let page = match world.wechat.query_refunds(&signer.mch_id, &selector, offset, now) {
+    let page = match world
+        .wechat
+        .query_refunds(&signer.mch_id, &selector, offset, now)
+    {
         Ok(page) => page,
         Err(error) => return Reply::error(signer, refund_query_error(&error)),
     };

@@ -180,9 +180,10 @@ pub fn refund_error(error: &RefundError) -> BusinessError {
     match error {
         RefundError::UnknownTransactionId => E::new(ErrCode::InvalidTransactionId),
         RefundError::OrderNotExist => E::new(ErrCode::OrderNotExist),
-        RefundError::OutRefundNoOfAnotherOrder => {
-            E::with(ErrCode::InvalidRequest, "退款单号已被其他订单使用,请更换out_refund_no")
-        }
+        RefundError::OutRefundNoOfAnotherOrder => E::with(
+            ErrCode::InvalidRequest,
+            "退款单号已被其他订单使用,请更换out_refund_no",
+        ),
         RefundError::AmountsDifferFromEarlierRequest => E::new(ErrCode::RefundFeeMismatch),
         RefundError::PayerAccountAbnormal => E::new(ErrCode::UserAccountAbnormal),
         RefundError::OrderNotReady => E::new(ErrCode::OrderNotReady),

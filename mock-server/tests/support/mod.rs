@@ -34,7 +34,8 @@ fn data_dir() -> PathBuf {
     static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
-        let store = CertStore::load_or_create(dir.path(), &["localhost", "127.0.0.1", "::1"]).unwrap();
+        let store =
+            CertStore::load_or_create(dir.path(), &["localhost", "127.0.0.1", "::1"]).unwrap();
         store.merchant(demo::MCH_ID, demo::COMPANY).unwrap();
         dir
     });
@@ -119,7 +120,12 @@ impl Sandbox {
     }
 
     /// POSTs raw bytes to an API path; returns status and body.
-    pub async fn post_raw(&self, client: &reqwest::Client, path: &str, body: impl Into<Vec<u8>>) -> (u16, String) {
+    pub async fn post_raw(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        body: impl Into<Vec<u8>>,
+    ) -> (u16, String) {
         let response = client
             .post(format!("{}{}", self.running.api_url, path))
             .body(body.into())
@@ -137,14 +143,25 @@ impl Sandbox {
         self.call_with(&client, path, params, KEY).await
     }
 
-    pub async fn call_with(&self, client: &reqwest::Client, path: &str, params: Params, key: &str) -> Params {
+    pub async fn call_with(
+        &self,
+        client: &reqwest::Client,
+        path: &str,
+        params: Params,
+        key: &str,
+    ) -> Params {
         let params = signed(params, key);
         let (status, body) = self.post_raw(client, path, xml::encode(&params)).await;
         assert_eq!(status, 200, "{body}");
         xml::decode(body.as_bytes()).unwrap()
     }
 
-    pub async fn admin(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn admin(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut request = self
             .admin
             .request(method, format!("{}{}", self.running.admin_url, path));
@@ -164,8 +181,11 @@ impl Sandbox {
     }
 
     pub async fn advance(&self, seconds: u64) {
-        self.admin_post("/admin/clock/advance", serde_json::json!({ "seconds": seconds }))
-            .await;
+        self.admin_post(
+            "/admin/clock/advance",
+            serde_json::json!({ "seconds": seconds }),
+        )
+        .await;
     }
 
     /// Seeds a paid order of the demo merchant.
@@ -195,7 +215,12 @@ pub fn base() -> Params {
 }
 
 /// A refund request by out_trade_no.
-pub fn refund_params(out_trade_no: &str, out_refund_no: &str, total_fee: u64, refund_fee: u64) -> Params {
+pub fn refund_params(
+    out_trade_no: &str,
+    out_refund_no: &str,
+    total_fee: u64,
+    refund_fee: u64,
+) -> Params {
     let mut params = base();
     params.insert_text("out_trade_no", out_trade_no);
     params.insert_text("out_refund_no", out_refund_no);
@@ -209,7 +234,11 @@ pub fn assert_business_error(response: &Params, err_code: &str, err_code_des: &s
     assert_eq!(response.get("return_code"), Some("SUCCESS"), "{response:?}");
     assert_eq!(response.get("result_code"), Some("FAIL"), "{response:?}");
     assert_eq!(response.get("err_code"), Some(err_code), "{response:?}");
-    assert_eq!(response.get("err_code_des"), Some(err_code_des), "{response:?}");
+    assert_eq!(
+        response.get("err_code_des"),
+        Some(err_code_des),
+        "{response:?}"
+    );
     assert_signed(response, SignType::Md5);
 }
 
@@ -224,7 +253,10 @@ pub fn assert_protocol_fail(response: &Params, return_msg: &str) {
 /// Asserts the response carries a valid signature of this type with the demo key.
 pub fn assert_signed(response: &Params, sign_type: SignType) {
     assert!(response.get("sign").is_some(), "unsigned: {response:?}");
-    assert!(sign::verify(response, KEY, sign_type), "bad signature: {response:?}");
+    assert!(
+        sign::verify(response, KEY, sign_type),
+        "bad signature: {response:?}"
+    );
     assert_eq!(response.get("appid"), Some(APPID));
     assert_eq!(response.get("mch_id"), Some(MCH));
     assert_eq!(response.get("nonce_str").map(str::len), Some(16));

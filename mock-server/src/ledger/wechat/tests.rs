@@ -65,7 +65,9 @@ fn accepted_refund_is_processing_debits_the_balance_and_marks_the_order() {
     let (mut l, mut ids) = ledger();
     let order = seed(&mut l, &mut ids, "order0001", 1000);
     assert_eq!(l.trade_state(&order), "SUCCESS");
-    let ok = l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids).unwrap();
+    let ok = l
+        .refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids)
+        .unwrap();
     assert!(!ok.repeated);
     assert_eq!(ok.refund.status, RefundStatus::Processing);
     assert_eq!(ok.refund.refund_fee, 300);
@@ -79,9 +81,13 @@ fn accepted_refund_is_processing_debits_the_balance_and_marks_the_order() {
 fn same_out_refund_no_and_amounts_is_idempotent() {
     let (mut l, mut ids) = ledger();
     seed(&mut l, &mut ids, "order0001", 1000);
-    let first = l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids).unwrap();
+    let first = l
+        .refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids)
+        .unwrap();
     // Even after the spacing window would refuse a new refund, the repeat answers the same.
-    let again = l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids).unwrap();
+    let again = l
+        .refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids)
+        .unwrap();
     assert!(again.repeated);
     assert_eq!(again.refund.refund_id, first.refund.refund_id);
     assert_eq!(balance(&l), 1_000_000 - 300);
@@ -92,9 +98,11 @@ fn same_out_refund_no_and_amounts_is_idempotent() {
 fn same_out_refund_no_with_other_amounts_is_a_mismatch() {
     let (mut l, mut ids) = ledger();
     seed(&mut l, &mut ids, "order0001", 1000);
-    l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids).unwrap();
+    l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids)
+        .unwrap();
     assert_eq!(
-        l.refund(cmd("order0001", "r1", 1000, 301), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("order0001", "r1", 1000, 301), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::AmountsDifferFromEarlierRequest
     );
 }
@@ -104,9 +112,11 @@ fn out_refund_no_of_another_order_is_refused() {
     let (mut l, mut ids) = ledger();
     seed(&mut l, &mut ids, "order0001", 1000);
     seed(&mut l, &mut ids, "order0002", 1000);
-    l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids).unwrap();
+    l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids)
+        .unwrap();
     assert_eq!(
-        l.refund(cmd("order0002", "r1", 1000, 300), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("order0002", "r1", 1000, 300), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::OutRefundNoOfAnotherOrder
     );
 }
@@ -127,11 +137,13 @@ fn unknown_and_unpaid_orders_do_not_exist() {
     )
     .unwrap();
     assert_eq!(
-        l.refund(cmd("nosuch01", "r1", 100, 1), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("nosuch01", "r1", 100, 1), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::OrderNotExist
     );
     assert_eq!(
-        l.refund(cmd("unpaid01", "r1", 100, 1), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("unpaid01", "r1", 100, 1), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::OrderNotExist
     );
     let mut by_id = cmd("x", "r1", 100, 1);
@@ -188,11 +200,13 @@ fn seeded_payer_conditions_refuse_the_refund() {
         .unwrap();
     }
     assert_eq!(
-        l.refund(cmd("abnormal1", "r1", 100, 1), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("abnormal1", "r1", 100, 1), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::PayerAccountAbnormal
     );
     assert_eq!(
-        l.refund(cmd("notready1", "r2", 100, 1), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("notready1", "r2", 100, 1), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::OrderNotReady
     );
 }
@@ -203,10 +217,14 @@ fn orders_older_than_a_year_are_overdue() {
     seed(&mut l, &mut ids, "order0001", 1000);
     // Seeded 60 s before t0; one year after payment is still inside the window.
     let edge = t0().plus(365 * DAY).minus(Duration::from_secs(60));
-    assert!(l.refund(cmd("order0001", "r1", 1000, 1), edge, &mut ids).is_ok());
+    assert!(
+        l.refund(cmd("order0001", "r1", 1000, 1), edge, &mut ids)
+            .is_ok()
+    );
     let late = edge.plus(Duration::from_secs(61));
     assert_eq!(
-        l.refund(cmd("order0001", "r2", 1000, 1), late, &mut ids).unwrap_err(),
+        l.refund(cmd("order0001", "r2", 1000, 1), late, &mut ids)
+            .unwrap_err(),
         RefundError::Overdue
     );
 }
@@ -216,7 +234,8 @@ fn total_fee_must_be_the_order_amount() {
     let (mut l, mut ids) = ledger();
     seed(&mut l, &mut ids, "order0001", 1000);
     assert_eq!(
-        l.refund(cmd("order0001", "r1", 999, 1), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("order0001", "r1", 999, 1), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::TotalFeeMismatch {
             stated: 999,
             actual: 1000
@@ -228,16 +247,23 @@ fn total_fee_must_be_the_order_amount() {
 fn cumulative_refunds_never_exceed_the_payment() {
     let (mut l, mut ids) = ledger();
     seed(&mut l, &mut ids, "order0001", 1000);
-    l.refund(cmd("order0001", "r1", 1000, 600), t0(), &mut ids).unwrap();
+    l.refund(cmd("order0001", "r1", 1000, 600), t0(), &mut ids)
+        .unwrap();
     let later = t0().plus(MINUTE);
     assert_eq!(
-        l.refund(cmd("order0001", "r2", 1000, 401), later, &mut ids).unwrap_err(),
+        l.refund(cmd("order0001", "r2", 1000, 401), later, &mut ids)
+            .unwrap_err(),
         RefundError::ExceedsRefundable { refundable: 400 }
     );
-    l.refund(cmd("order0001", "r3", 1000, 400), later, &mut ids).unwrap();
+    l.refund(cmd("order0001", "r3", 1000, 400), later, &mut ids)
+        .unwrap();
     assert_eq!(
-        l.refund(cmd("order0001", "r4", 1000, 1), later.plus(MINUTE), &mut ids)
-            .unwrap_err(),
+        l.refund(
+            cmd("order0001", "r4", 1000, 1),
+            later.plus(MINUTE),
+            &mut ids
+        )
+        .unwrap_err(),
         RefundError::FullyRefunded
     );
 }
@@ -246,13 +272,18 @@ fn cumulative_refunds_never_exceed_the_payment() {
 fn refunds_of_one_order_must_be_a_minute_apart() {
     let (mut l, mut ids) = ledger();
     seed(&mut l, &mut ids, "order0001", 1000);
-    l.refund(cmd("order0001", "r1", 1000, 1), t0(), &mut ids).unwrap();
+    l.refund(cmd("order0001", "r1", 1000, 1), t0(), &mut ids)
+        .unwrap();
     let almost = t0().plus(Duration::from_secs(59));
     assert_eq!(
-        l.refund(cmd("order0001", "r2", 1000, 1), almost, &mut ids).unwrap_err(),
+        l.refund(cmd("order0001", "r2", 1000, 1), almost, &mut ids)
+            .unwrap_err(),
         RefundError::TooSoonAfterPreviousRefund
     );
-    assert!(l.refund(cmd("order0001", "r2", 1000, 1), t0().plus(MINUTE), &mut ids).is_ok());
+    assert!(
+        l.refund(cmd("order0001", "r2", 1000, 1), t0().plus(MINUTE), &mut ids)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -266,7 +297,8 @@ fn the_fifty_first_refund_is_refused() {
         now = now.plus(MINUTE);
     }
     assert_eq!(
-        l.refund(cmd("order0001", "r50", 1000, 1), now, &mut ids).unwrap_err(),
+        l.refund(cmd("order0001", "r50", 1000, 1), now, &mut ids)
+            .unwrap_err(),
         RefundError::TooManyRefunds
     );
 }
@@ -277,7 +309,8 @@ fn short_balance_is_notenough_and_debits_nothing() {
     seed(&mut l, &mut ids, "order0001", 1000);
     l.set_balance(MCH, 299).unwrap();
     assert_eq!(
-        l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("order0001", "r1", 1000, 300), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::NotEnoughBalance {
             balance: 299,
             needed: 300
@@ -285,7 +318,10 @@ fn short_balance_is_notenough_and_debits_nothing() {
     );
     assert_eq!(balance(&l), 299);
     // A refused refund does not count towards the one-minute spacing.
-    assert!(l.refund(cmd("order0001", "r1", 1000, 299), t0(), &mut ids).is_ok());
+    assert!(
+        l.refund(cmd("order0001", "r1", 1000, 299), t0(), &mut ids)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -309,13 +345,19 @@ fn old_orders_are_rate_limited_per_merchant() {
         )
         .unwrap();
     }
-    l.refund(cmd("old00001", "r1", 100, 1), t0(), &mut ids).unwrap();
-    l.refund(cmd("old00002", "r2", 100, 1), t0(), &mut ids).unwrap();
+    l.refund(cmd("old00001", "r1", 100, 1), t0(), &mut ids)
+        .unwrap();
+    l.refund(cmd("old00002", "r2", 100, 1), t0(), &mut ids)
+        .unwrap();
     assert_eq!(
-        l.refund(cmd("old00003", "r3", 100, 1), t0(), &mut ids).unwrap_err(),
+        l.refund(cmd("old00003", "r3", 100, 1), t0(), &mut ids)
+            .unwrap_err(),
         RefundError::OldOrderRateLimited
     );
-    assert!(l.refund(cmd("old00003", "r3", 100, 1), t0().plus(MINUTE), &mut ids).is_ok());
+    assert!(
+        l.refund(cmd("old00003", "r3", 100, 1), t0().plus(MINUTE), &mut ids)
+            .is_ok()
+    );
 }
 
 #[test]
@@ -334,8 +376,11 @@ fn refunds_settle_after_the_delay_or_to_the_seeded_outcome() {
         &mut ids,
     )
     .unwrap();
-    let a = l.refund(cmd("order0001", "r1", 1000, 5), t0(), &mut ids).unwrap();
-    l.refund(cmd("change01", "r2", 100, 5), t0(), &mut ids).unwrap();
+    let a = l
+        .refund(cmd("order0001", "r1", 1000, 5), t0(), &mut ids)
+        .unwrap();
+    l.refund(cmd("change01", "r2", 100, 5), t0(), &mut ids)
+        .unwrap();
     let delay = l.rules().settle_delay;
     let before = t0().plus(delay).minus(Duration::from_millis(1));
     let page = l
@@ -359,7 +404,9 @@ fn refunds_settle_after_the_delay_or_to_the_seeded_outcome() {
 fn a_closed_refund_gives_its_amount_back() {
     let (mut l, mut ids) = ledger();
     seed(&mut l, &mut ids, "order0001", 1000);
-    let r = l.refund(cmd("order0001", "r1", 1000, 1000), t0(), &mut ids).unwrap();
+    let r = l
+        .refund(cmd("order0001", "r1", 1000, 1000), t0(), &mut ids)
+        .unwrap();
     assert_eq!(balance(&l), 1_000_000 - 1000);
     let closed = l
         .force_refund_status(&r.refund.refund_id, RefundStatus::Refundclose, t0())
@@ -372,10 +419,22 @@ fn a_closed_refund_gives_its_amount_back() {
         AdminError::RefundFinal(r.refund.refund_id.clone())
     );
     // The whole amount is refundable again, and the closed refund does not settle later.
-    assert!(l.refund(cmd("order0001", "r2", 1000, 1000), t0().plus(MINUTE), &mut ids).is_ok());
+    assert!(
+        l.refund(
+            cmd("order0001", "r2", 1000, 1000),
+            t0().plus(MINUTE),
+            &mut ids
+        )
+        .is_ok()
+    );
     l.settle_due(t0().plus(DAY));
     let page = l
-        .query_refunds(MCH, &RefundSelector::OutRefundNo("r1".into()), 0, t0().plus(DAY))
+        .query_refunds(
+            MCH,
+            &RefundSelector::OutRefundNo("r1".into()),
+            0,
+            t0().plus(DAY),
+        )
         .unwrap();
     assert_eq!(page.refunds[0].status, RefundStatus::Refundclose);
 }
@@ -386,8 +445,12 @@ fn refund_query_pages_by_ten_and_refuses_an_offset_past_the_end() {
     let order = seed(&mut l, &mut ids, "order0001", 1000);
     let mut now = t0();
     for i in 0..25 {
-        l.refund(cmd("order0001", &format!("r{i:02}"), 1000, 1), now, &mut ids)
-            .unwrap();
+        l.refund(
+            cmd("order0001", &format!("r{i:02}"), 1000, 1),
+            now,
+            &mut ids,
+        )
+        .unwrap();
         now = now.plus(MINUTE);
     }
     let by_order = RefundSelector::TransactionId(order.transaction_id.clone());
@@ -396,9 +459,18 @@ fn refund_query_pages_by_ten_and_refuses_an_offset_past_the_end() {
     assert_eq!(first.refunds.len(), 10);
     assert_eq!(first.refunds[0].out_refund_no, "r00");
     let last = l
-        .query_refunds(MCH, &RefundSelector::OutTradeNo("order0001".into()), 20, now)
+        .query_refunds(
+            MCH,
+            &RefundSelector::OutTradeNo("order0001".into()),
+            20,
+            now,
+        )
         .unwrap();
-    let nos: Vec<_> = last.refunds.iter().map(|r| r.out_refund_no.as_str()).collect();
+    let nos: Vec<_> = last
+        .refunds
+        .iter()
+        .map(|r| r.out_refund_no.as_str())
+        .collect();
     assert_eq!(nos, ["r20", "r21", "r22", "r23", "r24"]);
     assert_eq!(
         l.query_refunds(MCH, &by_order, 26, now).unwrap_err(),
@@ -453,7 +525,10 @@ fn coupons_are_refunded_in_proportion_and_fully_by_the_last_refund() {
         &mut ids,
     )
     .unwrap();
-    let first = l.refund(cmd("coupon01", "r1", 100, 50), t0(), &mut ids).unwrap().refund;
+    let first = l
+        .refund(cmd("coupon01", "r1", 100, 50), t0(), &mut ids)
+        .unwrap()
+        .refund;
     assert_eq!(
         first.coupon_refunds,
         vec![
@@ -500,7 +575,10 @@ fn cash_is_never_over_refunded_when_coupon_shares_round_down() {
         &mut ids,
     )
     .unwrap();
-    let a = l.refund(cmd("coupon02", "r1", 3, 1), t0(), &mut ids).unwrap().refund;
+    let a = l
+        .refund(cmd("coupon02", "r1", 3, 1), t0(), &mut ids)
+        .unwrap()
+        .refund;
     let b = l
         .refund(cmd("coupon02", "r2", 3, 1), t0().plus(MINUTE), &mut ids)
         .unwrap()
