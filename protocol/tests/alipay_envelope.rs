@@ -311,7 +311,8 @@ fn any_change_to_the_signed_bytes_fails_verification() {
 #[test]
 fn malformed_bodies_are_refused_with_a_reason() {
     let node = r#"{"code":"10000","msg":"Success"}"#;
-    let cases: Vec<(String, fn(&EnvelopeError) -> bool)> = vec![
+    type Check = fn(&EnvelopeError) -> bool;
+    let cases: Vec<(String, Check)> = vec![
         (String::new(), |e| matches!(e, EnvelopeError::Malformed(_))),
         ("not json".into(), |e| {
             matches!(e, EnvelopeError::Malformed(_))
