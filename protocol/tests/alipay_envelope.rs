@@ -408,7 +408,10 @@ fn malformed_bodies_are_refused_with_a_reason() {
 
 #[test]
 fn encoder_refuses_a_node_that_is_not_an_object() {
-    for bad in ["", "[]", "\"x\"", "{", "{} {}", "{\"a\":}", "1"] {
+    // Surrounding whitespace would be signed but not extracted: refused too.
+    for bad in [
+        "", "[]", "\"x\"", "{", "{} {}", "{\"a\":}", "1", " {}", "{}\n",
+    ] {
         assert_eq!(
             encode_response(REFUND, bad, alipay_private(), SignType::Rsa2),
             Err(EncodeError::NodeNotObject),

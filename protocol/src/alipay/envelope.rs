@@ -85,8 +85,11 @@ fn escape_braces_in_strings(json: &str) -> String {
     out
 }
 
+/// One JSON object with nothing around it: surrounding whitespace would be signed but not
+/// extracted (the signed span runs from `{` to `}`), so it is refused rather than emitted.
 fn is_json_object(text: &str) -> bool {
-    text.trim_start().starts_with('{')
+    text.starts_with('{')
+        && text.ends_with('}')
         && serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok()
 }
 

@@ -79,7 +79,8 @@ pub enum SignatureError {
 ///
 /// Rules: drop `sign`; keep `sign_type`; a repeated key counts once and its **first**
 /// occurrence wins (what a servlet's `getParameter` returns, and the order
-/// [`super::form::merge_params`] keeps); then drop pairs whose key or value is empty (java
+/// [`super::form::merge_params`] keeps), so an empty first value drops the key even if a later
+/// copy has a value; then drop pairs whose key or value is empty (java
 /// `areNotEmpty`; the gateway ignores empty parameters, fzlee #126); sort by key in byte
 /// order; join `key=value` with `&` using the raw values, no re-encoding.
 ///
