@@ -1,1 +1,91 @@
-//! paysandbox SDK (being written).
+//! An async client for the refund APIs of WeChat Pay v2 (and, as it lands, Alipay), for
+//! production use against the real platforms and for tests against
+//! [paysandbox](https://example.invalid/paysandbox): switching is one URL and one CA.
+//!
+//! # Layout
+//! - [`wechat`]: the WeChat Pay v2 client: [`wechat::Client`] and its builder, typed
+//!   requests with validating builders, typed responses, one [`wechat::Error`] enum.
+//! - [`retry`]: [`retry::RetryPolicy`] (opt-in, bounded, jittered exponential backoff) and the
+//!   [`retry::Retryable`] advice every error gives; platform-neutral.
+//! - [`clock`]: the injectable [`clock::Clock`] that retries and polling wait on, so tests
+//!   never sleep; [`clock::TokioClock`] by default.
+//! - [`tls`]: the merchant certificate ([`tls::Identity`], from PEM or PKCS#12) and the
+//!   trusted roots ([`tls::TrustRoots`]: Mozilla's, plus a private CA such as the mock's).
+//! - [`error`]: the parts of errors shared by platforms: [`error::TransportError`] (did the
+//!   request maybe reach the server?) and [`error::ConfigError`].
+//!
+//! # Guarantees
+//! - Requests are checked before they are sent; amounts are `u64` fen.
+//! - Every signed response is verified with the request's sign type; a wrong or missing
+//!   signature is an error, never a result.
+//! - Retries re-send the same request (same refund number, same amounts), so a refund is
+//!   made at most once however often it is retried.
+//!
+//! # Example: a refund against the in-process mock
+//! The same code runs against the real platform: drop `base_url` and `extra_root_ca_file`,
+//! and use your merchant's files.
+//!
+//! ```
+//! use std::time::Duration;
+//! use paysandbox_sdk::retry::RetryPolicy;
+//! use paysandbox_sdk::wechat::{Client, RefundRequest, RefundStatus, SignType, WaitOptions};
+//! # use paysandbox_mock_server::{demo, server::RunningSandbox, state::SandboxConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! # let mut config = SandboxConfig::new(dir.path());
+//! # config.wechat_rules.settle_delay = Duration::from_millis(300);
+//! // A sandbox on a loopback port, with the demo merchant and its certificates.
+//! let sandbox = RunningSandbox::start(config).await?;
+//! let merchant = dir.path().join("merchants").join(demo::MCH_ID);
+//!
+//! let client = Client::builder(demo::MCH_ID, demo::APPID, demo::API_KEY)
+//!     .sign_type(SignType::HmacSha256)
+//!     .base_url(&sandbox.api_url) // default: https://api.mch.weixin.qq.com
+//!     .extra_root_ca_file(&sandbox.ca_path) // trust the mock's CA
+//!     .merchant_p12_file(merchant.join("apiclient_cert.p12")) // password: the mch_id
+//!     .timeout(Duration::from_secs(5))
+//!     .retry(RetryPolicy::new(3))
+//!     .build()?;
+//!
+//! let request = RefundRequest::builder()
+//!     .out_trade_no("demo-order-0001")
+//!     .out_refund_no("doc-example-refund-1")
+//!     .total_fee(1000)
+//!     .refund_fee(250)
+//!     .build()?;
+//! let accepted = client.refund(&request).await?;
+//! assert_eq!(accepted.refund_fee, 250);
+//!
+//! let settled = client
+//!     .wait_for_refund(
+//!         request.out_refund_no(),
+//!         WaitOptions::new(Duration::from_secs(30)).with_poll_interval(Duration::from_millis(100)),
+//!     )
+//!     .await?;
+//! assert_eq!(settled.refund_status, RefundStatus::Success);
+//! assert_eq!(settled.refund_id, accepted.refund_id);
+//! # Ok(()) }
+//! ```
+//!
+//! Errors carry what to do next:
+//!
+//! ```no_run
+//! # async fn f(client: paysandbox_sdk::wechat::Client, request: paysandbox_sdk::wechat::RefundRequest) {
+//! use paysandbox_sdk::wechat::{ErrCode, Error};
+//!
+//! match client.refund(&request).await {
+//!     Ok(accepted) => println!("accepted as {}", accepted.refund_id),
+//!     Err(Error::Business { code: ErrCode::NotEnough, .. }) => println!("top up the balance"),
+//!     Err(e) if e.is_outcome_unknown() => println!("may have been made: retry the same request ({e})"),
+//!     Err(e) => println!("refused: {e}"),
+//! }
+//! # }
+//! ```
+
+pub mod clock;
+pub mod error;
+pub mod retry;
+pub mod tls;
+pub mod wechat;

@@ -1,0 +1,45 @@
+//! WeChat Pay v2 ("APIv2", XML, MD5 / HMAC-SHA256): refund, refund query, order query.
+//!
+//! - [`Client`] / [`ClientBuilder`]: credentials, the merchant certificate (PEM or p12),
+//!   trusted roots, base URL, timeouts, retries, clock.
+//! - [`RefundRequest`] ([`Client::refund`]), [`RefundQuery`] ([`Client::refund_query`],
+//!   [`Client::refunds`], [`Client::all_refunds`], [`Client::wait_for_refund`]),
+//!   [`OrderId`] ([`Client::order_query`]).
+//! - [`Error`]: one enum for every failure, with [`Error::is_retryable`] and
+//!   [`Error::is_outcome_unknown`].
+//!
+//! Responses are the typed messages of `paysandbox-protocol`, re-exported here: indexed
+//! fields (`refund_fee_$n`, `coupon_refund_id_$n_$m`) are `Vec`s.
+//!
+//! # What every call checks
+//! A request is validated field by field before it is sent, signed with the API key and
+//! the configured sign type (MD5 sends no `sign_type` field, the documented default; HMAC
+//! sends `sign_type=HMAC-SHA256`), with a fresh 32-character `nonce_str`.
+//!
+//! A response must be HTTP 200 and a flat `<xml>` document. `return_code=FAIL` is
+//! [`Error::Protocol`] (the platform does not sign those). Anything with
+//! `return_code=SUCCESS` must be signed with the same sign type and key, or it is
+//! [`Error::Signature`], with a single exception: an unsigned `MCHID_NOT_EXIST` business
+//! error is accepted as [`Error::Business`], since the platform has no key to sign with for
+//! a merchant it does not know. An unsigned answer is never taken as a success.
+
+mod client;
+mod error;
+mod order_query;
+mod refund;
+mod refund_query;
+mod wire;
+
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+};
+pub use error::{Error, RATE_LIMIT_WAIT, SignatureError};
+pub use refund::{RefundRequest, RefundRequestBuilder};
+pub use refund_query::{RefundQuery, RefundStream, WaitOptions};
+
+pub use paysandbox_protocol::wechat::{
+    CouponRefund, CouponType, ErrCode, FieldError, FieldErrorKind, OrderCoupon, OrderId,
+    OrderQueryResponse, PaymentInfo, RefundAccount, RefundChannel, RefundQueryResponse,
+    RefundQuerySelector, RefundRecord, RefundResponse, RefundStatus, ResultHeader, SignType,
+    TradeState,
+};
