@@ -41,7 +41,8 @@ use crate::journal::JournalEntry;
 use crate::server::{ConnInfo, Surface};
 use crate::state::{AppState, ERROR_BLOCK, MerchantLimits, World};
 use crate::tls::PeerCert;
-use reply::{BusinessError, Reply, Signer, msg, nginx};
+use paysandbox_protocol::wechat::codes::return_msg as msg;
+use reply::{BusinessError, Reply, Signer, nginx};
 
 /// A WeChat endpoint served by the sandbox.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -108,7 +109,7 @@ pub async fn handle(
     let body = match http::read_body(request.into_body()).await {
         Ok(body) => body,
         Err(http::BodyError::TooLarge) => {
-            let reply = Reply::ProtocolFail(msg::XML_FORMAT.into());
+            let reply = Reply::ProtocolFail(msg::XML_FORMAT_ERROR.into());
             return finish(state, info, &method, &path, exchange, reply);
         }
         Err(http::BodyError::Io) => {
@@ -153,7 +154,7 @@ fn process(
     exchange: &mut Exchange,
 ) -> Reply {
     if method != Method::POST {
-        return Reply::ProtocolFail(msg::REQUIRE_POST.into());
+        return Reply::ProtocolFail(msg::REQUIRE_POST_METHOD.into());
     }
     if body.iter().all(u8::is_ascii_whitespace) {
         return Reply::ProtocolFail(msg::POST_DATA_EMPTY.into());
@@ -162,7 +163,7 @@ fn process(
         Ok(params) => params,
         Err(XmlError::NotUtf8) => return Reply::ProtocolFail(msg::NOT_UTF8.into()),
         Err(XmlError::Empty) => return Reply::ProtocolFail(msg::POST_DATA_EMPTY.into()),
-        Err(_) => return Reply::ProtocolFail(msg::XML_FORMAT.into()),
+        Err(_) => return Reply::ProtocolFail(msg::XML_FORMAT_ERROR.into()),
     };
     exchange.merchant = params.non_empty("mch_id").map(str::to_owned);
     exchange.params = Some(params.clone());
@@ -219,7 +220,7 @@ fn authenticate(
         return Err(Box::new(Reply::ProtocolFail(msg::LACK_PARAMS.into())));
     };
     let Ok(sign_type) = sign::request_sign_type(params) else {
-        return Err(Box::new(Reply::ProtocolFail(msg::SIGN_TYPE.into())));
+        return Err(Box::new(Reply::ProtocolFail(msg::INVALID_SIGN_TYPE.into())));
     };
     let Some(merchant) = world.wechat.merchant(mch_id) else {
         return Err(Box::new(Reply::Business {

@@ -4,7 +4,9 @@ use paysandbox_protocol::wechat::codes::ErrCode;
 use paysandbox_protocol::wechat::{OrderId, RefundRequest, RefundResponse, ResultHeader};
 
 use super::convert;
-use super::reply::{BusinessError, Reply, Signer, msg, refund_error};
+use paysandbox_protocol::wechat::codes::return_msg as msg;
+
+use super::reply::{BusinessError, Reply, Signer, refund_error};
 use crate::clock::Timestamp;
 use crate::ledger::wechat::{OrderRef, RefundAccepted, RefundCommand};
 use crate::state::World;

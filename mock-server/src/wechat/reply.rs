@@ -218,26 +218,6 @@ pub fn refund_query_error(error: &RefundQueryError) -> BusinessError {
     }
 }
 
-/// Protocol-failure messages (§2.3), observed where the spec quotes one.
-pub mod msg {
-    /// Not a POST (doc text; exact response UNCONFIRMED).
-    pub const REQUIRE_POST: &str = "请使用post方法";
-    /// Empty body (doc text; exact response UNCONFIRMED).
-    pub const POST_DATA_EMPTY: &str = "post数据为空";
-    /// Body is not UTF-8 (observed for `body`: `body不是utf8编码`).
-    pub const NOT_UTF8: &str = "参数编码不是utf8编码";
-    /// Malformed XML (observed).
-    pub const XML_FORMAT: &str = "XML格式错误";
-    /// A required parameter is missing (observed).
-    pub const LACK_PARAMS: &str = "缺少参数";
-    /// Bad signature (observed, newer text).
-    pub const SIGN_ERROR: &str = "签名错误,请检查后再试";
-    /// Unknown sign_type (ours: the observed downloadbill answer is `data format error`).
-    pub const SIGN_TYPE: &str = "sign_type参数格式错误";
-    /// refund_fee above total_fee (observed, seed 003).
-    pub const INVALID_REFUND_FEE: &str = "invalid refund_fee";
-}
-
 /// nginx detail lines for certificate failures on `/secapi/` (§9, observed).
 pub mod nginx {
     /// No client certificate.

@@ -291,8 +291,11 @@ pub mod return_msg {
     pub const REQUIRE_POST_METHOD: &str = "请使用post方法";
     /// Empty body (doc description; real response UNCONFIRMED).
     pub const POST_DATA_EMPTY: &str = "post数据为空";
-    /// Body not UTF-8 (observed pattern `body不是utf8编码`, generalised; ours).
-    pub const NOT_UTF8: &str = "不是utf8编码";
+    /// Body not UTF-8 (observed pattern `body不是utf8编码`, generalised to the whole body; ours).
+    pub const NOT_UTF8: &str = "参数编码不是utf8编码";
+    /// Unknown `sign_type` value (ours: the one observed answer, on downloadbill, is
+    /// `data format error`).
+    pub const INVALID_SIGN_TYPE: &str = "sign_type参数格式错误";
     /// Sandbox call signed with anything but the sandbox key (newer observed text).
     pub const SANDBOX_SIGN_ERROR: &str =
         "沙箱验证签名失败，请确认沙箱签名key是否正确（通过getsignkey调用生成）";
