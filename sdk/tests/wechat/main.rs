@@ -1,0 +1,18 @@
+//! The SDK against the in-process paysandbox mock, over real mutual TLS. One binary, one
+//! module per concern, sharing `support` (certificates are generated once per binary).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod support;
+
+mod calls;
+mod certificates;
+mod errors;
+mod paging;
+mod retry;
+mod signatures;
+mod wait;
