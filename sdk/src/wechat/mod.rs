@@ -28,6 +28,8 @@ mod error;
 mod order_query;
 mod refund;
 mod refund_query;
+#[cfg(test)]
+mod vectors;
 mod wire;
 
 pub use client::{

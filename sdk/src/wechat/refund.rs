@@ -421,6 +421,14 @@ mod tests {
                 expected.insert_text("sign_type", "HMAC-SHA256");
             }
             assert!(params.same_fields(&expected), "{sign_type}: {params:?}");
+            // ... which are the fields of the shared vectors file.
+            let shared = super::super::vectors::find(match sign_type {
+                SignType::Md5 => "refund_9_4_md5",
+                SignType::HmacSha256 => "refund_9_4_hmac_with_sign_type",
+            });
+            assert!(params.same_fields(&shared.params), "{sign_type}");
+            assert_eq!(shared.key, KEY);
+            assert_eq!(shared.expected, [(sign_type, expected_sign.to_owned())]);
 
             let body = client.encode(params);
             let sent = xml::decode(body.as_bytes()).unwrap();
