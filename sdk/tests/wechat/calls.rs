@@ -65,11 +65,12 @@ async fn hmac_sha256_end_to_end() {
     let sent_refund = &sandbox.journal("/secapi/pay/refund").await[0];
     assert_eq!(sent(sent_refund, "sign_type"), Some("HMAC-SHA256"));
     assert_eq!(sent(sent_refund, "sign").map(str::len), Some(64));
-    let response = sandbox.journal("/secapi/pay/refund").await[0]["response"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    assert!(response.contains("<sign><![CDATA[") && response.len() > 64);
+    // ... and the platform answered with HMAC too, which the SDK verified.
+    let answer = paysandbox_protocol::wechat::xml::decode(
+        sent_refund["response"].as_str().unwrap().as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(answer.get("sign").map(str::len), Some(64));
 }
 
 #[tokio::test]
@@ -126,4 +127,36 @@ async fn order_query_by_either_id() {
         by_id.payment.unwrap().transaction_id,
         payment.transaction_id
     );
+}
+
+/// Clients, calls, streams and errors can cross tasks and threads; the stream is a
+/// `futures_core::Stream`.
+#[tokio::test]
+async fn calls_and_streams_are_send() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<paysandbox_sdk::wechat::Client>();
+    send_sync::<paysandbox_sdk::wechat::Error>();
+
+    let sandbox = start().await;
+    let client = sandbox.client();
+    let spawned = client.clone();
+    tokio::spawn(async move {
+        spawned
+            .refund(&refund("demo-order-0001", "calls-spawn", 1000, 1))
+            .await
+    })
+    .await
+    .unwrap()
+    .unwrap();
+
+    let stream = client.refunds(RefundQuery::by_out_trade_no("demo-order-0001"));
+    let all = tokio::spawn(stream.try_collect()).await.unwrap().unwrap();
+    assert_eq!(all.len(), 1);
+
+    use futures_core::Stream;
+    let mut stream = client.refunds(RefundQuery::by_out_trade_no("demo-order-0001"));
+    let first = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await;
+    assert_eq!(first.unwrap().unwrap().out_refund_no, "calls-spawn");
+    let end = std::future::poll_fn(|cx| std::pin::Pin::new(&mut stream).poll_next(cx)).await;
+    assert!(end.is_none());
 }

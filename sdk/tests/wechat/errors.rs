@@ -375,11 +375,11 @@ async fn http_and_transport_failures() {
 
     // A response slower than the timeout: maybe delivered, retryable.
     sandbox
-        .fault("wechat.orderquery", json!({ "delay_ms": 1500 }))
+        .fault("wechat.orderquery", json!({ "delay_ms": 2000 }))
         .await;
     let impatient = sandbox
         .builder()
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(500))
         .build()
         .unwrap();
     let e = impatient

@@ -214,13 +214,13 @@ async fn timeouts_are_retried_with_the_same_refund() {
     let clock = sandbox.clock();
     let client = sandbox
         .builder()
-        .timeout(Duration::from_millis(300))
+        .timeout(Duration::from_millis(700))
         .retry(RetryPolicy::new(3))
         .clock(clock.clone())
         .build()
         .unwrap();
     sandbox
-        .fault("wechat.refund", json!({ "delay_ms": 1000 }))
+        .fault("wechat.refund", json!({ "delay_ms": 2000 }))
         .await;
     let accepted = client
         .refund(&refund("demo-order-0001", "retry-timeout", 1000, 250))
@@ -231,7 +231,7 @@ async fn timeouts_are_retried_with_the_same_refund() {
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0]["refund_id"], accepted.refund_id.as_str());
     // Whatever the delayed first attempt does when it finally runs, it is the same refund.
-    tokio::time::sleep(Duration::from_millis(900)).await;
+    tokio::time::sleep(Duration::from_millis(1400)).await;
     assert_eq!(sandbox.refunds().await.len(), 1);
     let attempts = sandbox.journal("/secapi/pay/refund").await;
     assert!(!attempts.is_empty());
