@@ -66,6 +66,10 @@ pub enum CertError {
     #[error("invalid mch_id {0:?}: expected 1 to 32 characters of [0-9A-Za-z_-]")]
     InvalidMchId(String),
 
+    /// An Alipay app_id is not 1..=32 characters of `[0-9A-Za-z_-]`.
+    #[error("invalid app_id {0:?}: expected 1 to 32 characters of [0-9A-Za-z_-]")]
+    InvalidAppId(String),
+
     /// A server certificate was requested for no host at all, or for an empty host name.
     #[error("a server certificate needs at least one host name or IP address, none empty")]
     NoHosts,

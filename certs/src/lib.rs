@@ -24,7 +24,16 @@
 //! <dir>/merchants/<mch_id>/apiclient_cert.pem merchant certificate
 //! <dir>/merchants/<mch_id>/apiclient_key.pem  its RSA key, PKCS#8          (0600)
 //! <dir>/merchants/<mch_id>/apiclient_cert.p12 both, PKCS#12, password = mch_id (0600)
+//! <dir>/alipay/<app_id>/app_private_key.pem         app key, PKCS#1 PEM          (0600)
+//! <dir>/alipay/<app_id>/app_private_key_pkcs8.pem   app key, PKCS#8 PEM          (0600)
+//! <dir>/alipay/<app_id>/app_private_key.txt         app key, bare base64 PKCS#1  (0600)
+//! <dir>/alipay/<app_id>/app_private_key_pkcs8.txt   app key, bare base64 PKCS#8  (0600)
+//! <dir>/alipay/<app_id>/app_public_key.pem, .txt    app public key, SPKI PEM / bare base64
+//! <dir>/alipay/<app_id>/alipay_public_key.pem, .txt platform public key (clients verify with it)
+//! <dir>/alipay/<app_id>/alipay_private_key.pem      platform key, PKCS#8 PEM     (0600)
 //! ```
+//!
+//! See [`AlipayAppFiles`] for which client takes which form.
 //!
 //! Why the p12 uses pbeWithSHAAnd3-KeyTripleDES-CBC for both bags and a SHA-1 MAC: real merchant
 //! p12 files use legacy PBE algorithms and the SDKs are built around that. Go's
@@ -44,4 +53,7 @@ pub use ca::{CertificateAuthority, IssuedCert, MERCHANT_ORGANIZATION, mch_id_fro
 pub use error::CertError;
 pub use p12::pkcs12;
 pub use rsa_keys::{RsaKeyPair, generate_rsa_keypair};
-pub use store::{CertStore, DEFAULT_CA_NAME, MERCHANT_P12_FRIENDLY_NAME, MerchantFiles};
+pub use store::{
+    ALIPAY_KEY_BITS, AlipayAppFiles, CertStore, DEFAULT_CA_NAME, MERCHANT_P12_FRIENDLY_NAME,
+    MerchantFiles,
+};

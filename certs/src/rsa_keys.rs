@@ -42,7 +42,11 @@ impl fmt::Debug for RsaKeyPair {
 
 /// Generates an RSA key pair of `bits` bits (public exponent 65537). Alipay uses 2048.
 pub fn generate_rsa_keypair(bits: usize) -> Result<RsaKeyPair, CertError> {
-    let key = new_private_key(bits)?;
+    encode_keypair(&new_private_key(bits)?)
+}
+
+/// Every encoding of an existing private key and its public key.
+pub(crate) fn encode_keypair(key: &rsa::PrivateKey) -> Result<RsaKeyPair, CertError> {
     let public = key.to_public_key();
     let pkcs8_der = key.to_pkcs8_der()?;
     let pkcs1_der = key.to_pkcs1_der()?;

@@ -10,8 +10,12 @@ use time::Duration;
 use x509_parser::certificate::X509Certificate;
 use x509_parser::extensions::GeneralName;
 
+use rsa::pkcs1::DecodeRsaPrivateKey as _;
+use rsa::pkcs8::DecodePrivateKey as _;
+
 use crate::ca::{host_ip, validate_mch_id};
-use crate::{CertError, CertificateAuthority, IssuedCert, pkcs12, x509};
+use crate::rsa_keys::{encode_keypair, generate_rsa_keypair};
+use crate::{CertError, CertificateAuthority, IssuedCert, RsaKeyPair, pkcs12, x509};
 
 /// Common name of the CA that [`CertStore::load_or_create`] creates.
 pub const DEFAULT_CA_NAME: &str = "paysandbox Dev CA";
@@ -30,6 +34,19 @@ const MERCHANTS: &str = "merchants";
 const MERCHANT_CERT: &str = "apiclient_cert.pem";
 const MERCHANT_KEY: &str = "apiclient_key.pem";
 const MERCHANT_P12: &str = "apiclient_cert.p12";
+const ALIPAY: &str = "alipay";
+const APP_PRIVATE_KEY: &str = "app_private_key.pem";
+const APP_PRIVATE_KEY_PKCS8: &str = "app_private_key_pkcs8.pem";
+const APP_PRIVATE_KEY_BASE64: &str = "app_private_key.txt";
+const APP_PRIVATE_KEY_PKCS8_BASE64: &str = "app_private_key_pkcs8.txt";
+const APP_PUBLIC_KEY: &str = "app_public_key.pem";
+const APP_PUBLIC_KEY_BASE64: &str = "app_public_key.txt";
+const ALIPAY_PUBLIC_KEY: &str = "alipay_public_key.pem";
+const ALIPAY_PUBLIC_KEY_BASE64: &str = "alipay_public_key.txt";
+const ALIPAY_PRIVATE_KEY: &str = "alipay_private_key.pem";
+
+/// Size of the Alipay app and platform keys (Alipay's key tool makes 2048-bit keys).
+pub const ALIPAY_KEY_BITS: usize = 2048;
 
 /// Stored certificates this close to expiry are replaced rather than reused.
 const RENEW_MARGIN: Duration = Duration::days(30);
@@ -62,6 +79,43 @@ pub struct MerchantFiles {
     pub p12_path: PathBuf,
     /// Password of the p12: the mch_id, as for real downloads.
     pub p12_password: String,
+}
+
+/// The two RSA key pairs of one Alipay app and where their files are, in every form the
+/// Alipay clients are configured with (spec §2.3).
+///
+/// The **app** pair is the merchant's: a client signs requests with the app private key and
+/// the gateway verifies them with the app public key. The **alipay** (platform) pair is the
+/// gateway's: it signs responses with the alipay private key and clients verify them with the
+/// alipay public key. Private-key files are created with mode 0600.
+#[derive(Clone, Debug)]
+pub struct AlipayAppFiles {
+    /// The app id: also the directory name, `alipay/<app_id>/`.
+    pub app_id: String,
+    /// The app key pair (the client's).
+    pub app: RsaKeyPair,
+    /// The platform key pair (the gateway's).
+    pub alipay: RsaKeyPair,
+    /// `app_private_key.pem`: PKCS#1 PEM (fzlee, smartwalle, gopay, node's default).
+    pub app_private_key_path: PathBuf,
+    /// `app_private_key_pkcs8.pem`: PKCS#8 PEM.
+    pub app_private_key_pkcs8_path: PathBuf,
+    /// `app_private_key.txt`: bare base64 of the PKCS#1 DER, one line (the official Python
+    /// SDK's `app_private_key`).
+    pub app_private_key_base64_path: PathBuf,
+    /// `app_private_key_pkcs8.txt`: bare base64 of the PKCS#8 DER, one line (the Java SDK's
+    /// `privateKey`).
+    pub app_private_key_pkcs8_base64_path: PathBuf,
+    /// `app_public_key.pem`: SPKI PEM (what would be uploaded to the Alipay console).
+    pub app_public_key_path: PathBuf,
+    /// `app_public_key.txt`: bare base64 SPKI.
+    pub app_public_key_base64_path: PathBuf,
+    /// `alipay_public_key.pem`: SPKI PEM; clients verify responses with it.
+    pub alipay_public_key_path: PathBuf,
+    /// `alipay_public_key.txt`: bare base64 SPKI (Java, official Python).
+    pub alipay_public_key_base64_path: PathBuf,
+    /// `alipay_private_key.pem`: PKCS#8 PEM; the gateway signs responses with it.
+    pub alipay_private_key_path: PathBuf,
 }
 
 impl CertStore {
@@ -175,6 +229,101 @@ impl CertStore {
         })
     }
 
+    /// The key pairs of the Alipay app `app_id`, from `alipay/<app_id>/` or newly generated.
+    ///
+    /// `app_private_key.pem` and `alipay_private_key.pem` are the sources: each readable one is
+    /// reused and every other file of its pair is rewritten only if it is missing or differs from
+    /// what the key gives (so a deleted or damaged public-key file is repaired with the same
+    /// key). A missing or unreadable source means a new pair, and all its files are rewritten.
+    /// Asking twice rewrites nothing.
+    pub fn alipay_app(&self, app_id: &str) -> Result<AlipayAppFiles, CertError> {
+        validate_app_id(app_id)?;
+        let dir = self.dir.join(ALIPAY).join(app_id);
+        fs::create_dir_all(&dir).map_err(|e| CertError::io(&dir, e))?;
+        let path = |name: &str| dir.join(name);
+
+        let app_source = path(APP_PRIVATE_KEY);
+        let app = match read_opt(&app_source)?
+            .and_then(|pem| rsa::PrivateKey::from_pkcs1_pem(&pem).ok())
+        {
+            Some(key) => encode_keypair(&key)?,
+            None => generate_rsa_keypair(ALIPAY_KEY_BITS)?,
+        };
+        let alipay_source = path(ALIPAY_PRIVATE_KEY);
+        let alipay = match read_opt(&alipay_source)?
+            .and_then(|pem| rsa::PrivateKey::from_pkcs8_pem(&pem).ok())
+        {
+            Some(key) => encode_keypair(&key)?,
+            None => generate_rsa_keypair(ALIPAY_KEY_BITS)?,
+        };
+
+        let files = AlipayAppFiles {
+            app_id: app_id.to_owned(),
+            app_private_key_path: app_source,
+            app_private_key_pkcs8_path: path(APP_PRIVATE_KEY_PKCS8),
+            app_private_key_base64_path: path(APP_PRIVATE_KEY_BASE64),
+            app_private_key_pkcs8_base64_path: path(APP_PRIVATE_KEY_PKCS8_BASE64),
+            app_public_key_path: path(APP_PUBLIC_KEY),
+            app_public_key_base64_path: path(APP_PUBLIC_KEY_BASE64),
+            alipay_public_key_path: path(ALIPAY_PUBLIC_KEY),
+            alipay_public_key_base64_path: path(ALIPAY_PUBLIC_KEY_BASE64),
+            alipay_private_key_path: alipay_source,
+            app,
+            alipay,
+        };
+        // Derived files first, sources last: a crash in between leaves a source that still
+        // regenerates the rest, never a source without its public half on the next run.
+        let contents: [(&Path, &str, bool); 9] = [
+            (
+                &files.app_private_key_pkcs8_path,
+                &files.app.private_pkcs8_pem,
+                true,
+            ),
+            (
+                &files.app_private_key_base64_path,
+                &files.app.private_pkcs1_base64,
+                true,
+            ),
+            (
+                &files.app_private_key_pkcs8_base64_path,
+                &files.app.private_base64,
+                true,
+            ),
+            (&files.app_public_key_path, &files.app.public_pem, false),
+            (
+                &files.app_public_key_base64_path,
+                &files.app.public_base64,
+                false,
+            ),
+            (
+                &files.alipay_public_key_path,
+                &files.alipay.public_pem,
+                false,
+            ),
+            (
+                &files.alipay_public_key_base64_path,
+                &files.alipay.public_base64,
+                false,
+            ),
+            (
+                &files.app_private_key_path,
+                &files.app.private_pkcs1_pem,
+                true,
+            ),
+            (
+                &files.alipay_private_key_path,
+                &files.alipay.private_pkcs8_pem,
+                true,
+            ),
+        ];
+        for (file, text, private) in contents {
+            if read_opt(file)?.as_deref() != Some(text) {
+                write_file(file, text.as_bytes(), private)?;
+            }
+        }
+        Ok(files)
+    }
+
     /// `ca.pem`: the certificate clients must trust.
     pub fn ca_path(&self) -> PathBuf {
         self.dir.join(CA_CERT)
@@ -221,6 +370,11 @@ impl CertStore {
         }
         Ok(())
     }
+}
+
+/// An app_id names a directory: the same alphabet as a mch_id (real ones are 16 digits).
+fn validate_app_id(app_id: &str) -> Result<(), CertError> {
+    validate_mch_id(app_id).map_err(|_| CertError::InvalidAppId(app_id.to_owned()))
 }
 
 fn merchant_p12(cert: &IssuedCert, mch_id: &str) -> Result<Vec<u8>, CertError> {
