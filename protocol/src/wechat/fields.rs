@@ -6,8 +6,10 @@
 
 use std::fmt;
 
-/// `out_trade_no` minimum length. The 2023 refund doc says "at least 6"; older docs had no
-/// minimum and whether the real server enforces it on refunds is UNCONFIRMED. Applied.
+/// `out_trade_no` minimum length for a *new* order (2023 doc: "at least 6"). Orders created
+/// under the older rules (no minimum, `@` allowed) still exist and can still be refunded and
+/// queried, so [`out_trade_no`] (naming an existing order) does not apply it; only
+/// [`new_out_trade_no`] does.
 pub const OUT_TRADE_NO_MIN_LEN: usize = 6;
 /// `out_trade_no` maximum length (`String(32)`).
 pub const OUT_TRADE_NO_MAX_LEN: usize = 32;
@@ -121,9 +123,28 @@ pub fn mch_id(v: &str) -> Result {
     printable("mch_id", v)
 }
 
-/// `out_trade_no`: [`OUT_TRADE_NO_MIN_LEN`]..=32 characters of `0-9 a-z A-Z _ - | *` (2023
-/// doc; older docs also allowed `@`, which we refuse).
+/// `out_trade_no` naming an existing order (refund, refund query, order query): 1..=32
+/// characters of `0-9 a-z A-Z _ - | * @`, the union of the current and older rules, since
+/// orders made under the older rules are still refundable.
 pub fn out_trade_no(v: &str) -> Result {
+    length(
+        "out_trade_no",
+        v,
+        1,
+        OUT_TRADE_NO_MAX_LEN,
+        "longer than 32 characters",
+    )?;
+    charset(
+        "out_trade_no",
+        v,
+        |b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'|' | b'*' | b'@'),
+        "allowed characters are 0-9 a-z A-Z _ - | * @",
+    )
+}
+
+/// `out_trade_no` of a *new* order: [`OUT_TRADE_NO_MIN_LEN`]..=32 characters of
+/// `0-9 a-z A-Z _ - | *` (2023 doc).
+pub fn new_out_trade_no(v: &str) -> Result {
     length(
         "out_trade_no",
         v,
@@ -274,12 +295,21 @@ mod tests {
         assert!(out_trade_no("1415757673").is_ok());
         assert!(out_trade_no("a_b-c|d*").is_ok());
         assert!(out_trade_no(&"x".repeat(32)).is_ok());
+        // Older orders: short numbers and `@` are still refundable.
+        assert!(out_trade_no("12345").is_ok());
+        assert!(out_trade_no("abc@def").is_ok());
         assert_eq!(kind(out_trade_no("")), Some(FieldErrorKind::Missing));
-        assert!(out_trade_no("12345").is_err());
         assert!(out_trade_no(&"x".repeat(33)).is_err());
-        assert!(out_trade_no("abc@def").is_err());
         assert!(out_trade_no("abc def").is_err());
         assert!(out_trade_no("订单号订单号").is_err());
+    }
+
+    #[test]
+    fn new_out_trade_no_rules() {
+        assert!(new_out_trade_no("1415757673").is_ok());
+        assert!(new_out_trade_no("12345").is_err());
+        assert!(new_out_trade_no("abc@def").is_err());
+        assert!(new_out_trade_no(&"x".repeat(33)).is_err());
     }
 
     #[test]
