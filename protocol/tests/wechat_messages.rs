@@ -114,9 +114,9 @@ fn refund_request_errors() {
             Missing,
         ),
         (
-            Box::new(|p| p.insert_text("out_trade_no", "12345")),
+            Box::new(|p| p.insert_text("out_trade_no", "order 1")),
             "out_trade_no",
-            Invalid("length must be 6 to 32"),
+            Invalid("allowed characters are 0-9 a-z A-Z _ - | * @"),
         ),
         (
             Box::new(|p| p.insert_text("transaction_id", "abc")),
