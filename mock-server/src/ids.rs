@@ -63,6 +63,19 @@ impl IdGenerator {
         format!("{}2200{}", at.beijing_date(), self.digits(16))
     }
 
+    /// An Alipay face-to-face QR code such as `https://qr.alipay.com/bax03431ljhokirwl38f00a7`:
+    /// `bax0` and 20 lower-case letters and digits.
+    pub fn alipay_qr_code(&mut self) -> String {
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let tail: String = (0..20)
+            .map(|_| {
+                let i = self.rng.random_range(0..ALPHABET.len());
+                ALPHABET.get(i).map_or('0', |b| char::from(*b))
+            })
+            .collect();
+        format!("https://qr.alipay.com/bax0{tail}")
+    }
+
     /// A 16-character alphanumeric nonce, like the real server's `nonce_str`.
     pub fn nonce(&mut self) -> String {
         (0..16)
@@ -91,5 +104,9 @@ mod tests {
         assert_eq!(b.wechat_transaction_id(at), tx);
         assert_eq!(b.wechat_refund_id(at), refund);
         assert_eq!(a.alipay_trade_no(at).len(), 28);
+        let qr = a.alipay_qr_code();
+        assert_eq!(qr.len(), "https://qr.alipay.com/bax0".len() + 20);
+        assert_eq!(b.alipay_trade_no(at).len(), 28);
+        assert_eq!(b.alipay_qr_code(), qr);
     }
 }

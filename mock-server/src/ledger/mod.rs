@@ -5,4 +5,5 @@
 //! applies one operation atomically (the server holds the ledger behind a mutex), which is
 //! what guarantees that concurrent refunds of one order never refund more than was paid.
 
+pub mod alipay;
 pub mod wechat;
