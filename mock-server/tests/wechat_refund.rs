@@ -334,8 +334,41 @@ async fn injected_faults_answer_before_the_ledger_unless_after_apply() {
         refund_params("demo-order-0001", "r2", 1000, 100),
         KEY,
     ));
-    let (status, text) = sandbox.post_raw(&client, "/secapi/pay/refund", body).await;
+    let (status, text) = sandbox
+        .post_raw(&client, "/secapi/pay/refund", body.clone())
+        .await;
     assert_eq!((status, text.as_str()), (503, ""));
+    assert_eq!(
+        sandbox.running.state.world().wechat.refunds(None).count(),
+        1
+    );
+
+    // A gateway failure after the refund was made: applied, yet the client sees a 502.
+    sandbox.advance(60).await;
+    sandbox
+        .admin_post(
+            "/admin/faults",
+            json!({ "endpoint": "wechat.refund", "http_status": 502, "after_apply": true }),
+        )
+        .await;
+    let (status, _) = sandbox
+        .post_raw(&client, "/secapi/pay/refund", body.clone())
+        .await;
+    assert_eq!(status, 502);
+    assert_eq!(
+        sandbox.running.state.world().wechat.refunds(None).count(),
+        2
+    );
+    sandbox.advance(60).await;
+    let (_, text) = sandbox.post_raw(&client, "/secapi/pay/refund", body).await;
+    assert!(
+        text.contains("<result_code><![CDATA[SUCCESS]]></result_code>"),
+        "{text}"
+    );
+    assert_eq!(
+        sandbox.running.state.world().wechat.refunds(None).count(),
+        2
+    );
 }
 
 #[tokio::test]

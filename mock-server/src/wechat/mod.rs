@@ -183,22 +183,29 @@ fn process(
             return Reply::error(&signer, error);
         }
     }
-    let injected = fault.and_then(|f| {
-        let code = f
-            .err_code
-            .map(|c| BusinessError::new(ErrCode::from_wire(&c)));
-        code.map(|c| (c, f.after_apply))
-    });
-    if let Some((error, false)) = &injected {
-        return Reply::error(&signer, error.clone());
+    // Faults marked after_apply let the ledger act first: the refund happened, the client
+    // still sees the error (or the bare HTTP status) and must retry with the same number.
+    let (before, after) = match fault {
+        Some(f) if f.after_apply => (None, Some(f)),
+        other => (other, None),
+    };
+    if let Some(code) = before.and_then(|f| f.err_code) {
+        return Reply::error(&signer, BusinessError::new(ErrCode::from_wire(&code)));
     }
     let reply = match endpoint {
         Endpoint::Refund => refund::handle(&params, &signer, &mut world, now),
         Endpoint::RefundQuery => refundquery::handle(&params, &signer, &mut world, now),
         Endpoint::OrderQuery => orderquery::handle(&params, &signer, &mut world, now),
     };
-    match injected {
-        Some((error, true)) => Reply::error(&signer, error),
+    match after {
+        Some(Fault {
+            http_status: Some(status),
+            ..
+        }) => Reply::Status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY)),
+        Some(Fault {
+            err_code: Some(code),
+            ..
+        }) => Reply::error(&signer, BusinessError::new(ErrCode::from_wire(&code))),
         _ => reply,
     }
 }
