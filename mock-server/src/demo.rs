@@ -1,7 +1,9 @@
 //! The demo merchant and orders that `paysandbox serve` starts with, so a client can refund
 //! something in its first minute. Each order exercises one situation; the README lists them.
+//! The same for Alipay: a demo app (keys in the data directory) and its demo trades.
 
 use crate::clock::Timestamp;
+use crate::ledger::alipay::{self, NewApp, SeedTrade, TradeStatus};
 use crate::ledger::wechat::{
     AdminError, CouponKind, NewMerchant, PaymentState, RefundStatus, SeedCoupon, SeedOrder,
 };
@@ -126,6 +128,104 @@ pub fn seed(world: &mut World, now: Timestamp) -> Result<(), AdminError> {
         world
             .wechat
             .seed_order((order.seed)(base), now, &mut world.ids)?;
+    }
+    Ok(())
+}
+
+/// Demo Alipay app id (the spec's example, 16 digits like real ones).
+pub const ALIPAY_APP_ID: &str = "2021000000000001";
+/// Demo Alipay app name.
+pub const ALIPAY_APP_NAME: &str = "paysandbox demo app";
+
+/// One demo Alipay trade: out_trade_no, amount in fen, and what makes it interesting.
+pub struct DemoTrade {
+    /// Merchant order number.
+    pub out_trade_no: &'static str,
+    /// Total in fen.
+    pub total_amount: u64,
+    /// What it is for.
+    pub purpose: &'static str,
+    seed: fn(SeedTrade) -> SeedTrade,
+}
+
+/// The demo Alipay trades, in the order they are seeded.
+pub const TRADES: &[DemoTrade] = &[
+    DemoTrade {
+        out_trade_no: "demo-trade-0001",
+        total_amount: 10_000,
+        purpose: "paid a minute ago: full refund (no out_request_no needed) or parts",
+        seed: |s| s,
+    },
+    DemoTrade {
+        out_trade_no: "demo-trade-0002",
+        total_amount: 8_888,
+        purpose: "paid a minute ago: partial refunds, each with its out_request_no",
+        seed: |s| s,
+    },
+    DemoTrade {
+        out_trade_no: "demo-trade-0003",
+        total_amount: 1_000,
+        purpose: "frozen: ACQ.REASON_TRADE_BEEN_FREEZEN",
+        seed: |s| SeedTrade { frozen: true, ..s },
+    },
+    DemoTrade {
+        out_trade_no: "demo-trade-0004",
+        total_amount: 1_000,
+        purpose: "TRADE_FINISHED: ACQ.TRADE_HAS_FINISHED",
+        seed: |s| SeedTrade {
+            status: TradeStatus::TradeFinished,
+            paid_seconds_ago: Some(30 * DAY),
+            ..s
+        },
+    },
+    DemoTrade {
+        out_trade_no: "demo-trade-0005",
+        total_amount: 1_000,
+        purpose: "WAIT_BUYER_PAY: ACQ.TRADE_STATUS_ERROR; close it, or pay it via the admin API",
+        seed: |s| SeedTrade {
+            status: TradeStatus::WaitBuyerPay,
+            ..s
+        },
+    },
+    DemoTrade {
+        out_trade_no: "demo-trade-0006",
+        total_amount: 1_000,
+        purpose: "paid 400 days ago, past the refund period: TRADE_FINISHED",
+        seed: |s| SeedTrade {
+            paid_seconds_ago: Some(400 * DAY),
+            ..s
+        },
+    },
+    DemoTrade {
+        out_trade_no: "demo-trade-0007",
+        total_amount: 1_000,
+        purpose: "closed unpaid (TRADE_CLOSED): ACQ.TRADE_HAS_CLOSE",
+        seed: |s| SeedTrade {
+            status: TradeStatus::TradeClosed,
+            ..s
+        },
+    },
+];
+
+/// Seeds the demo Alipay app and trades into `world` (its keys are the state's business).
+pub fn seed_alipay(world: &mut World, now: Timestamp) -> Result<(), alipay::AdminError> {
+    world.alipay.create_app(NewApp {
+        app_id: ALIPAY_APP_ID.into(),
+        name: ALIPAY_APP_NAME.into(),
+        seller_balance: 100_000_000,
+        app_auth_tokens: Vec::new(),
+    })?;
+    for trade in TRADES {
+        let base = SeedTrade {
+            app_id: ALIPAY_APP_ID.into(),
+            out_trade_no: Some(trade.out_trade_no.into()),
+            total_amount: trade.total_amount,
+            subject: Some("paysandbox demo goods".into()),
+            ..SeedTrade::default()
+        };
+        world
+            .alipay
+            .seed_trade((trade.seed)(base), now, &mut world.ids)?;
     }
     Ok(())
 }

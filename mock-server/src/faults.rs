@@ -18,12 +18,42 @@ pub enum Endpoint {
     /// `/pay/orderquery`.
     #[serde(rename = "wechat.orderquery")]
     WechatOrderQuery,
+    /// `gateway.do` `alipay.trade.refund`.
+    #[serde(rename = "alipay.trade.refund")]
+    AlipayTradeRefund,
+    /// `gateway.do` `alipay.trade.fastpay.refund.query`.
+    #[serde(rename = "alipay.trade.fastpay.refund.query")]
+    AlipayTradeFastpayRefundQuery,
+    /// `gateway.do` `alipay.trade.query`.
+    #[serde(rename = "alipay.trade.query")]
+    AlipayTradeQuery,
+    /// `gateway.do` `alipay.trade.close`.
+    #[serde(rename = "alipay.trade.close")]
+    AlipayTradeClose,
+    /// `gateway.do` `alipay.trade.precreate`.
+    #[serde(rename = "alipay.trade.precreate")]
+    AlipayTradePrecreate,
+}
+
+impl Endpoint {
+    /// An Alipay method, whose `err_code` is a sub_code (`ACQ.SYSTEM_ERROR`, `isp.unknow-error`).
+    pub fn is_alipay(self) -> bool {
+        matches!(
+            self,
+            Endpoint::AlipayTradeRefund
+                | Endpoint::AlipayTradeFastpayRefundQuery
+                | Endpoint::AlipayTradeQuery
+                | Endpoint::AlipayTradeClose
+                | Endpoint::AlipayTradePrecreate
+        )
+    }
 }
 
 /// One injected fault.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Fault {
-    /// Answer with this business error code (e.g. `SYSTEMERROR`), signed like a real one.
+    /// Answer with this business error code, signed like a real one: a WeChat err_code
+    /// (`SYSTEMERROR`) or an Alipay sub_code (`ACQ.SYSTEM_ERROR`; its prefix gives the code).
     #[serde(default)]
     pub err_code: Option<String>,
     /// Answer with this HTTP status and an empty body instead (a gateway failure).
@@ -34,7 +64,7 @@ pub struct Fault {
     pub delay_ms: Option<u64>,
     /// Apply the request to the ledger first, then answer with the fault: the dangerous case
     /// where the refund happened but the client saw an error and must retry with the same
-    /// out_refund_no.
+    /// out_refund_no (Alipay: out_request_no).
     #[serde(default)]
     pub after_apply: bool,
 }

@@ -106,6 +106,12 @@ mod tests {
         assert_eq!(a.alipay_trade_no(at).len(), 28);
         let qr = a.alipay_qr_code();
         assert_eq!(qr.len(), "https://qr.alipay.com/bax0".len() + 20);
+        let tail = qr.trim_start_matches("https://qr.alipay.com/bax0");
+        assert!(
+            tail.bytes()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+        );
+        assert_eq!(b.nonce().len(), 16);
         assert_eq!(b.alipay_trade_no(at).len(), 28);
         assert_eq!(b.alipay_qr_code(), qr);
     }

@@ -1,5 +1,5 @@
-//! paysandbox mock server: a faithful, stateful mock of the WeChat Pay v2 refund APIs
-//! (and, as they land, Alipay's), embeddable in Rust tests and runnable as `paysandbox`.
+//! paysandbox mock server: a faithful, stateful mock of the WeChat Pay v2 and Alipay refund
+//! APIs, embeddable in Rust tests and runnable as `paysandbox`.
 //!
 //! # Layout
 //! - [`server`]: listeners and connections; [`server::run`] serves bound listeners until a
@@ -7,17 +7,21 @@
 //!   port 0 for tests.
 //! - [`tls`]: rustls acceptor that requests client certificates and classifies them after the
 //!   handshake, like nginx's `ssl_verify_client optional`.
-//! - [`router`]: admin listener → [`admin`], API listeners → [`wechat`].
+//! - [`router`]: admin listener → [`admin`], API listeners → [`alipay`] (`/gateway.do`) and
+//!   [`wechat`].
 //! - [`wechat`]: one module per endpoint; the order of checks and the one mapping from every
 //!   outcome to its wire form ([`wechat::reply`]).
+//! - [`alipay`]: the Alipay gateway (`/gateway.do`): the order of checks in one place, the one
+//!   mapping from every outcome to its wire form ([`alipay::reply`]), one module per method.
 //! - [`ledger`]: the domain (merchants, orders, refunds, balances, rules), synchronous and
 //!   wire-free.
 //! - [`admin`]: the JSON control API (seed, inspect, faults, clock, journal, reset).
 //! - [`state`]: configuration and shared state; [`clock`]: the injected clock; [`ids`]: ids
 //!   and nonces from a seeded RNG; [`faults`], [`journal`], [`ratelimit`]: what their names say.
-//! - [`demo`]: the demo merchant and orders `paysandbox serve` starts with.
+//! - [`demo`]: the demo merchant, app, orders and trades `paysandbox serve` starts with.
 
 pub mod admin;
+pub mod alipay;
 pub mod clock;
 pub mod demo;
 pub mod faults;

@@ -52,9 +52,14 @@ struct ServeArgs {
     /// Turn off the per-merchant rate limits (150 qps, 6 erroneous/s): for load tests.
     #[arg(long)]
     no_rate_limits: bool,
-    /// Turn off the one-minute spacing between refunds of one order.
+    /// Turn off the spacing between refunds of one order or trade (WeChat one minute,
+    /// Alipay 3 s).
     #[arg(long)]
     no_refund_spacing: bool,
+    /// Days after payment an Alipay trade stays refundable before it is TRADE_FINISHED
+    /// (set by contract; 365 here, 90 is also common).
+    #[arg(long, default_value_t = 365)]
+    alipay_refund_period_days: u64,
     /// Start empty, without the demo merchant and orders.
     #[arg(long)]
     no_demo: bool,
@@ -135,7 +140,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.wechat_rules.settle_delay = Duration::from_secs(args.settle_delay_secs);
     if args.no_refund_spacing {
         config.wechat_rules.refund_spacing = Duration::ZERO;
+        config.alipay_rules.refund_spacing = Duration::ZERO;
     }
+    config.alipay_rules.refund_period =
+        Duration::from_secs(args.alipay_refund_period_days.saturating_mul(86_400));
     let state = Arc::new(AppState::new(config).map_err(|e| e.to_string())?);
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
@@ -163,6 +171,10 @@ fn print_banner(state: &AppState, args: &ServeArgs) {
     println!("  WeChat Pay API (mutual TLS): {api}   e.g. {api}/secapi/pay/refund");
     println!("  plain HTTP API:              http://{}", args.http_addr);
     println!(
+        "  Alipay gateway:              {api}/gateway.do   and   http://{}/gateway.do",
+        args.http_addr
+    );
+    println!(
         "  admin API (JSON):            http://{}/admin",
         args.admin_addr
     );
@@ -189,6 +201,50 @@ fn print_banner(state: &AppState, args: &ServeArgs) {
         println!(
             "  {}  {:>5}  {}",
             order.out_trade_no, order.total_fee, order.purpose
+        );
+    }
+    print_alipay_banner(state);
+}
+
+fn print_alipay_banner(state: &AppState) {
+    println!(
+        "demo Alipay app (sign requests with the app private key, verify answers with the alipay public key)"
+    );
+    println!("  app_id  {}", demo::ALIPAY_APP_ID);
+    match state.alipay_keys(demo::ALIPAY_APP_ID) {
+        Ok(keys) => {
+            let f = &keys.files;
+            let rows = [
+                ("app private key, PKCS#1 PEM", &f.app_private_key_path),
+                ("app private key, PKCS#8 PEM", &f.app_private_key_pkcs8_path),
+                (
+                    "app private key, base64 PKCS#1 (official Python)",
+                    &f.app_private_key_base64_path,
+                ),
+                (
+                    "app private key, base64 PKCS#8 (Java)",
+                    &f.app_private_key_pkcs8_base64_path,
+                ),
+                ("app public key", &f.app_public_key_path),
+                ("alipay public key, PEM", &f.alipay_public_key_path),
+                (
+                    "alipay public key, base64",
+                    &f.alipay_public_key_base64_path,
+                ),
+            ];
+            for (what, path) in rows {
+                println!("  {what:<50} {}", path.display());
+            }
+        }
+        Err(error) => println!("  keys unavailable: {error}"),
+    }
+    println!("demo Alipay trades (out_trade_no, total_amount in yuan)");
+    for trade in demo::TRADES {
+        println!(
+            "  {}  {:>6}  {}",
+            trade.out_trade_no,
+            paysandbox_protocol::money::format_yuan(trade.total_amount),
+            trade.purpose
         );
     }
 }

@@ -1,10 +1,12 @@
 //! Which handler answers a request: the admin API on the admin listener, the platform
-//! routes on the API listeners, nginx-style 404 pages for anything else.
+//! routes on the API listeners (Alipay's `/gateway.do` first, then the WeChat paths; both on
+//! HTTPS and plain HTTP), nginx-style 404 pages for anything else.
 
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 
 use crate::admin;
+use crate::alipay;
 use crate::http::{self, Body};
 use crate::server::{ConnInfo, Surface};
 use crate::state::AppState;
@@ -18,6 +20,9 @@ pub async fn handle(
 ) -> Response<Body> {
     match info.surface {
         Surface::Admin => admin::handle(request, state).await,
+        Surface::ApiTls | Surface::ApiPlain if request.uri().path() == alipay::PATH => {
+            alipay::handle(request, state, info).await
+        }
         Surface::ApiTls | Surface::ApiPlain => {
             match wechat::Endpoint::from_path(request.uri().path()) {
                 Some(endpoint) => wechat::handle(endpoint, request, state, info).await,

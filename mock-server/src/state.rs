@@ -7,7 +7,8 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use paysandbox_certs::{CertStore, MerchantFiles};
+use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles};
+use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
 use rustls::ServerConfig;
 
 use crate::clock::{Clock, Timestamp};
@@ -15,6 +16,7 @@ use crate::demo;
 use crate::faults::Faults;
 use crate::ids::IdGenerator;
 use crate::journal::Journal;
+use crate::ledger::alipay::{AlipayLedger, AlipayRules};
 use crate::ledger::wechat::{WechatLedger, WechatRules};
 use crate::ratelimit::SlidingWindow;
 use crate::tls::{self, PeerClassifier};
@@ -37,6 +39,8 @@ pub struct SandboxConfig {
     pub seed: u64,
     /// WeChat refund rules (settlement delay, windows, caps).
     pub wechat_rules: WechatRules,
+    /// Alipay refund rules (refund period, spacing).
+    pub alipay_rules: AlipayRules,
     /// Enforce the per-merchant request rate limits (off for load tests).
     pub rate_limits: bool,
     /// Clock mode.
@@ -54,6 +58,7 @@ impl SandboxConfig {
             data_dir: data_dir.into(),
             seed: 20_141_111,
             wechat_rules: WechatRules::default(),
+            alipay_rules: AlipayRules::default(),
             rate_limits: true,
             clock: ClockMode::System,
             demo_data: true,
@@ -95,6 +100,8 @@ impl Default for MerchantLimits {
 pub struct World {
     /// The WeChat ledger.
     pub wechat: WechatLedger,
+    /// The Alipay ledger.
+    pub alipay: AlipayLedger,
     /// Ids and nonces.
     pub ids: IdGenerator,
 }
@@ -115,6 +122,21 @@ pub enum StartError {
     /// The demo data could not be seeded.
     #[error("demo data: {0}")]
     Demo(String),
+    /// An Alipay key file could not be read back.
+    #[error("alipay keys: {0}")]
+    AlipayKeys(String),
+}
+
+/// An Alipay app's keys as the gateway uses them: the app public key verifies requests, the
+/// platform (alipay) private key signs responses. Loaded from the data directory.
+#[derive(Debug)]
+pub struct AlipayKeys {
+    /// The files, and every encoding of both pairs.
+    pub files: AlipayAppFiles,
+    /// Verifies the app's requests.
+    pub app_public: rsa::PublicKey,
+    /// Signs the gateway's responses.
+    pub alipay_private: rsa::PrivateKey,
 }
 
 /// Shared state of a running sandbox.
@@ -134,6 +156,8 @@ pub struct AppState {
     faults: Mutex<Faults>,
     journal: Mutex<Journal>,
     limits: Mutex<HashMap<String, MerchantLimits>>,
+    /// Alipay keys by app_id: a cache of files on disk, so it survives a reset.
+    alipay_keys: Mutex<HashMap<String, Arc<AlipayKeys>>>,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -161,6 +185,7 @@ impl AppState {
         let state = AppState {
             world: Mutex::new(World {
                 wechat: WechatLedger::new(config.wechat_rules.clone()),
+                alipay: AlipayLedger::new(config.alipay_rules.clone()),
                 ids: IdGenerator::seeded(config.seed),
             }),
             config,
@@ -171,6 +196,7 @@ impl AppState {
             faults: Mutex::default(),
             journal: Mutex::default(),
             limits: Mutex::default(),
+            alipay_keys: Mutex::default(),
         };
         if state.config.demo_data {
             state.seed_demo()?;
@@ -182,8 +208,10 @@ impl AppState {
         let now = self.clock.now();
         let mut world = self.world();
         demo::seed(&mut world, now).map_err(|e| StartError::Demo(e.to_string()))?;
+        demo::seed_alipay(&mut world, now).map_err(|e| StartError::Demo(e.to_string()))?;
         drop(world);
         self.merchant_files(demo::MCH_ID, demo::COMPANY)?;
+        self.alipay_keys(demo::ALIPAY_APP_ID)?;
         Ok(())
     }
 
@@ -212,11 +240,33 @@ impl AppState {
         Ok(self.certs.merchant(mch_id, company)?)
     }
 
+    /// The keys of an Alipay app: from the cache, else read (or generated, on first use) from
+    /// `<data dir>/alipay/<app_id>/`. Generating is slow (two RSA-2048 keys): call it before
+    /// taking the world lock, never under it.
+    pub fn alipay_keys(&self, app_id: &str) -> Result<Arc<AlipayKeys>, StartError> {
+        if let Some(keys) = lock(&self.alipay_keys).get(app_id) {
+            return Ok(keys.clone());
+        }
+        let files = self.certs.alipay_app(app_id)?;
+        let app_public = parse_public_key(&files.app.public_pem)
+            .map_err(|e| StartError::AlipayKeys(format!("{app_id} app public key: {e}")))?;
+        let alipay_private = parse_private_key(&files.alipay.private_pkcs8_pem)
+            .map_err(|e| StartError::AlipayKeys(format!("{app_id} alipay private key: {e}")))?;
+        let keys = Arc::new(AlipayKeys {
+            files,
+            app_public,
+            alipay_private,
+        });
+        lock(&self.alipay_keys).insert(app_id.to_owned(), keys.clone());
+        Ok(keys)
+    }
+
     /// Back to the state at start: empty ledgers (plus demo data if configured), the RNG
     /// re-seeded, no faults, no journal, no rate state. The clock keeps its time.
     pub fn reset(&self) -> Result<(), StartError> {
         *self.world() = World {
             wechat: WechatLedger::new(self.config.wechat_rules.clone()),
+            alipay: AlipayLedger::new(self.config.alipay_rules.clone()),
             ids: IdGenerator::seeded(self.config.seed),
         };
         self.faults().clear();

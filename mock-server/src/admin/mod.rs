@@ -1,8 +1,11 @@
 //! The admin API: JSON over plain HTTP on its own loopback listener. It seeds merchants and
-//! orders, sets balances and allow-lists, advances the clock, injects faults, forces refund
-//! outcomes, lists state, reads the request journal and resets. Not part of any platform.
+//! orders (WeChat), apps and trades (Alipay, in [`alipay`]), sets balances and allow-lists,
+//! advances the clock, injects faults, forces refund outcomes, plays the buyer (scan, pay),
+//! lists state, reads the request journal and resets. Not part of any platform.
 //!
 //! Errors are `{"error": "..."}` with 400 (bad input), 404 (unknown thing) or 409 (conflict).
+
+mod alipay;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -94,6 +97,7 @@ fn route(
             state.journal().clear();
             Ok((StatusCode::OK, json!({ "cleared": true })))
         }
+        (_, ["admin", "alipay", rest @ ..]) => alipay::route(state, method, rest, query, body),
         (&Method::POST, ["admin", "wechat", "merchants"]) => create_merchant(state, body),
         (&Method::GET, ["admin", "wechat", "merchants"]) => {
             let world = state.world();
@@ -137,17 +141,22 @@ fn route(
 }
 
 fn index() -> Value {
-    json!({
-        "endpoints": [
-            "GET /admin/clock", "POST /admin/clock/advance {seconds}",
-            "POST /admin/reset",
-            "GET|POST|DELETE /admin/faults {endpoint, count, err_code|http_status|delay_ms, after_apply}",
-            "GET|DELETE /admin/journal?limit=N",
-            "GET|POST /admin/wechat/merchants", "PATCH /admin/wechat/merchants/{mch_id} {refundable_balance, ip_allowlist}",
-            "GET|POST /admin/wechat/orders?mch_id=",
-            "GET /admin/wechat/refunds?mch_id=", "POST /admin/wechat/refunds/{refund_id}/status {status}"
-        ]
-    })
+    let mut endpoints = json!([
+        "GET /admin/clock",
+        "POST /admin/clock/advance {seconds}",
+        "POST /admin/reset",
+        "GET|POST|DELETE /admin/faults {endpoint, count, err_code|http_status|delay_ms, after_apply}",
+        "GET|DELETE /admin/journal?limit=N",
+        "GET|POST /admin/wechat/merchants",
+        "PATCH /admin/wechat/merchants/{mch_id} {refundable_balance, ip_allowlist}",
+        "GET|POST /admin/wechat/orders?mch_id=",
+        "GET /admin/wechat/refunds?mch_id=",
+        "POST /admin/wechat/refunds/{refund_id}/status {status}"
+    ]);
+    if let Some(list) = endpoints.as_array_mut() {
+        list.extend(alipay::INDEX.iter().map(|e| json!(e)));
+    }
+    json!({ "endpoints": endpoints })
 }
 
 fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, Failure> {
@@ -209,6 +218,17 @@ fn inject_fault(state: &AppState, body: &[u8]) -> AdminResult {
         && StatusCode::from_u16(status).is_err()
     {
         return Err(bad_request(format!("invalid http_status {status}")));
+    }
+    if injection.endpoint.is_alipay()
+        && let Some(code) = &fault.err_code
+        && matches!(
+            paysandbox_protocol::alipay::SubCode::from_wire(code).gateway_code(),
+            paysandbox_protocol::alipay::GatewayCode::Other(_)
+        )
+    {
+        return Err(bad_request(format!(
+            "{code} is not an Alipay sub_code (ACQ.*, isv.*, isp.*, aop.*)"
+        )));
     }
     if injection.count == 0 || injection.count > 10_000 {
         return Err(bad_request("count must be 1 to 10000"));

@@ -51,7 +51,7 @@ pub fn handle(
         notify_url: request.notify_url,
         refund_desc: request.refund_desc,
     };
-    let World { wechat, ids } = world;
+    let World { wechat, ids, .. } = world;
     match wechat.refund(command, now, ids) {
         Ok(accepted) => Reply::Success {
             signer: signer.clone(),
