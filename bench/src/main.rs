@@ -1,0 +1,328 @@
+//! `paysandbox-bench`: drives a running WeChat endpoint (the mock, or a static responder such
+//! as nginx) over mutual TLS and prints requests/s and p50/p99 latency per scenario.
+//!
+//! Scenarios:
+//! - `refund`: every request a new signed refund (`out_refund_no` unique) of 1 fen on one of
+//!   the seeded orders `<prefix>00000000`.., round robin, over keep-alive connections;
+//! - `query`: refund queries by `out_refund_no` of refunds an earlier `refund` run made
+//!   (`--query-tag`, `--query-count`), one record each, over keep-alive connections;
+//! - `mix`: 80 % query, 20 % refund;
+//! - `handshake`: a refund query on a new TCP + TLS connection per request, session
+//!   resumption off (full handshakes).
+//!
+//! Bounded in time and count, loopback only; it stops by itself.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use clap::Parser;
+use http_body_util::{BodyExt, Full};
+use hyper::Request;
+use hyper_util::rt::TokioIo;
+use paysandbox_protocol::wechat::sign::{self, SignType};
+use paysandbox_protocol::wechat::{Params, xml};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
+use tokio::net::TcpStream;
+use tokio_rustls::TlsConnector;
+
+/// Load benchmark for a WeChat refund endpoint over mutual TLS.
+#[derive(Parser, Debug, Clone)]
+struct Args {
+    /// Target, e.g. 127.0.0.1:8443 (loopback only).
+    #[arg(long)]
+    target: SocketAddr,
+    /// CA certificate that issued the server's certificate.
+    #[arg(long)]
+    ca: std::path::PathBuf,
+    /// Client certificate (PEM).
+    #[arg(long)]
+    cert: std::path::PathBuf,
+    /// Client key (PEM).
+    #[arg(long)]
+    key: std::path::PathBuf,
+    /// Scenario: refund, query, mix or handshake.
+    #[arg(long)]
+    scenario: String,
+    /// Concurrent connections (keep-alive) or concurrent handshaking clients.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// How long to run.
+    #[arg(long, default_value_t = 5.0)]
+    seconds: f64,
+    /// Stop after this many requests in total, whatever the time.
+    #[arg(long, default_value_t = 2_000_000)]
+    max_requests: u64,
+    /// How many seeded orders to spread refunds and queries over.
+    #[arg(long, default_value_t = 1000)]
+    orders: u64,
+    /// Seeded orders are `<prefix>` followed by 8 digits.
+    #[arg(long, default_value = "bench-")]
+    order_prefix: String,
+    /// Amount of each seeded order in fen (refunds state it as total_fee).
+    #[arg(long, default_value_t = 1_000_000)]
+    order_total: u64,
+    /// Tag for this run's refund numbers, so repeated runs never collide.
+    #[arg(long, default_value = "r")]
+    run_tag: String,
+    /// Refund numbers that queries ask for are `<query-tag>-<n>` for n below `--query-count`
+    /// (the refunds an earlier `refund` run with that `--run-tag` made).
+    #[arg(long, default_value = "r")]
+    query_tag: String,
+    /// How many refunds the earlier run made.
+    #[arg(long, default_value_t = 1)]
+    query_count: u64,
+    /// Label printed in the result line.
+    #[arg(long, default_value = "mock")]
+    label: String,
+}
+
+const APPID: &str = "wx2421b1c4370ec43b";
+const MCH_ID: &str = "1900000109";
+const KEY: &str = "paysandboxdemokey000000000000000";
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Refund,
+    Query,
+}
+
+struct Shared {
+    args: Args,
+    tls: TlsConnector,
+    started: Instant,
+    deadline: Instant,
+    issued: AtomicU64,
+    errors: AtomicU64,
+    sequence: AtomicU64,
+}
+
+impl Shared {
+    /// Claims the next request slot, or `None` when time or count is up.
+    fn claim(&self) -> Option<u64> {
+        if Instant::now() >= self.deadline {
+            return None;
+        }
+        let n = self.issued.fetch_add(1, Ordering::Relaxed);
+        (n < self.args.max_requests).then_some(n)
+    }
+
+    fn body(&self, kind: Kind, n: u64) -> Bytes {
+        let order = format!(
+            "{}{:08}",
+            self.args.order_prefix,
+            n % self.args.orders.max(1)
+        );
+        let mut params = Params::new();
+        params.insert_text("appid", APPID);
+        params.insert_text("mch_id", MCH_ID);
+        params.insert_text("nonce_str", format!("n{n}"));
+        if kind == Kind::Refund {
+            let seq = self.sequence.fetch_add(1, Ordering::Relaxed);
+            params.insert_text("out_trade_no", order);
+            params.insert_text("out_refund_no", format!("{}-{seq}", self.args.run_tag));
+            params.insert_int("total_fee", self.args.order_total);
+            params.insert_int("refund_fee", 1);
+        } else {
+            let refund = n % self.args.query_count.max(1);
+            params.insert_text("out_refund_no", format!("{}-{refund}", self.args.query_tag));
+        }
+        sign::sign_in_place(&mut params, KEY, SignType::Md5);
+        Bytes::from(xml::encode(&params))
+    }
+
+    fn kind_for(&self, n: u64) -> Kind {
+        match self.args.scenario.as_str() {
+            "refund" => Kind::Refund,
+            "mix" if n.is_multiple_of(5) => Kind::Refund,
+            _ => Kind::Query,
+        }
+    }
+}
+
+fn path(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Refund => "/secapi/pay/refund",
+        Kind::Query => "/pay/refundquery",
+    }
+}
+
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+async fn connect(shared: &Shared) -> Result<Sender, String> {
+    let tcp = TcpStream::connect(shared.args.target)
+        .await
+        .map_err(|e| format!("connect: {e}"))?;
+    let _ = tcp.set_nodelay(true);
+    let name = ServerName::from(shared.args.target.ip());
+    let tls = shared
+        .tls
+        .connect(name, tcp)
+        .await
+        .map_err(|e| format!("tls: {e}"))?;
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+        .await
+        .map_err(|e| format!("http: {e}"))?;
+    tokio::spawn(connection);
+    Ok(sender)
+}
+
+/// Sends one request; `true` only for a 200 carrying `result_code` SUCCESS (an accepted
+/// refund, a found refund), so business errors count as errors.
+async fn send(sender: &mut Sender, shared: &Shared, kind: Kind, n: u64) -> Result<bool, String> {
+    let request = Request::post(path(kind))
+        .header("host", "localhost")
+        .body(Full::new(shared.body(kind, n)))
+        .map_err(|e| e.to_string())?;
+    let response = sender
+        .send_request(request)
+        .await
+        .map_err(|e| e.to_string())?;
+    let ok_status = response.status().is_success();
+    let body = response
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| e.to_string())?
+        .to_bytes();
+    const SUCCESS: &[u8] = b"<result_code><![CDATA[SUCCESS]]></result_code>";
+    let answered = body.windows(SUCCESS.len()).any(|w| w == SUCCESS);
+    Ok(ok_status && answered)
+}
+
+async fn keep_alive_worker(shared: Arc<Shared>) -> Vec<u32> {
+    let mut latencies = Vec::new();
+    let mut sender = match connect(&shared).await {
+        Ok(sender) => sender,
+        Err(e) => {
+            eprintln!("{e}");
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            return latencies;
+        }
+    };
+    while let Some(n) = shared.claim() {
+        let kind = shared.kind_for(n);
+        let start = Instant::now();
+        match send(&mut sender, &shared, kind, n).await {
+            Ok(true) => {}
+            Ok(false) => {
+                shared.errors.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(_) => {
+                shared.errors.fetch_add(1, Ordering::Relaxed);
+                match connect(&shared).await {
+                    Ok(fresh) => sender = fresh,
+                    Err(_) => break,
+                }
+            }
+        }
+        latencies.push(micros(start.elapsed()));
+    }
+    latencies
+}
+
+async fn handshake_worker(shared: Arc<Shared>) -> Vec<u32> {
+    let mut latencies = Vec::new();
+    while let Some(n) = shared.claim() {
+        let start = Instant::now();
+        let outcome = match connect(&shared).await {
+            Ok(mut sender) => send(&mut sender, &shared, Kind::Query, n).await,
+            Err(e) => Err(e),
+        };
+        if !matches!(outcome, Ok(true)) {
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+        }
+        latencies.push(micros(start.elapsed()));
+    }
+    latencies
+}
+
+fn micros(d: Duration) -> u32 {
+    u32::try_from(d.as_micros()).unwrap_or(u32::MAX)
+}
+
+fn tls_connector(args: &Args) -> Result<TlsConnector, String> {
+    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let mut roots = rustls::RootCertStore::empty();
+    for ca in CertificateDer::pem_slice_iter(&read(&args.ca)?) {
+        roots
+            .add(ca.map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+    }
+    let chain = CertificateDer::pem_slice_iter(&read(&args.cert)?)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::from_pem_slice(&read(&args.key)?).map_err(|e| e.to_string())?;
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let mut config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_client_auth_cert(chain, key)
+        .map_err(|e| e.to_string())?;
+    // Full handshakes only: no tickets, no session cache.
+    config.resumption = rustls::client::Resumption::disabled();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+fn percentile(sorted: &[u32], p: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted.get(rank).copied().unwrap_or(0)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), String> {
+    let args = Args::parse();
+    if !args.target.ip().is_loopback() {
+        return Err("the benchmark only targets loopback addresses".into());
+    }
+    if !matches!(
+        args.scenario.as_str(),
+        "refund" | "query" | "mix" | "handshake"
+    ) {
+        return Err(format!("unknown scenario {}", args.scenario));
+    }
+    let started = Instant::now();
+    let shared = Arc::new(Shared {
+        tls: tls_connector(&args)?,
+        deadline: started + Duration::from_secs_f64(args.seconds),
+        started,
+        issued: AtomicU64::new(0),
+        errors: AtomicU64::new(0),
+        sequence: AtomicU64::new(0),
+        args: args.clone(),
+    });
+    let mut tasks = Vec::new();
+    for _ in 0..args.connections {
+        let shared = shared.clone();
+        tasks.push(if args.scenario == "handshake" {
+            tokio::spawn(handshake_worker(shared))
+        } else {
+            tokio::spawn(keep_alive_worker(shared))
+        });
+    }
+    let mut latencies = Vec::new();
+    for task in tasks {
+        latencies.extend(task.await.map_err(|e| e.to_string())?);
+    }
+    let elapsed = shared.started.elapsed().as_secs_f64();
+    latencies.sort_unstable();
+    let done = latencies.len();
+    let errors = shared.errors.load(Ordering::Relaxed);
+    println!(
+        "{label:<8} {scenario:<10} conns={conns:<4} requests={done:<8} errors={errors:<6} rps={rps:>9.0} p50_us={p50:<7} p99_us={p99}",
+        label = args.label,
+        scenario = args.scenario,
+        conns = args.connections,
+        rps = done as f64 / elapsed,
+        p50 = percentile(&latencies, 0.50),
+        p99 = percentile(&latencies, 0.99),
+    );
+    Ok(())
+}
