@@ -1,5 +1,6 @@
 //! Shared by the integration tests: a sandbox on loopback with a frozen clock, HTTPS clients
-//! with or without merchant certificates, signed WeChat requests, and the admin API.
+//! with or without merchant certificates, signed WeChat requests, signed Alipay requests
+//! placed as each client family places them, and the admin API.
 #![allow(
     dead_code,
     missing_docs,
@@ -37,6 +38,8 @@ fn data_dir() -> PathBuf {
         let store =
             CertStore::load_or_create(dir.path(), &["localhost", "127.0.0.1", "::1"]).unwrap();
         store.merchant(demo::MCH_ID, demo::COMPANY).unwrap();
+        // Generated once here: sandboxes started in parallel must not race to create them.
+        store.alipay_app(demo::ALIPAY_APP_ID).unwrap();
         dir
     });
     dir.path().to_path_buf()
@@ -260,4 +263,202 @@ pub fn assert_signed(response: &Params, sign_type: SignType) {
     assert_eq!(response.get("appid"), Some(APPID));
     assert_eq!(response.get("mch_id"), Some(MCH));
     assert_eq!(response.get("nonce_str").map(str::len), Some(16));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Alipay
+// ---------------------------------------------------------------------------------------------
+
+pub const ALIPAY_APP: &str = demo::ALIPAY_APP_ID;
+
+/// The demo app's files (the same directory every test sandbox of this binary uses).
+pub fn alipay_files() -> paysandbox_certs::AlipayAppFiles {
+    CertStore::load_or_create(&data_dir(), &["localhost", "127.0.0.1", "::1"])
+        .unwrap()
+        .alipay_app(ALIPAY_APP)
+        .unwrap()
+}
+
+/// The demo app's private key, read from its PKCS#1 PEM file as a client would.
+pub fn app_private_key() -> &'static rsa::PrivateKey {
+    static KEY: OnceLock<rsa::PrivateKey> = OnceLock::new();
+    KEY.get_or_init(|| {
+        let pem = std::fs::read_to_string(alipay_files().app_private_key_path).unwrap();
+        paysandbox_protocol::alipay::parse_private_key(&pem).unwrap()
+    })
+}
+
+/// The platform public key clients verify answers with, read from its PEM file.
+pub fn alipay_public_key() -> rsa::PublicKey {
+    let pem = std::fs::read_to_string(alipay_files().alipay_public_key_path).unwrap();
+    paysandbox_protocol::alipay::parse_public_key(&pem).unwrap()
+}
+
+pub fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect()
+}
+
+/// The common parameters and biz_content of a demo-app request, unsigned, as py-official
+/// sends them (format=json, charset=utf-8, RSA2).
+pub fn alipay_unsigned(method: &str, biz: &Value) -> Vec<(String, String)> {
+    pairs(&[
+        ("app_id", ALIPAY_APP),
+        ("method", method),
+        ("format", "json"),
+        ("charset", "utf-8"),
+        ("sign_type", "RSA2"),
+        ("timestamp", "2023-11-15 06:13:20"),
+        ("version", "1.0"),
+        ("biz_content", &biz.to_string()),
+    ])
+}
+
+/// Replaces any `sign` with a signature of the rest by `key`, with the params' own sign_type.
+pub fn alipay_sign_with(params: &mut Vec<(String, String)>, key: &rsa::PrivateKey) {
+    use paysandbox_protocol::alipay::{SignType, sign_request};
+    params.retain(|(k, _)| k != "sign");
+    let sign_type = params
+        .iter()
+        .find(|(k, _)| k == "sign_type")
+        .and_then(|(_, v)| SignType::from_wire(v))
+        .unwrap_or(SignType::Rsa2);
+    let sign = sign_request(params, key, sign_type).unwrap();
+    params.push(("sign".to_owned(), sign));
+}
+
+/// A signed demo-app request.
+pub fn alipay_signed(method: &str, biz: &Value) -> Vec<(String, String)> {
+    let mut params = alipay_unsigned(method, biz);
+    alipay_sign_with(&mut params, app_private_key());
+    params
+}
+
+/// Where a client puts the parameters (spec §1.3).
+#[derive(Clone, Copy, Debug)]
+pub enum Placement {
+    /// fzlee: GET, everything in the query string.
+    Get,
+    /// py-official / java / node: POST, common parameters in the query, biz_content (and
+    /// anything else) in the form body.
+    Split,
+    /// smartwalle / gopay: POST, everything in the form body.
+    Body,
+}
+
+const COMMON: &[&str] = &[
+    "app_id",
+    "method",
+    "format",
+    "charset",
+    "sign_type",
+    "sign",
+    "timestamp",
+    "version",
+    "notify_url",
+    "return_url",
+    "app_auth_token",
+    "auth_token",
+];
+
+impl Sandbox {
+    /// Sends `params` to `<base>/gateway.do` placed as `placement` says; returns status,
+    /// Content-Type and body. `base` is the HTTPS or the plain-HTTP URL.
+    pub async fn alipay_raw(
+        &self,
+        base: &str,
+        placement: Placement,
+        params: &[(String, String)],
+    ) -> (u16, String, String) {
+        use paysandbox_protocol::alipay::encode_urlencoded;
+        let client = if base.starts_with("https") {
+            self.client(Identity::None)
+        } else {
+            reqwest::Client::new()
+        };
+        let url = format!("{base}/gateway.do");
+        let request = match placement {
+            Placement::Get => client.get(format!("{url}?{}", encode_urlencoded(params))),
+            Placement::Split => {
+                let (query, body): (Vec<_>, Vec<_>) = params
+                    .iter()
+                    .cloned()
+                    .partition(|(k, _)| COMMON.contains(&k.as_str()));
+                client
+                    .post(format!("{url}?{}", encode_urlencoded(&query)))
+                    .header(
+                        "content-type",
+                        "application/x-www-form-urlencoded;charset=utf-8",
+                    )
+                    .body(encode_urlencoded(&body))
+            }
+            Placement::Body => client
+                .post(url)
+                .header(
+                    "content-type",
+                    "application/x-www-form-urlencoded;charset=utf-8",
+                )
+                .body(encode_urlencoded(params)),
+        };
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, content_type, response.text().await.unwrap())
+    }
+
+    /// A signed demo-app call over HTTPS, placed as py-official does; the answer's signature is
+    /// checked with the platform public key and its node returned.
+    pub async fn alipay(&self, method: &str, biz: Value) -> Value {
+        let params = alipay_signed(method, &biz);
+        let (status, _, body) = self
+            .alipay_raw(&self.running.api_url, Placement::Split, &params)
+            .await;
+        assert_eq!(status, 200, "{body}");
+        verified(&body, method)
+    }
+
+    /// Seeds a trade of the demo app (`total` a yuan string).
+    pub async fn seed_trade(&self, out_trade_no: &str, total: &str, extra: Value) -> Value {
+        let mut body = serde_json::json!({
+            "app_id": ALIPAY_APP, "out_trade_no": out_trade_no, "total_amount": total
+        });
+        for (k, v) in extra.as_object().cloned().unwrap_or_default() {
+            body[k] = v;
+        }
+        self.admin_post("/admin/alipay/trades", body).await
+    }
+}
+
+/// Verifies an answer's signature (RSA2) over the node's exact bytes with the platform public
+/// key and returns the node.
+pub fn verified(body: &str, method: &str) -> Value {
+    verified_as(body, method, paysandbox_protocol::alipay::SignType::Rsa2)
+}
+
+pub fn verified_as(
+    body: &str,
+    method: &str,
+    sign_type: paysandbox_protocol::alipay::SignType,
+) -> Value {
+    paysandbox_protocol::alipay::verify_response(body, method, &alipay_public_key(), sign_type)
+        .unwrap_or_else(|e| panic!("{e}: {body}"))
+}
+
+/// Asserts a signed business failure (40004) with this sub_code and sub_msg.
+pub fn assert_acq(node: &Value, sub_code: &str, sub_msg: &str) {
+    assert_eq!(node["code"], "40004", "{node}");
+    assert_eq!(node["msg"], "Business Failed", "{node}");
+    assert_eq!(node["sub_code"], sub_code, "{node}");
+    assert_eq!(node["sub_msg"], sub_msg, "{node}");
+}
+
+/// The whole response body as JSON (for unsigned answers and key order checks).
+pub fn json_body(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {body}"))
 }
