@@ -205,7 +205,7 @@ async fn concurrent_refunds_never_exceed_the_payment() {
     let refunds: Vec<_> = world
         .wechat
         .refunds(Some(MCH))
-        .filter(|(_, o)| o.out_trade_no == "race-order")
+        .filter(|(_, o)| &*o.out_trade_no == "race-order")
         .collect();
     assert_eq!(refunds.len(), 33);
     assert_eq!(refunds.iter().map(|(r, _)| r.refund_fee).sum::<u64>(), 990);

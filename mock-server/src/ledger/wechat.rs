@@ -4,8 +4,9 @@
 //! The order in which [`WechatLedger::refund`] checks its rules decides which error a caller
 //! sees when several apply; it is written out once, in that method.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -61,8 +62,11 @@ pub struct Merchant {
     pub ip_allowlist: Option<Vec<IpAddr>>,
     /// Default refund notification URL (the merchant platform setting).
     pub notify_url: Option<String>,
+    /// The mch_id shared by every order of the merchant.
     #[serde(skip)]
-    orders_by_out_trade_no: HashMap<String, usize>,
+    shared_id: Arc<str>,
+    #[serde(skip)]
+    orders_by_out_trade_no: HashMap<Box<str>, usize>,
     #[serde(skip)]
     refunds_by_out_refund_no: HashMap<String, usize>,
     #[serde(skip)]
@@ -228,27 +232,14 @@ impl RefundAccount {
     }
 }
 
-/// A merchant order.
-#[derive(Debug, Clone, Serialize)]
-pub struct Order {
-    /// Owning merchant.
-    pub mch_id: String,
+/// What describes an order beyond its ids and amounts. Orders seeded alike share one
+/// interned copy, which keeps a million seeded orders within a few hundred bytes each.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct OrderDetails {
     /// Appid the order was paid through.
     pub appid: String,
-    /// WeChat order id.
-    pub transaction_id: String,
-    /// Merchant order id.
-    pub out_trade_no: String,
-    /// Order amount in fen.
-    pub total_fee: u64,
     /// Currency (CNY).
     pub fee_type: String,
-    /// Coupons used in the payment.
-    pub coupons: Vec<Coupon>,
-    /// Stored payment state.
-    pub payment_state: PaymentState,
-    /// When it was paid.
-    pub paid_at: Option<Timestamp>,
     /// Trade type (JSAPI, NATIVE, APP, MWEB, MICROPAY).
     pub trade_type: String,
     /// Payer openid.
@@ -261,12 +252,34 @@ pub struct Order {
     pub attach: String,
     /// Where the money goes back: `支付用户零钱` or a card such as `招商银行信用卡0403`.
     pub refund_recv_account: String,
+}
+
+/// A merchant order.
+#[derive(Debug, Clone, Serialize)]
+pub struct Order {
+    /// Owning merchant.
+    pub mch_id: Arc<str>,
+    /// WeChat order id.
+    pub transaction_id: Box<str>,
+    /// Merchant order id.
+    pub out_trade_no: Box<str>,
+    /// Order amount in fen.
+    pub total_fee: u64,
+    /// Coupons used in the payment.
+    pub coupons: Vec<Coupon>,
+    /// Stored payment state.
+    pub payment_state: PaymentState,
     /// Seeded: the payer's account is cancelled (USER_ACCOUNT_ABNORMAL).
     pub payer_account_abnormal: bool,
     /// Seeded: the order is still being processed (ORDER_NOT_READY).
     pub not_ready: bool,
     /// Seeded: refunds of this order settle to this status instead of SUCCESS.
     pub refund_outcome: Option<RefundStatus>,
+    /// When it was paid.
+    pub paid_at: Option<Timestamp>,
+    /// Appid, payer, bank and the like (shared between orders seeded alike).
+    #[serde(flatten)]
+    pub details: Arc<OrderDetails>,
     /// Indexes of its refunds in creation order.
     #[serde(skip)]
     refunds: Vec<usize>,
@@ -586,7 +599,9 @@ pub struct WechatLedger {
     rules: WechatRules,
     merchants: HashMap<String, Merchant>,
     orders: Vec<Order>,
-    orders_by_transaction_id: HashMap<String, usize>,
+    orders_by_transaction_id: HashMap<Box<str>, usize>,
+    /// Interned order details (see [`OrderDetails`]).
+    details: HashSet<Arc<OrderDetails>>,
     refunds: Vec<Refund>,
     refunds_by_refund_id: HashMap<String, usize>,
     /// PROCESSING refunds by settlement time, so settling is a range scan.
@@ -601,6 +616,7 @@ impl WechatLedger {
             merchants: HashMap::new(),
             orders: Vec::new(),
             orders_by_transaction_id: HashMap::new(),
+            details: HashSet::new(),
             refunds: Vec::new(),
             refunds_by_refund_id: HashMap::new(),
             pending: BTreeSet::new(),
@@ -641,6 +657,7 @@ impl WechatLedger {
             return Err(AdminError::Invalid("api_key must not be empty".into()));
         }
         let merchant = Merchant {
+            shared_id: Arc::from(new.mch_id.as_str()),
             mch_id: new.mch_id,
             appids: new.appids,
             api_key: new.api_key,
@@ -686,6 +703,20 @@ impl WechatLedger {
         now: Timestamp,
         ids: &mut IdGenerator,
     ) -> Result<Order, AdminError> {
+        let index = self.seed_order_indexed(seed, now, ids)?;
+        self.orders
+            .get(index)
+            .cloned()
+            .ok_or_else(|| AdminError::Invalid("order vanished".into()))
+    }
+
+    /// [`WechatLedger::seed_order`] without the copy of the new order: for bulk seeding.
+    pub fn seed_order_indexed(
+        &mut self,
+        seed: SeedOrder,
+        now: Timestamp,
+        ids: &mut IdGenerator,
+    ) -> Result<usize, AdminError> {
         let merchant = self
             .merchants
             .get(&seed.mch_id)
@@ -705,12 +736,16 @@ impl WechatLedger {
             }
             None => merchant.appids.first().cloned().unwrap_or_default(),
         };
+        let mch_id = merchant.shared_id.clone();
         let paid_at = now.minus(Duration::from_secs(seed.paid_seconds_ago.unwrap_or(60)));
         let out_trade_no = match seed.out_trade_no {
             Some(no) => no,
             None => ids.out_trade_no(paid_at),
         };
-        if merchant.orders_by_out_trade_no.contains_key(&out_trade_no) {
+        if merchant
+            .orders_by_out_trade_no
+            .contains_key(out_trade_no.as_str())
+        {
             return Err(AdminError::Duplicate(format!(
                 "out_trade_no {out_trade_no}"
             )));
@@ -719,12 +754,15 @@ impl WechatLedger {
             Some(id) => id,
             None => loop {
                 let id = ids.wechat_transaction_id(paid_at);
-                if !self.orders_by_transaction_id.contains_key(&id) {
+                if !self.orders_by_transaction_id.contains_key(id.as_str()) {
                     break id;
                 }
             },
         };
-        if self.orders_by_transaction_id.contains_key(&transaction_id) {
+        if self
+            .orders_by_transaction_id
+            .contains_key(transaction_id.as_str())
+        {
             return Err(AdminError::Duplicate(format!(
                 "transaction_id {transaction_id}"
             )));
@@ -742,16 +780,9 @@ impl WechatLedger {
         if coupon_total > seed.total_fee {
             return Err(AdminError::Invalid("coupons exceed total_fee".into()));
         }
-        let order = Order {
-            mch_id: seed.mch_id.clone(),
+        let details = self.intern(OrderDetails {
             appid,
-            transaction_id: transaction_id.clone(),
-            out_trade_no: out_trade_no.clone(),
-            total_fee: seed.total_fee,
             fee_type: "CNY".to_owned(),
-            coupons,
-            payment_state: seed.state,
-            paid_at: (seed.state == PaymentState::Success).then_some(paid_at),
             trade_type: seed.trade_type.unwrap_or_else(|| "JSAPI".to_owned()),
             openid: "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o".to_owned(),
             bank_type: seed.bank_type.unwrap_or_else(|| "CFT".to_owned()),
@@ -762,30 +793,56 @@ impl WechatLedger {
             refund_recv_account: seed
                 .refund_recv_account
                 .unwrap_or_else(|| "支付用户零钱".to_owned()),
+        });
+        let transaction_id: Box<str> = transaction_id.into();
+        let out_trade_no: Box<str> = out_trade_no.into();
+        let index = self.orders.len();
+        self.orders_by_transaction_id
+            .insert(transaction_id.clone(), index);
+        if let Some(merchant) = self.merchants.get_mut(&seed.mch_id) {
+            merchant
+                .orders_by_out_trade_no
+                .insert(out_trade_no.clone(), index);
+        }
+        self.orders.push(Order {
+            mch_id,
+            transaction_id,
+            out_trade_no,
+            total_fee: seed.total_fee,
+            coupons,
+            payment_state: seed.state,
             payer_account_abnormal: seed.payer_account_abnormal,
             not_ready: seed.not_ready,
             refund_outcome: seed.refund_outcome,
+            paid_at: (seed.state == PaymentState::Success).then_some(paid_at),
+            details,
             refunds: Vec::new(),
             last_refund_at: None,
-        };
-        let index = self.orders.len();
-        self.orders.push(order.clone());
-        self.orders_by_transaction_id.insert(transaction_id, index);
-        if let Some(merchant) = self.merchants.get_mut(&seed.mch_id) {
-            merchant.orders_by_out_trade_no.insert(out_trade_no, index);
+        });
+        Ok(index)
+    }
+
+    /// One shared copy of each distinct [`OrderDetails`].
+    fn intern(&mut self, details: OrderDetails) -> Arc<OrderDetails> {
+        if let Some(shared) = self.details.get(&details) {
+            return shared.clone();
         }
-        Ok(order)
+        let shared = Arc::new(details);
+        self.details.insert(shared.clone());
+        shared
     }
 
     fn find_order(&self, mch_id: &str, by: &OrderRef) -> Option<usize> {
         let index = match by {
-            OrderRef::TransactionId(id) => *self.orders_by_transaction_id.get(id)?,
-            OrderRef::OutTradeNo(no) => {
-                *self.merchants.get(mch_id)?.orders_by_out_trade_no.get(no)?
-            }
+            OrderRef::TransactionId(id) => *self.orders_by_transaction_id.get(id.as_str())?,
+            OrderRef::OutTradeNo(no) => *self
+                .merchants
+                .get(mch_id)?
+                .orders_by_out_trade_no
+                .get(no.as_str())?,
         };
         // Another merchant's order does not exist for this one.
-        (self.orders.get(index)?.mch_id == mch_id).then_some(index)
+        (*self.orders.get(index)?.mch_id == *mch_id).then_some(index)
     }
 
     /// Applies a refund request. Checks, in this order (the first that fails answers):
@@ -930,7 +987,7 @@ impl WechatLedger {
             coupon_refunds,
             status: RefundStatus::Processing,
             refund_account: cmd.refund_account.unwrap_or_default(),
-            refund_recv_account: order.refund_recv_account.clone(),
+            refund_recv_account: order.details.refund_recv_account.clone(),
             refund_channel: "ORIGINAL".to_owned(),
             request_source: "API".to_owned(),
             notify_url: cmd.notify_url,
@@ -1093,7 +1150,7 @@ impl WechatLedger {
         let give_back = refund.settlement_refund_fee;
         if status == RefundStatus::Refundclose {
             let mch_id = self.orders.get(refund.order)?.mch_id.clone();
-            if let Some(merchant) = self.merchants.get_mut(&mch_id) {
+            if let Some(merchant) = self.merchants.get_mut(&*mch_id) {
                 merchant.refundable_balance = merchant.refundable_balance.saturating_add(give_back);
             }
         }
@@ -1166,7 +1223,7 @@ impl WechatLedger {
             let order = self
                 .orders
                 .get(refund.order)
-                .filter(|o| o.mch_id == mch_id)
+                .filter(|o| *o.mch_id == *mch_id)
                 .ok_or(RefundQueryError::RefundNotExist)?;
             return Ok(RefundPage {
                 order: order.clone(),
@@ -1236,7 +1293,7 @@ impl WechatLedger {
     pub fn orders(&self, mch_id: Option<&str>) -> impl Iterator<Item = &Order> {
         self.orders
             .iter()
-            .filter(move |o| mch_id.is_none_or(|m| o.mch_id == m))
+            .filter(move |o| mch_id.is_none_or(|m| *o.mch_id == *m))
     }
 
     /// Refunds, optionally of one merchant, in creation order.
@@ -1244,7 +1301,7 @@ impl WechatLedger {
         self.refunds.iter().filter_map(move |r| {
             let order = self.orders.get(r.order)?;
             mch_id
-                .is_none_or(|m| order.mch_id == m)
+                .is_none_or(|m| *order.mch_id == *m)
                 .then_some((r, order))
         })
     }

@@ -29,17 +29,17 @@ pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestam
     let trade_state =
         TradeState::from_wire(world.wechat.trade_state(&order)).unwrap_or(TradeState::Success);
     let payment = order.paid_at.map(|paid_at| PaymentInfo {
-        transaction_id: order.transaction_id.clone(),
+        transaction_id: order.transaction_id.to_string(),
         device_info: None,
-        openid: order.openid.clone(),
+        openid: order.details.openid.clone(),
         is_subscribe: Some("N".to_owned()),
-        trade_type: order.trade_type.clone(),
-        bank_type: order.bank_type.clone(),
+        trade_type: order.details.trade_type.clone(),
+        bank_type: order.details.bank_type.clone(),
         total_fee: order.total_fee,
         settlement_total_fee: Some(order.settlement_total_fee()),
-        fee_type: Some(order.fee_type.clone()),
+        fee_type: Some(order.details.fee_type.clone()),
         cash_fee: order.cash_fee(),
-        cash_fee_type: Some(order.fee_type.clone()),
+        cash_fee_type: Some(order.details.fee_type.clone()),
         coupon_fee: (!order.coupons.is_empty()).then(|| order.coupon_fee()),
         coupons: order
             .coupons
@@ -56,8 +56,8 @@ pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestam
         header: ResultHeader::success(&signer.appid, &signer.mch_id, &signer.nonce),
         trade_state,
         trade_state_desc: trade_state.description().to_owned(),
-        out_trade_no: order.out_trade_no.clone(),
-        attach: (!order.attach.is_empty()).then(|| order.attach.clone()),
+        out_trade_no: order.out_trade_no.to_string(),
+        attach: (!order.details.attach.is_empty()).then(|| order.details.attach.clone()),
         payment,
     };
     Reply::Success {

@@ -65,8 +65,8 @@ fn response(accepted: &RefundAccepted, signer: &Signer) -> RefundResponse {
     let RefundAccepted { refund, order, .. } = accepted;
     RefundResponse {
         header: ResultHeader::success(&signer.appid, &signer.mch_id, &signer.nonce),
-        transaction_id: order.transaction_id.clone(),
-        out_trade_no: order.out_trade_no.clone(),
+        transaction_id: order.transaction_id.to_string(),
+        out_trade_no: order.out_trade_no.to_string(),
         out_refund_no: refund.out_refund_no.clone(),
         refund_id: refund.refund_id.clone(),
         // Real refund responses carry an empty refund_channel (§3.2).
@@ -75,9 +75,9 @@ fn response(accepted: &RefundAccepted, signer: &Signer) -> RefundResponse {
         settlement_refund_fee: Some(refund.settlement_refund_fee),
         total_fee: order.total_fee,
         settlement_total_fee: Some(order.settlement_total_fee()),
-        fee_type: Some(order.fee_type.clone()),
+        fee_type: Some(order.details.fee_type.clone()),
         cash_fee: order.cash_fee(),
-        cash_fee_type: Some(order.fee_type.clone()),
+        cash_fee_type: Some(order.details.fee_type.clone()),
         cash_refund_fee: Some(refund.cash_refund_fee),
         coupon_refund_fee: refund.coupon_refunds.iter().map(|c| c.fee).sum(),
         coupons: convert::coupon_refunds(refund),

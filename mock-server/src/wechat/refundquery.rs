@@ -34,11 +34,11 @@ pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestam
     let order = &page.order;
     let response = RefundQueryResponse {
         header: ResultHeader::success(&signer.appid, &signer.mch_id, &signer.nonce),
-        transaction_id: order.transaction_id.clone(),
-        out_trade_no: order.out_trade_no.clone(),
+        transaction_id: order.transaction_id.to_string(),
+        out_trade_no: order.out_trade_no.to_string(),
         total_fee: order.total_fee,
         settlement_total_fee: Some(order.settlement_total_fee()),
-        fee_type: Some(order.fee_type.clone()),
+        fee_type: Some(order.details.fee_type.clone()),
         cash_fee: order.cash_fee(),
         total_refund_count: page.total_refund_count.and_then(|c| u32::try_from(c).ok()),
         refunds: page.refunds.iter().map(convert::refund_record).collect(),

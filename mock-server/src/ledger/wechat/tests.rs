@@ -174,7 +174,7 @@ fn another_merchants_order_does_not_exist() {
         l.refund(other.clone(), t0(), &mut ids).unwrap_err(),
         RefundError::OrderNotExist
     );
-    other.order = OrderRef::TransactionId(order.transaction_id);
+    other.order = OrderRef::TransactionId(order.transaction_id.to_string());
     assert_eq!(
         l.refund(other, t0(), &mut ids).unwrap_err(),
         RefundError::UnknownTransactionId
@@ -453,7 +453,7 @@ fn refund_query_pages_by_ten_and_refuses_an_offset_past_the_end() {
         .unwrap();
         now = now.plus(MINUTE);
     }
-    let by_order = RefundSelector::TransactionId(order.transaction_id.clone());
+    let by_order = RefundSelector::TransactionId(order.transaction_id.to_string());
     let first = l.query_refunds(MCH, &by_order, 0, now).unwrap();
     assert_eq!(first.total_refund_count, Some(25));
     assert_eq!(first.refunds.len(), 10);
