@@ -136,3 +136,45 @@ async fn clock_advance_settles_due_refunds() {
     // demo-order-0008 is seeded to settle to CHANGE.
     assert_eq!(refunds[0]["status"], "CHANGE");
 }
+
+#[tokio::test]
+async fn bulk_seeding_streams_ndjson_and_reports_bad_lines() {
+    let sandbox = start().await;
+    let mut body = String::new();
+    for i in 0..25_000 {
+        body += &format!(
+            "{{\"mch_id\":\"{MCH}\",\"out_trade_no\":\"bulk-{i:08}\",\"total_fee\":100}}\n"
+        );
+    }
+    body += "not json\n";
+    body +=
+        &format!("{{\"mch_id\":\"{MCH}\",\"out_trade_no\":\"bulk-00000001\",\"total_fee\":100}}\n");
+    body += &format!("{{\"mch_id\":\"{MCH}\",\"out_trade_no\":\"bulk-last\",\"total_fee\":100}}");
+    let response = reqwest::Client::new()
+        .post(format!(
+            "{}/admin/wechat/orders/bulk",
+            sandbox.running.admin_url
+        ))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let report: serde_json::Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    assert_eq!(report["seeded"], 25_001);
+    assert_eq!(report["failed"], 2);
+    assert_eq!(report["errors"][0]["line"], 25_001);
+    assert_eq!(report["errors"][1]["line"], 25_002);
+    assert_eq!(
+        report["errors"][1]["error"],
+        "out_trade_no bulk-00000001 already exists"
+    );
+    // Bulk-seeded orders are ordinary orders: refundable.
+    let refund = sandbox
+        .call(
+            "/secapi/pay/refund",
+            refund_params("bulk-00024999", "b-1", 100, 100),
+        )
+        .await;
+    assert_eq!(refund.get("result_code"), Some("SUCCESS"), "{refund:?}");
+}

@@ -6,6 +6,7 @@
 //! Errors are `{"error": "..."}` with 400 (bad input), 404 (unknown thing) or 409 (conflict).
 
 mod alipay;
+mod bulk;
 
 use std::net::IpAddr;
 use std::time::Duration;
@@ -46,6 +47,10 @@ pub async fn handle(request: Request<Incoming>, state: &AppState) -> Response<Bo
     let method = request.method().clone();
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
+    if method == Method::POST && path.trim_end_matches('/') == "/admin/wechat/orders/bulk" {
+        let (status, value) = bulk::seed_orders(request.into_body(), state).await;
+        return http::json(status, &value);
+    }
     let body = match http::read_body(request.into_body()).await {
         Ok(body) => body,
         Err(error) => return failure(Failure(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())),
@@ -150,6 +155,7 @@ fn index() -> Value {
         "GET|POST /admin/wechat/merchants",
         "PATCH /admin/wechat/merchants/{mch_id} {refundable_balance, ip_allowlist}",
         "GET|POST /admin/wechat/orders?mch_id=",
+        "POST /admin/wechat/orders/bulk (NDJSON: one order object a line)",
         "GET /admin/wechat/refunds?mch_id=",
         "POST /admin/wechat/refunds/{refund_id}/status {status}"
     ]);
