@@ -60,16 +60,17 @@ impl Progress {
         }
         let now = state.clock.now();
         let batch = std::mem::take(&mut self.batch);
-        let mut world = state.world();
-        let world = &mut *world;
         let mut failures = Vec::new();
-        for (line, seed) in batch {
-            match world.wechat.seed_order_indexed(seed, now, &mut world.ids) {
-                Ok(_) => self.seeded += 1,
-                Err(e) => failures.push((line, e.to_string())),
+        {
+            let mut guard = state.world();
+            let world = &mut *guard;
+            for (line, seed) in batch {
+                match world.wechat.seed_order_indexed(seed, now, &mut world.ids) {
+                    Ok(_) => self.seeded += 1,
+                    Err(e) => failures.push((line, e.to_string())),
+                }
             }
         }
-        drop(world);
         for (line, error) in failures {
             self.fail(line, error);
         }
