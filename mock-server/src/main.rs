@@ -56,6 +56,10 @@ struct ServeArgs {
     /// Alipay 3 s).
     #[arg(long)]
     no_refund_spacing: bool,
+    /// Refunds allowed per WeChat order (the platform allows 50; raise it for load tests
+    /// that refund a few orders many times).
+    #[arg(long, default_value_t = 50)]
+    max_refunds_per_order: usize,
     /// Days after payment an Alipay trade stays refundable before it is TRADE_FINISHED
     /// (set by contract; 365 here, 90 is also common).
     #[arg(long, default_value_t = 365)]
@@ -142,6 +146,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         config.wechat_rules.refund_spacing = Duration::ZERO;
         config.alipay_rules.refund_spacing = Duration::ZERO;
     }
+    config.wechat_rules.max_refunds_per_order = args.max_refunds_per_order;
     config.alipay_rules.refund_period =
         Duration::from_secs(args.alipay_refund_period_days.saturating_mul(86_400));
     let state = Arc::new(AppState::new(config).map_err(|e| e.to_string())?);
