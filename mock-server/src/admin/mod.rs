@@ -19,7 +19,9 @@ use serde_json::{Value, json};
 
 use crate::faults::{Endpoint, Fault};
 use crate::http::{self, Body};
-use crate::ledger::wechat::{AdminError, NewMerchant, Order, Refund, RefundStatus, SeedOrder};
+use crate::ledger::wechat::{
+    AdminError, NewMerchant, Order, Refund, RefundStatus, SeedOrder, WechatLedger,
+};
 use crate::state::AppState;
 
 /// An admin failure with its HTTP status.
@@ -119,7 +121,7 @@ fn route(
             let orders: Vec<Value> = world
                 .wechat
                 .orders(mch_id.as_deref())
-                .map(|o| order_json(o, world.wechat.trade_state(o)))
+                .map(|o| order_json(o, &world.wechat))
                 .collect();
             Ok((StatusCode::OK, json!(orders)))
         }
@@ -309,10 +311,7 @@ fn seed_order(state: &AppState, body: &[u8]) -> AdminResult {
     let mut world = state.world();
     let world = &mut *world;
     let order = world.wechat.seed_order(seed, now, &mut world.ids)?;
-    Ok((
-        StatusCode::CREATED,
-        order_json(&order, world.wechat.trade_state(&order)),
-    ))
+    Ok((StatusCode::CREATED, order_json(&order, &world.wechat)))
 }
 
 fn force_status(state: &AppState, refund_id: &str, body: &[u8]) -> AdminResult {
@@ -333,11 +332,12 @@ fn force_status(state: &AppState, refund_id: &str, body: &[u8]) -> AdminResult {
     Ok((StatusCode::OK, refund_json(&refund, order)))
 }
 
-fn order_json(order: &Order, trade_state: &str) -> Value {
+fn order_json(order: &Order, ledger: &WechatLedger) -> Value {
     let mut value = json!(order);
-    set(&mut value, "trade_state", json!(trade_state));
+    set(&mut value, "trade_state", json!(ledger.trade_state(order)));
+    let refund_count = ledger.refund_count(order);
     set(&mut value, "cash_fee", json!(order.cash_fee()));
-    set(&mut value, "refund_count", json!(order.refund_count()));
+    set(&mut value, "refund_count", json!(refund_count));
     value
 }
 

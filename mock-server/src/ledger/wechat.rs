@@ -280,10 +280,16 @@ pub struct Order {
     /// Appid, payer, bank and the like (shared between orders seeded alike).
     #[serde(flatten)]
     pub details: Arc<OrderDetails>,
+}
+
+/// The refunds of one order, kept beside it (most seeded orders never get any).
+#[derive(Debug, Default)]
+struct OrderRefunds {
     /// Indexes of its refunds in creation order.
-    #[serde(skip)]
     refunds: Vec<usize>,
-    #[serde(skip)]
+    /// Fen refunded or being refunded: closed refunds excluded.
+    refunded: u64,
+    /// When the last refund was accepted (for the spacing rule).
     last_refund_at: Option<Timestamp>,
 }
 
@@ -314,11 +320,6 @@ impl Order {
     /// Whether it was paid.
     pub fn is_paid(&self) -> bool {
         self.payment_state == PaymentState::Success
-    }
-
-    /// Number of refunds ever accepted (closed ones included).
-    pub fn refund_count(&self) -> usize {
-        self.refunds.len()
     }
 }
 
@@ -602,6 +603,8 @@ pub struct WechatLedger {
     orders_by_transaction_id: HashMap<Box<str>, usize>,
     /// Interned order details (see [`OrderDetails`]).
     details: HashSet<Arc<OrderDetails>>,
+    /// Refund bookkeeping of the orders that have refunds, by order index.
+    order_refunds: HashMap<usize, OrderRefunds>,
     refunds: Vec<Refund>,
     refunds_by_refund_id: HashMap<String, usize>,
     /// PROCESSING refunds by settlement time, so settling is a range scan.
@@ -617,6 +620,7 @@ impl WechatLedger {
             orders: Vec::new(),
             orders_by_transaction_id: HashMap::new(),
             details: HashSet::new(),
+            order_refunds: HashMap::new(),
             refunds: Vec::new(),
             refunds_by_refund_id: HashMap::new(),
             pending: BTreeSet::new(),
@@ -816,8 +820,6 @@ impl WechatLedger {
             refund_outcome: seed.refund_outcome,
             paid_at: (seed.state == PaymentState::Success).then_some(paid_at),
             details,
-            refunds: Vec::new(),
-            last_refund_at: None,
         });
         Ok(index)
     }
@@ -917,19 +919,20 @@ impl WechatLedger {
                 actual: order.total_fee,
             });
         }
-        let refunded = self.refunded_amount(order_index);
+        let book = self.order_refunds.get(&order_index);
+        let refunded = book.map_or(0, |b| b.refunded);
         let refundable = order.total_fee.saturating_sub(refunded);
         if refundable == 0 {
             return Err(RefundError::FullyRefunded);
         }
-        if order.refunds.len() >= self.rules.max_refunds_per_order {
+        if book.map_or(0, |b| b.refunds.len()) >= self.rules.max_refunds_per_order {
             return Err(RefundError::TooManyRefunds);
         }
         if cmd.refund_fee > refundable {
             return Err(RefundError::ExceedsRefundable { refundable });
         }
-        if order
-            .last_refund_at
+        if book
+            .and_then(|b| b.last_refund_at)
             .is_some_and(|last| now.since(last) < self.rules.refund_spacing)
         {
             return Err(RefundError::TooSoonAfterPreviousRefund);
@@ -975,7 +978,7 @@ impl WechatLedger {
         let settles_at = now.plus(self.rules.settle_delay);
         let order = self
             .orders
-            .get_mut(order_index)
+            .get(order_index)
             .ok_or(RefundError::OrderNotExist)?;
         let refund = Refund {
             refund_id: refund_id.clone(),
@@ -998,9 +1001,11 @@ impl WechatLedger {
             order: order_index,
         };
         let refund_index = self.refunds.len();
-        order.refunds.push(refund_index);
-        order.last_refund_at = Some(now);
         let order = order.clone();
+        let book = self.order_refunds.entry(order_index).or_default();
+        book.refunds.push(refund_index);
+        book.refunded = book.refunded.saturating_add(cmd.refund_fee);
+        book.last_refund_at = Some(now);
         self.refunds.push(refund.clone());
         self.refunds_by_refund_id.insert(refund_id, refund_index);
         self.pending.insert((settles_at, refund_index));
@@ -1021,21 +1026,26 @@ impl WechatLedger {
         self.orders.get(index).ok_or(RefundError::OrderNotExist)
     }
 
-    /// Fen refunded or being refunded (closed refunds excluded).
-    fn refunded_amount(&self, order_index: usize) -> u64 {
-        self.refunds_of(order_index)
-            .filter(|r| r.status.holds_money())
-            .map(|r| r.refund_fee)
-            .sum()
-    }
-
     fn refunds_of(&self, order_index: usize) -> impl Iterator<Item = &Refund> {
-        self.orders
-            .get(order_index)
-            .map(|o| o.refunds.as_slice())
+        self.order_refunds
+            .get(&order_index)
+            .map(|b| b.refunds.as_slice())
             .unwrap_or_default()
             .iter()
             .filter_map(|i| self.refunds.get(*i))
+    }
+
+    /// Number of refunds ever accepted for an order (closed ones included).
+    pub fn refund_count(&self, order: &Order) -> usize {
+        self.order_index(order)
+            .and_then(|i| self.order_refunds.get(&i))
+            .map_or(0, |b| b.refunds.len())
+    }
+
+    fn order_index(&self, order: &Order) -> Option<usize> {
+        self.orders_by_transaction_id
+            .get(&order.transaction_id)
+            .copied()
     }
 
     /// Splits a refund between the order's coupons and cash in proportion to how the order
@@ -1149,7 +1159,12 @@ impl WechatLedger {
         let refund_id = refund.refund_id.clone();
         let give_back = refund.settlement_refund_fee;
         if status == RefundStatus::Refundclose {
-            let mch_id = self.orders.get(refund.order)?.mch_id.clone();
+            let refund_fee = refund.refund_fee;
+            let order_index = refund.order;
+            if let Some(book) = self.order_refunds.get_mut(&order_index) {
+                book.refunded = book.refunded.saturating_sub(refund_fee);
+            }
+            let mch_id = self.orders.get(order_index)?.mch_id.clone();
             if let Some(merchant) = self.merchants.get_mut(&*mch_id) {
                 merchant.refundable_balance = merchant.refundable_balance.saturating_add(give_back);
             }
@@ -1245,15 +1260,19 @@ impl WechatLedger {
             .orders
             .get(order_index)
             .ok_or(RefundQueryError::RefundNotExist)?;
-        let total = order.refunds.len();
+        let indexes = self
+            .order_refunds
+            .get(&order_index)
+            .map(|b| b.refunds.as_slice())
+            .unwrap_or_default();
+        let total = indexes.len();
         if total == 0 {
             return Err(RefundQueryError::RefundNotExist);
         }
         if offset > total {
             return Err(RefundQueryError::OffsetOutOfRange { offset, total });
         }
-        let refunds = order
-            .refunds
+        let refunds = indexes
             .iter()
             .skip(offset)
             .take(REFUND_PAGE_SIZE)
@@ -1275,13 +1294,10 @@ impl WechatLedger {
 
     /// `trade_state` of an order: REFUND once it has a refund that was not closed.
     pub fn trade_state(&self, order: &Order) -> &'static str {
-        let index = self
-            .orders_by_transaction_id
-            .get(&order.transaction_id)
-            .copied();
-        let has_live_refund = index
-            .map(|i| self.refunds_of(i).any(|r| r.status.holds_money()))
-            .unwrap_or(false);
+        let has_live_refund = self
+            .order_index(order)
+            .and_then(|i| self.order_refunds.get(&i))
+            .is_some_and(|b| b.refunded > 0);
         if order.is_paid() && has_live_refund {
             "REFUND"
         } else {

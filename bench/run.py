@@ -1,0 +1,249 @@
+#!/usr/bin/env python3
+"""The paysandbox load benchmark, one command: python3 bench/run.py
+
+Builds the release binaries, installs nginx-light if it is missing (apt-get, says so), then
+for each scale (1,000 and 1,000,000 seeded orders by default):
+  - starts `paysandbox serve` on loopback (rate limits, refund spacing and the 50-refund cap
+    off: load-test switches) and measures its idle RSS;
+  - seeds the orders through POST /admin/wechat/orders/bulk (NDJSON) and times it, and
+    measures the RSS growth per seeded order;
+  - runs paysandbox-bench against it: refund, query, mix (80 % query / 20 % refund) over
+    keep-alive mutual-TLS connections, and a full TLS handshake per request;
+and once starts nginx on loopback with the same certificates, `ssl_verify_client on` and a
+fixed refund XML (the practical ceiling), and runs the same scenarios against it.
+Every figure is the median of ROUNDS runs. Everything listens on 127.0.0.1 and is stopped
+at the end. Environment: ROUNDS (3), RUN_SECONDS (5), CONNECTIONS (64), SCALES
+("1000 1000000").
+"""
+
+import json
+import os
+import re
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+RUN_SECONDS = float(os.environ.get("RUN_SECONDS", "5"))
+CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
+SCALES = [int(s) for s in os.environ.get("SCALES", "1000 1000000").split()]
+API, HTTP, ADMIN, NGINX = 29443, 29080, 29444, 29543
+MCH = "1900000109"
+ORDER_TOTAL = 1_000_000
+
+STATIC_REFUND = (
+    "<xml>\n<return_code><![CDATA[SUCCESS]]></return_code>\n<return_msg><![CDATA[OK]]></return_msg>\n"
+    "<appid><![CDATA[wx2421b1c4370ec43b]]></appid>\n<mch_id><![CDATA[1900000109]]></mch_id>\n"
+    "<nonce_str><![CDATA[eBAYKF0bXqi6KF5v]]></nonce_str>\n<result_code><![CDATA[SUCCESS]]></result_code>\n"
+    "<transaction_id><![CDATA[4200097541202611247279394662]]></transaction_id>\n"
+    "<out_trade_no><![CDATA[bench-00000001]]></out_trade_no>\n<out_refund_no><![CDATA[r-1]]></out_refund_no>\n"
+    "<refund_id><![CDATA[50300800844720261124281420221]]></refund_id>\n<refund_channel><![CDATA[]]></refund_channel>\n"
+    "<refund_fee>1</refund_fee>\n<settlement_refund_fee>1</settlement_refund_fee>\n<coupon_refund_fee>0</coupon_refund_fee>\n"
+    "<total_fee>1000000</total_fee>\n<settlement_total_fee>1000000</settlement_total_fee>\n<fee_type><![CDATA[CNY]]></fee_type>\n"
+    "<cash_fee>1000000</cash_fee>\n<cash_fee_type><![CDATA[CNY]]></cash_fee_type>\n<coupon_refund_count>0</coupon_refund_count>\n"
+    "<cash_refund_fee>1</cash_refund_fee>\n<sign><![CDATA[5580E365234252900B31DB1B8B6D75BB]]></sign>\n</xml>"
+)
+
+
+def say(message):
+    print(message, flush=True)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, **kw)
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def admin(path, body=None, data=None, timeout=600):
+    payload = data if data is not None else (json.dumps(body).encode() if body is not None else None)
+    request = urllib.request.Request(f"http://127.0.0.1:{ADMIN}{path}", data=payload,
+                                     method="POST" if payload is not None else "GET")
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.loads(response.read())
+
+
+def wait_ready():
+    for _ in range(200):
+        try:
+            admin("/admin/clock")
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit("the sandbox did not start")
+
+
+def ensure_nginx():
+    if shutil.which("nginx"):
+        return shutil.which("nginx")
+    say("nginx is missing: installing nginx-light with apt-get (the static-responder ceiling)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    run(["apt-get", "update", "-qq"], env=env, stdout=subprocess.DEVNULL)
+    run(["apt-get", "install", "-y", "-qq", "nginx-light"], env=env, stdout=subprocess.DEVNULL)
+    return shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+class Bench:
+    def __init__(self, data):
+        merchant = os.path.join(data, "merchants", MCH)
+        self.base = [os.path.join(ROOT, "target/release/paysandbox-bench"),
+                     "--ca", os.path.join(data, "ca.pem"),
+                     "--cert", os.path.join(merchant, "apiclient_cert.pem"),
+                     "--key", os.path.join(merchant, "apiclient_key.pem"),
+                     "--order-total", str(ORDER_TOTAL)]
+
+    def once(self, port, label, scenario, orders, extra):
+        out = subprocess.run(self.base + ["--target", f"127.0.0.1:{port}", "--label", label,
+                                          "--scenario", scenario, "--seconds", str(RUN_SECONDS),
+                                          "--connections", str(CONNECTIONS), "--orders", str(orders)] + extra,
+                             check=True, capture_output=True, text=True).stdout
+        fields = dict(re.findall(r"(\w+)=\s*(\d+)", out))
+        return {k: int(v) for k, v in fields.items()}
+
+    def scenarios(self, port, label, orders):
+        """Median figures of each scenario; refunds first, so queries find refunds."""
+        results = {}
+        runs = {"refund": [], "query": [], "mix": [], "handshake": []}
+        first_tag, made = None, 0
+        for round_no in range(ROUNDS):
+            tag = f"{label}{orders}r{round_no}{int(time.time())}"
+            r = self.once(port, label, "refund", orders, ["--run-tag", tag])
+            runs["refund"].append(r)
+            if first_tag is None:
+                first_tag, made = tag, r["requests"] - r["errors"]
+        query = ["--query-tag", first_tag, "--query-count", str(max(made, 1))]
+        for round_no in range(ROUNDS):
+            runs["query"].append(self.once(port, label, "query", orders, query))
+            runs["mix"].append(self.once(port, label, "mix", orders,
+                                         query + ["--run-tag", f"{label}{orders}m{round_no}{int(time.time())}"]))
+            runs["handshake"].append(self.once(port, label, "handshake", orders, query))
+        for name, samples in runs.items():
+            results[name] = {k: statistics.median(s[k] for s in samples) for k in ("rps", "p50_us", "p99_us")}
+            results[name]["errors"] = sum(s["errors"] for s in samples)
+        return results
+
+
+def start_sandbox(data):
+    binary = os.path.join(ROOT, "target/release/paysandbox")
+    process = subprocess.Popen([binary, "serve", "--data-dir", data,
+                                "--api-addr", f"127.0.0.1:{API}", "--http-addr", f"127.0.0.1:{HTTP}",
+                                "--admin-addr", f"127.0.0.1:{ADMIN}", "--no-rate-limits", "--no-refund-spacing",
+                                "--max-refunds-per-order", "1000000000"],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready()
+    return process
+
+
+def seed(orders):
+    lines = "".join(
+        f'{{"mch_id":"{MCH}","out_trade_no":"bench-{i:08d}","total_fee":{ORDER_TOTAL}}}\n' for i in range(orders)
+    ).encode()
+    started = time.monotonic()
+    report = admin("/admin/wechat/orders/bulk", data=lines)
+    wall = time.monotonic() - started
+    if report.get("seeded") != orders:
+        raise SystemExit(f"seeding failed: {report}")
+    return wall, len(lines)
+
+
+def start_nginx(nginx, data, workdir):
+    body = STATIC_REFUND.replace("\n", "\\n").replace('"', '\\"')
+    conf = os.path.join(workdir, "nginx.conf")
+    with open(conf, "w") as f:
+        f.write(f"""
+worker_processes 2;
+pid {workdir}/nginx.pid;
+error_log {workdir}/nginx-error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+  access_log off;
+  keepalive_requests 100000000;
+  server {{
+    listen 127.0.0.1:{NGINX} ssl;
+    ssl_certificate {data}/server.pem;
+    ssl_certificate_key {data}/server.key.pem;
+    ssl_client_certificate {data}/ca.pem;
+    ssl_verify_client on;
+    ssl_session_cache off;
+    ssl_session_tickets off;
+    location / {{ default_type text/xml; return 200 "{body}"; }}
+  }}
+}}
+""")
+    run([nginx, "-c", conf, "-p", workdir])
+    time.sleep(0.3)
+    return conf
+
+
+def main():
+    if not sys.platform.startswith("linux"):
+        raise SystemExit("the benchmark reads /proc: Linux only")
+    say("building release binaries (cargo build --release -p paysandbox-mock-server -p paysandbox-bench)")
+    run(["cargo", "build", "--release", "-q", "-p", "paysandbox-mock-server", "-p", "paysandbox-bench"], cwd=ROOT)
+    nginx = ensure_nginx()
+    workdir = tempfile.mkdtemp(prefix="paysandbox-bench-")
+    data = os.path.join(workdir, "data")
+    rows, memory = {}, []
+    ceiling = None
+    try:
+        for orders in SCALES:
+            sandbox = start_sandbox(data)
+            try:
+                time.sleep(0.5)
+                idle = rss_kib(sandbox.pid)
+                wall, size = seed(orders)
+                seeded = rss_kib(sandbox.pid)
+                memory.append((orders, idle, seeded, wall, size))
+                say(f"{orders} orders seeded in {wall:.2f} s; RSS idle {idle / 1024:.1f} MiB, "
+                    f"seeded {seeded / 1024:.1f} MiB ({(seeded - idle) * 1024 / orders:.0f} bytes/order)")
+                rows[orders] = Bench(data).scenarios(API, "mock", orders)
+            finally:
+                sandbox.send_signal(signal.SIGINT)
+                sandbox.wait(timeout=30)
+        conf = start_nginx(nginx, data, workdir)
+        try:
+            ceiling = Bench(data).scenarios(NGINX, "nginx", SCALES[0])
+        finally:
+            subprocess.run([nginx, "-c", conf, "-p", workdir, "-s", "stop"], check=False)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    say("")
+    say(f"medians of {ROUNDS} runs of {RUN_SECONDS:g} s, {CONNECTIONS} connections, "
+        f"{os.cpu_count()} cores shared with the load generator")
+    header = f"{'scenario':<10} {'orders':>8} {'mock rps':>10} {'p50 µs':>8} {'p99 µs':>8} " \
+             f"{'nginx rps':>10} {'p50 µs':>8} {'p99 µs':>8} {'mock/nginx':>11} {'p99 ratio':>10}"
+    say(header)
+    for scenario in ("refund", "query", "mix", "handshake"):
+        n = ceiling[scenario]
+        for orders in SCALES:
+            m = rows[orders][scenario]
+            say(f"{scenario:<10} {orders:>8} {m['rps']:>10.0f} {m['p50_us']:>8.0f} {m['p99_us']:>8.0f} "
+                f"{n['rps']:>10.0f} {n['p50_us']:>8.0f} {n['p99_us']:>8.0f} "
+                f"{m['rps'] / n['rps']:>10.0%} {m['p99_us'] / max(n['p99_us'], 1):>9.2f}x")
+    errors = sum(r[s]["errors"] for r in rows.values() for s in r) + sum(ceiling[s]["errors"] for s in ceiling)
+    say(f"errors (non-SUCCESS answers) over all runs: {errors}")
+    if len(SCALES) > 1:
+        small, large = SCALES[0], SCALES[-1]
+        for scenario in ("refund", "query"):
+            ratio = rows[large][scenario]["rps"] / rows[small][scenario]["rps"]
+            say(f"{scenario}: {large} orders at {ratio:.0%} of the {small}-order throughput")
+    for orders, idle, seeded, wall, size in memory:
+        say(f"{orders:>8} orders: idle RSS {idle / 1024:.1f} MiB, {(seeded - idle) * 1024 / orders:.0f} bytes/order, "
+            f"bulk seeding {wall:.2f} s ({size / 1e6:.0f} MB NDJSON)")
+
+
+if __name__ == "__main__":
+    main()
