@@ -290,6 +290,15 @@ async fn unknown_app_id_is_unsigned_under_the_method_node() {
         body,
         r#"{"alipay_trade_query_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-app-id","sub_msg":"无效的AppID参数"}}"#
     );
+    // No app_id at all: the method node, unsigned too.
+    params.retain(|(k, _)| k != "app_id");
+    let (_, _, body) = sandbox
+        .alipay_raw(&sandbox.running.http_url, Placement::Get, &params)
+        .await;
+    assert_eq!(
+        body,
+        r#"{"alipay_trade_query_response":{"code":"40001","msg":"Missing Required Arguments","sub_code":"isv.missing-app-id","sub_msg":"缺少appId参数"}}"#
+    );
 }
 
 #[tokio::test]
