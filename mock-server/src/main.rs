@@ -13,6 +13,11 @@ use paysandbox_mock_server::server::{Listeners, run};
 use paysandbox_mock_server::state::{AppState, SandboxConfig};
 use tokio::net::TcpListener;
 
+// The request path allocates many small strings (one per XML field); glibc malloc spent a
+// fifth of the server CPU on them under load (perf), mimalloc a fraction of that.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A faithful, stateful mock of the WeChat Pay v2 and Alipay refund APIs.
 #[derive(Parser)]
 #[command(name = "paysandbox", version, about)]
