@@ -3,9 +3,18 @@
 
 use std::collections::VecDeque;
 
+use bytes::Bytes;
 use serde::Serialize;
 
 use crate::clock::Timestamp;
+
+/// Bytes of a response body kept.
+const RESPONSE_KEPT: usize = 4096;
+
+/// Writes bytes as text; a character cut by the 4 KiB limit becomes U+FFFD.
+fn lossy_text<S: serde::Serializer>(bytes: &Bytes, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&String::from_utf8_lossy(bytes))
+}
 
 /// Entries kept; older ones are dropped first.
 pub const JOURNAL_CAPACITY: usize = 10_000;
@@ -31,8 +40,11 @@ pub struct JournalEntry {
     pub status: u16,
     /// `SUCCESS`, an err_code / sub_code, or the return_msg of a protocol failure.
     pub outcome: String,
-    /// Response body as sent (truncated to 4 KiB).
-    pub response: String,
+    /// Response body as sent (truncated to 4 KiB). Kept as the shared buffer that was sent,
+    /// not a copy: the journal costs the request path a reference count, and the text is
+    /// made when the journal is read.
+    #[serde(serialize_with = "lossy_text")]
+    pub response: Bytes,
 }
 
 /// A bounded journal.
@@ -47,12 +59,8 @@ impl Journal {
     pub fn record(&mut self, mut entry: JournalEntry) {
         self.next_seq += 1;
         entry.seq = self.next_seq;
-        if entry.response.len() > 4096 {
-            let mut cut = 4096;
-            while !entry.response.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            entry.response.truncate(cut);
+        if entry.response.len() > RESPONSE_KEPT {
+            entry.response = entry.response.slice(..RESPONSE_KEPT);
         }
         if self.entries.len() == JOURNAL_CAPACITY {
             self.entries.pop_front();

@@ -282,7 +282,7 @@ fn finish(
         request: exchange.params,
         status: status.as_u16(),
         outcome,
-        response: String::from_utf8_lossy(&body).into_owned(),
+        response: body.clone(),
     });
     http::respond(status, content_type, body)
 }

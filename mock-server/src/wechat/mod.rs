@@ -39,7 +39,7 @@ use crate::faults::{self, Fault};
 use crate::http::{self, Body};
 use crate::journal::JournalEntry;
 use crate::server::{ConnInfo, Surface};
-use crate::state::{AppState, ERROR_BLOCK, MerchantLimits, World};
+use crate::state::{AppState, ERROR_BLOCK, MerchantLimits};
 use crate::tls::PeerCert;
 use paysandbox_protocol::wechat::codes::return_msg as msg;
 use reply::{BusinessError, Reply, Signer, nginx};
@@ -169,10 +169,22 @@ fn process(
     exchange.params = Some(params.clone());
 
     let now = state.clock.now();
-    let mut world = state.world();
-    exchange.nonce = world.ids.nonce();
+    // The ledger lock covers the merchant lookup and, later, the ledger operation only: the
+    // signature check and everything else run outside it.
+    let merchant = {
+        let mut world = state.world();
+        exchange.nonce = world.ids.nonce();
+        params
+            .non_empty("mch_id")
+            .and_then(|mch_id| world.wechat.merchant(mch_id))
+            .map(|m| MerchantView {
+                api_key: m.api_key.clone(),
+                appids: m.appids.clone(),
+                ip_allowlist: m.ip_allowlist.clone(),
+            })
+    };
     let nonce = exchange.nonce.clone();
-    let signer = match authenticate(endpoint, &params, &world, info, nonce) {
+    let signer = match authenticate(endpoint, &params, merchant, info, nonce) {
         Ok(signer) => signer,
         Err(reply) => return *reply,
     };
@@ -192,11 +204,13 @@ fn process(
     if let Some(code) = before.and_then(|f| f.err_code) {
         return Reply::error(&signer, BusinessError::new(ErrCode::from_wire(&code)));
     }
+    let mut world = state.world();
     let reply = match endpoint {
         Endpoint::Refund => refund::handle(&params, &signer, &mut world, now),
         Endpoint::RefundQuery => refundquery::handle(&params, &signer, &mut world, now),
         Endpoint::OrderQuery => orderquery::handle(&params, &signer, &mut world, now),
     };
+    drop(world);
     match after {
         Some(Fault {
             http_status: Some(status),
@@ -210,11 +224,19 @@ fn process(
     }
 }
 
+/// What authentication needs of a merchant, copied out of the ledger so the signature check
+/// runs without holding its lock.
+struct MerchantView {
+    api_key: String,
+    appids: Vec<String>,
+    ip_allowlist: Option<Vec<std::net::IpAddr>>,
+}
+
 /// Steps 4 to 7 of the module docs: who is calling, and may they.
 fn authenticate(
     endpoint: Endpoint,
     params: &Params,
-    world: &World,
+    merchant: Option<MerchantView>,
     info: &ConnInfo,
     nonce: String,
 ) -> Result<Signer, Box<Reply>> {
@@ -229,7 +251,7 @@ fn authenticate(
     let Ok(sign_type) = sign::request_sign_type(params) else {
         return Err(Box::new(Reply::ProtocolFail(msg::INVALID_SIGN_TYPE.into())));
     };
-    let Some(merchant) = world.wechat.merchant(mch_id) else {
+    let Some(merchant) = merchant else {
         return Err(Box::new(Reply::Business {
             signer: None,
             appid: appid.to_owned(),
@@ -243,7 +265,7 @@ fn authenticate(
     let signer = Signer {
         appid: appid.to_owned(),
         mch_id: mch_id.to_owned(),
-        key: merchant.api_key.clone(),
+        key: merchant.api_key,
         sign_type,
         nonce,
     };
@@ -350,7 +372,7 @@ fn finish(
             .unwrap_or_default(),
         status: status.as_u16(),
         outcome,
-        response: String::from_utf8_lossy(&body).into_owned(),
+        response: body.clone(),
     });
     http::respond(status, content_type, body)
 }
