@@ -6,12 +6,15 @@
 //! to advance a virtual time instead, for example the sandbox's own clock through its admin
 //! API, and run an hour of polling in milliseconds.
 //!
+//! The clock also says what time it is on the wall ([`Clock::wall_time`]): Alipay requests
+//! carry a `timestamp`, and a test clock can make it the mock's own (frozen) time.
+//!
 //! [`wait_for_refund`]: crate::wechat::Client::wait_for_refund
 
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// The future returned by [`Clock::sleep`].
 pub type Sleep<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
@@ -26,6 +29,13 @@ pub trait Clock: Send + Sync + fmt::Debug {
 
     /// Waits for `duration`.
     fn sleep(&self, duration: Duration) -> Sleep<'_>;
+
+    /// The current wall-clock time, for timestamps the platforms ask for (Alipay's
+    /// `timestamp` parameter). [`SystemTime::now`] unless overridden; it need not move with
+    /// [`Clock::now`].
+    fn wall_time(&self) -> SystemTime {
+        SystemTime::now()
+    }
 }
 
 /// The real clock: tokio's [`tokio::time::Instant::now`] and [`tokio::time::sleep`].

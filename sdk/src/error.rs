@@ -1,6 +1,6 @@
 //! Error parts shared by every platform client: transport failures and configuration
 //! problems. Each platform module has its own error enum built from these
-//! ([`crate::wechat::Error`]).
+//! ([`crate::wechat::Error`], [`crate::alipay::Error`]).
 
 use std::path::PathBuf;
 
@@ -110,6 +110,15 @@ pub enum ConfigError {
         field: &'static str,
         /// Why.
         reason: &'static str,
+    },
+    /// An RSA key (Alipay's app private key or platform public key) could not be loaded, or
+    /// the keys do not fit together.
+    #[error("{key}: {reason}")]
+    Key {
+        /// Which key.
+        key: &'static str,
+        /// Why it was refused.
+        reason: String,
     },
     /// The endpoint needs the merchant API certificate and the client has none.
     #[error("this call needs the merchant API certificate (apiclient_cert); none was configured")]
