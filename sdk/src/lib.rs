@@ -84,6 +84,7 @@
 //! # }
 //! ```
 
+pub mod alipay;
 pub mod clock;
 pub mod error;
 pub mod retry;
