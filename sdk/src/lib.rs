@@ -1,10 +1,13 @@
-//! An async client for the refund APIs of WeChat Pay v2 (and, as it lands, Alipay), for
+//! An async client for the refund APIs of WeChat Pay v2 and Alipay, for
 //! production use against the real platforms and for tests against
 //! [paysandbox](https://example.invalid/paysandbox): switching is one URL and one CA.
 //!
 //! # Layout
 //! - [`wechat`]: the WeChat Pay v2 client: [`wechat::Client`] and its builder, typed
 //!   requests with validating builders, typed responses, one [`wechat::Error`] enum.
+//! - [`alipay`]: the Alipay (`gateway.do`, RSA2/RSA) client: [`alipay::Client`] and its
+//!   builder, refund, refund query, trade query, close and precreate, one
+//!   [`alipay::Error`] enum.
 //! - [`retry`]: [`retry::RetryPolicy`] (opt-in, bounded, jittered exponential backoff) and the
 //!   [`retry::Retryable`] advice every error gives; platform-neutral.
 //! - [`clock`]: the injectable [`clock::Clock`] that retries and polling wait on, so tests
@@ -82,6 +85,53 @@
 //!     Err(e) => println!("refused: {e}"),
 //! }
 //! # }
+//! ```
+//!
+//! # Alipay
+//! The same shape: a builder for the app (app id, app private key in any form the clients
+//! use, the Alipay public key, gateway URL), typed requests checked before sending, typed
+//! answers whose signature over the node's exact bytes is always verified, and one
+//! [`alipay::Error`] whose [`alipay::Error::Gateway`] carries both `code` and `sub_code`.
+//! The refund's `out_request_no` is its idempotency key: retries reuse it with the same
+//! amount, and the gateway refunds once.
+//!
+//! ```
+//! use paysandbox_sdk::alipay::{Client, Error, Fen, RefundRequest, SubCode, TradeId, TradeStatus};
+//! # use paysandbox_mock_server::{demo, server::RunningSandbox, state::SandboxConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! # let dir = tempfile::tempdir()?;
+//! // A sandbox on loopback ports, with the demo app, its keys and its trades.
+//! let sandbox = RunningSandbox::start(SandboxConfig::new(dir.path())).await?;
+//! let keys = dir.path().join("alipay").join(demo::ALIPAY_APP_ID);
+//!
+//! let client = Client::builder(demo::ALIPAY_APP_ID)
+//!     .app_private_key_file(keys.join("app_private_key.pem")) // PKCS#1, PKCS#8 or bare base64
+//!     .alipay_public_key_file(keys.join("alipay_public_key.pem"))
+//!     .gateway_url(format!("{}/gateway.do", sandbox.api_url)) // default: openapi.alipay.com
+//!     .extra_root_ca_file(&sandbox.ca_path) // trust the mock's CA
+//!     .build()?;
+//!
+//! let refund = RefundRequest::builder()
+//!     .out_trade_no("demo-trade-0001")
+//!     .out_request_no("doc-example-1")
+//!     .refund_amount(10_000) // fen: the whole 100.00
+//!     .build()?;
+//! let done = client.trade_refund(&refund).await?;
+//! assert_eq!(done.fund_change, Some(true)); // money moved now
+//! assert_eq!(done.refund_fee, Some(Fen(10_000))); // refunded so far, in all
+//!
+//! let trade = client.trade_query(&TradeId::out_trade_no("demo-trade-0001")).await?;
+//! assert_eq!(trade.trade_status, Some(TradeStatus::TradeClosed)); // fully refunded
+//!
+//! match client.trade_refund(&RefundRequest::builder()
+//!     .out_trade_no("demo-trade-0001").out_request_no("doc-example-2").refund_amount(1).build()?).await
+//! {
+//!     Err(Error::Gateway { sub_code: SubCode::AcqTradeHasClose, .. }) => {}
+//!     other => panic!("{other:?}"),
+//! }
+//! # Ok(()) }
 //! ```
 
 pub mod alipay;
