@@ -14,7 +14,7 @@ use paysandbox_protocol::alipay::{
 use super::error::{Error, SignatureError};
 use crate::clock::{Clock, TokioClock};
 use crate::error::{ConfigError, TransportError};
-use crate::retry::{self, RetryPolicy};
+use crate::retry::{self, RetryAdvice, RetryPolicy, Retryable};
 use crate::tls::{self, TrustRoots};
 
 /// The real gateway (every API goes through it; `method` picks the API).
@@ -23,6 +23,12 @@ pub const DEFAULT_GATEWAY_URL: &str = "https://openapi.alipay.com/gateway.do";
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed to connect (TCP and TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Refunds of one trade must be at least this far apart (spec §4.1); a refund sooner is
+/// answered `ACQ.SYSTEM_ERROR`. The client's own retries of a refund after
+/// `ACQ.SYSTEM_ERROR` therefore wait at least this long ([`RetryAdvice::After`]), and happen
+/// only when the [`RetryPolicy`]'s `max_delay` allows it.
+pub const REFUND_SPACING: Duration = Duration::from_secs(3);
 
 /// Largest response body read; gateway answers are a few hundred bytes.
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
@@ -135,10 +141,13 @@ impl Client {
     /// timestamp and signature. Returns the verified `code=10000` node's exact text.
     pub(crate) async fn call(&self, method: Method, biz_content: &str) -> Result<String, Error> {
         let inner = &*self.inner;
-        retry::run(&inner.retry, &*inner.clock, |attempt| {
+        retry::run(&inner.retry, &*inner.clock, |attempt| async move {
             self.attempt(method, biz_content, attempt)
+                .await
+                .map_err(|error| Failed { error, method })
         })
         .await
+        .map_err(|failed| failed.error)
     }
 
     async fn attempt(
@@ -179,6 +188,35 @@ impl Client {
             tracing::debug!(%method, attempt, %error, "Alipay call failed");
         }
         result
+    }
+}
+
+/// A failed attempt and the method it called: a refund's `ACQ.SYSTEM_ERROR` waits out
+/// [`REFUND_SPACING`] before it is retried, other retryable failures back off as their
+/// [`Error`] advises.
+#[derive(Debug)]
+struct Failed {
+    error: Error,
+    method: Method,
+}
+
+impl fmt::Display for Failed {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.error.fmt(f)
+    }
+}
+
+impl Retryable for Failed {
+    fn retry_advice(&self) -> RetryAdvice {
+        match self.error.retry_advice() {
+            RetryAdvice::Backoff
+                if self.method == Method::TradeRefund
+                    && self.error.sub_code() == Some(&SubCode::AcqSystemError) =>
+            {
+                RetryAdvice::After(REFUND_SPACING)
+            }
+            advice => advice,
+        }
     }
 }
 

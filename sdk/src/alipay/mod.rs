@@ -42,6 +42,7 @@ mod trade;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_GATEWAY_URL, DEFAULT_TIMEOUT,
+    REFUND_SPACING,
 };
 pub use error::{Error, FieldError, FieldErrorKind, SignatureError};
 pub use precreate::{PrecreateRequest, PrecreateRequestBuilder};

@@ -247,10 +247,12 @@ impl Client {
     ///
     /// With a [`RetryPolicy`](crate::retry::RetryPolicy), `ACQ.SYSTEM_ERROR`, `20000` answers
     /// and timeouts are retried with the same biz_content (same `out_request_no`, same
-    /// amount; a fresh timestamp and signature): the gateway refunds once. If the call
-    /// fails with [`Error::is_outcome_unknown`], send the same request again, or query it,
-    /// before concluding anything. Refunds of one trade must be 3 s apart; a second refund
-    /// sooner is answered `ACQ.SYSTEM_ERROR` and succeeds when retried later.
+    /// amount; a fresh timestamp and signature): the gateway refunds once. Refunds of one
+    /// trade must be [`REFUND_SPACING`](super::REFUND_SPACING) (3 s) apart and a refund
+    /// sooner is answered `ACQ.SYSTEM_ERROR`, so that code is retried after 3 s (plus
+    /// jitter), and only if the policy's `max_delay` allows that long; the other retryable
+    /// failures back off as usual. If the call fails with [`Error::is_outcome_unknown`],
+    /// send the same request again, or query it, before concluding anything.
     pub async fn trade_refund(
         &self,
         request: &RefundRequest,

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use paysandbox_sdk::alipay::{Error, SubCode};
+use paysandbox_sdk::alipay::{Error, REFUND_SPACING, SubCode, TradeId};
 use paysandbox_sdk::retry::RetryPolicy;
 use serde_json::{Value, json};
 
@@ -62,12 +62,77 @@ async fn system_error_after_the_refund_was_applied_refunds_once() {
             .unwrap()
             .contains(r#""fund_change":"N""#)
     );
-    // One jittered wait within the first backoff step, on the injected clock, which also
-    // dated the retry.
+    // One wait on the injected clock (which also dated the requests): a refund's
+    // ACQ.SYSTEM_ERROR waits out the 3 s between refunds of a trade, plus jitter of at most
+    // the base delay.
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 1);
-    assert!(sleeps[0] <= Duration::from_millis(400), "{sleeps:?}");
+    assert!(
+        sleeps[0] >= REFUND_SPACING && sleeps[0] <= REFUND_SPACING + Duration::from_millis(400),
+        "{sleeps:?}"
+    );
     assert_eq!(sent(&attempts[0], "timestamp"), Some("2023-11-15 06:13:20"));
+    assert_eq!(sent(&attempts[1], "timestamp"), Some("2023-11-15 06:13:23"));
+}
+
+/// Two refunds of one trade back to back: the second is answered ACQ.SYSTEM_ERROR (3 s
+/// spacing) and the client's retry, 3 s later on the sandbox's clock, makes it.
+#[tokio::test]
+async fn a_refund_too_soon_is_retried_after_the_spacing() {
+    let sandbox = start().await;
+    let clock = sandbox.clock();
+    let client = sandbox
+        .builder()
+        .retry(RetryPolicy::new(2))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    client
+        .trade_refund(&refund("demo-trade-0002", "spacing-1", 100))
+        .await
+        .unwrap();
+    let second = client
+        .trade_refund(&refund("demo-trade-0002", "spacing-2", 200))
+        .await
+        .unwrap();
+    assert_eq!(second.fund_change, Some(true));
+    assert_eq!(second.refund_fee.map(|f| f.0), Some(300));
+    let attempts = sandbox.journal("alipay.trade.refund").await;
+    assert_eq!(
+        outcomes(&attempts),
+        ["SUCCESS", "ACQ.SYSTEM_ERROR", "SUCCESS"]
+    );
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), 1);
+    assert!(sleeps[0] >= REFUND_SPACING, "{sleeps:?}");
+
+    // A policy that may not wait 3 s does not retry a refund's ACQ.SYSTEM_ERROR (the caller
+    // decides), but still backs off on a query's.
+    let hasty = sandbox
+        .builder()
+        .retry(RetryPolicy::new(3).with_max_delay(Duration::from_secs(2)))
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let e = hasty
+        .trade_refund(&refund("demo-trade-0002", "spacing-3", 300))
+        .await
+        .unwrap_err();
+    assert_eq!(e.sub_code(), Some(&SubCode::AcqSystemError));
+    assert_eq!(clock.sleeps().len(), 1);
+    sandbox
+        .fault(
+            "alipay.trade.query",
+            json!({ "err_code": "ACQ.SYSTEM_ERROR" }),
+        )
+        .await;
+    hasty
+        .trade_query(&TradeId::out_trade_no("demo-trade-0002"))
+        .await
+        .unwrap();
+    let sleeps = clock.sleeps();
+    assert_eq!(sleeps.len(), 2);
+    assert!(sleeps[1] <= RetryPolicy::DEFAULT_BASE_DELAY, "{sleeps:?}");
 }
 
 /// Without a policy the error comes back, says it may be retried and that the refund may
