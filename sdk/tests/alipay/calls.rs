@@ -269,3 +269,33 @@ async fn plain_http_gateway() {
         .unwrap();
     assert_eq!(trade.trade_status, Some(TradeStatus::TradeFinished));
 }
+
+/// Characters that matter to form encoding, the canonical string or the node's signed bytes
+/// survive the round trip: signed as sent, stored, and answered verbatim.
+#[tokio::test]
+async fn awkward_characters_round_trip() {
+    let sandbox = start().await;
+    let client = sandbox.client();
+    let reason = r#"退款 a&b=c+d%20 {"x":[1]} \ 'q' é 🧾"#;
+    client
+        .trade_refund(
+            &RefundRequest::builder()
+                .out_trade_no("demo-trade-0002")
+                .out_request_no("odd+chars&=%")
+                .refund_amount(1)
+                .refund_reason(reason)
+                .build()
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let found = client
+        .refund_query(&RefundQuery::new(
+            TradeId::out_trade_no("demo-trade-0002"),
+            "odd+chars&=%",
+        ))
+        .await
+        .unwrap();
+    assert_eq!(found.refund_reason.as_deref(), Some(reason));
+    assert_eq!(found.out_request_no.as_deref(), Some("odd+chars&=%"));
+}
