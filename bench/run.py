@@ -11,7 +11,7 @@ for each scale (1,000 and 1,000,000 seeded orders by default):
     keep-alive mutual-TLS connections, and a full TLS handshake per request;
 and once starts nginx on loopback with the same certificates, `ssl_verify_client on` and a
 fixed refund XML (the practical ceiling), and runs the same scenarios against it.
-Every figure is the median of ROUNDS runs. Everything listens on 127.0.0.1 and is stopped
+Every figure is the median of ROUNDS runs, after one discarded warm-up run per target. Everything listens on 127.0.0.1 and is stopped
 at the end. Environment: ROUNDS (3), RUN_SECONDS (5), CONNECTIONS (64), SCALES
 ("1000 1000000").
 """
@@ -117,6 +117,9 @@ class Bench:
         results = {}
         runs = {"refund": [], "query": [], "mix": [], "handshake": []}
         first_tag, made = None, 0
+        # A discarded warm-up run: the first seconds of a fresh process (page faults as its
+        # tables grow, cold caches) measured consistently slower than the rest.
+        self.once(port, label, "refund", orders, ["--run-tag", f"{label}{orders}warm{int(time.time())}"])
         for round_no in range(ROUNDS):
             tag = f"{label}{orders}r{round_no}{int(time.time())}"
             r = self.once(port, label, "refund", orders, ["--run-tag", tag])
