@@ -139,4 +139,5 @@ pub mod clock;
 pub mod error;
 pub mod retry;
 pub mod tls;
+mod transport;
 pub mod wechat;

@@ -15,7 +15,7 @@ use super::error::{Error, SignatureError};
 use crate::clock::{Clock, TokioClock};
 use crate::error::{ConfigError, TransportError};
 use crate::retry::{self, RetryAdvice, RetryPolicy, Retryable};
-use crate::tls::{self, TrustRoots};
+use crate::transport::TransportOptions;
 
 /// The real gateway (every API goes through it; `method` picks the API).
 pub const DEFAULT_GATEWAY_URL: &str = "https://openapi.alipay.com/gateway.do";
@@ -360,11 +360,6 @@ impl KeySource {
     }
 }
 
-enum CaSource {
-    Pem(Vec<u8>),
-    File(PathBuf),
-}
-
 /// Configures a [`Client`]; nothing is read or checked until [`ClientBuilder::build`].
 #[must_use]
 pub struct ClientBuilder {
@@ -374,10 +369,7 @@ pub struct ClientBuilder {
     gateway_url: String,
     sign_type: SignType,
     app_auth_token: Option<String>,
-    timeout: Duration,
-    connect_timeout: Duration,
-    extra_cas: Vec<CaSource>,
-    public_roots: bool,
+    transport: TransportOptions,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
 }
@@ -402,10 +394,7 @@ impl ClientBuilder {
             gateway_url: DEFAULT_GATEWAY_URL.to_owned(),
             sign_type: SignType::Rsa2,
             app_auth_token: None,
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
-            extra_cas: Vec::new(),
-            public_roots: true,
+            transport: TransportOptions::new(DEFAULT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT),
             retry: RetryPolicy::none(),
             clock: Arc::new(TokioClock),
         }
@@ -468,32 +457,32 @@ impl ClientBuilder {
     /// Time allowed for one attempt, from sending to the end of the response
     /// ([`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.transport.timeout = timeout;
         self
     }
 
     /// Time allowed to connect, TLS handshake included ([`DEFAULT_CONNECT_TIMEOUT`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.transport.connect_timeout = timeout;
         self
     }
 
     /// Also trusts the CA certificate(s) in this PEM file, e.g. paysandbox's `ca.pem`.
     pub fn extra_root_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.extra_cas.push(CaSource::File(path.into()));
+        self.transport.add_ca_file(path.into());
         self
     }
 
     /// Also trusts the CA certificate(s) in this PEM text.
     pub fn extra_root_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.extra_cas.push(CaSource::Pem(pem.into()));
+        self.transport.add_ca_pem(pem.into());
         self
     }
 
     /// Whether to trust the public web roots (default `true`). Turn off to trust only the
     /// extra CAs.
     pub fn public_roots(mut self, trust: bool) -> Self {
-        self.public_roots = trust;
+        self.transport.public_roots = trust;
         self
     }
 
@@ -569,25 +558,7 @@ impl ClientBuilder {
             .into());
         }
 
-        let mut roots = TrustRoots::public();
-        if !self.public_roots {
-            roots = roots.without_public_roots();
-        }
-        for ca in &self.extra_cas {
-            match ca {
-                CaSource::Pem(pem) => roots.add_pem(pem)?,
-                CaSource::File(path) => roots.add_pem_file(path)?,
-            }
-        }
-        let tls = tls::client_config(&roots, None)?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("paysandbox-sdk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ConfigError::HttpClient)?;
+        let http = self.transport.http_client(None)?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,

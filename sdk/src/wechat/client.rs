@@ -14,7 +14,8 @@ use super::wire;
 use crate::clock::{Clock, TokioClock};
 use crate::error::{ConfigError, TransportError};
 use crate::retry::{self, RetryPolicy};
-use crate::tls::{self, Identity, TrustRoots};
+use crate::tls::Identity;
+use crate::transport::TransportOptions;
 
 /// The real WeChat Pay v2 host.
 pub const DEFAULT_BASE_URL: &str = "https://api.mch.weixin.qq.com";
@@ -230,11 +231,6 @@ enum IdentitySource {
     P12File(PathBuf, Option<String>),
 }
 
-enum CaSource {
-    Pem(Vec<u8>),
-    File(PathBuf),
-}
-
 /// Configures a [`Client`]; nothing is read or checked until [`ClientBuilder::build`].
 #[must_use]
 pub struct ClientBuilder {
@@ -243,11 +239,8 @@ pub struct ClientBuilder {
     api_key: String,
     sign_type: SignType,
     base_url: String,
-    timeout: Duration,
-    connect_timeout: Duration,
+    transport: TransportOptions,
     identity: Option<IdentitySource>,
-    extra_cas: Vec<CaSource>,
-    public_roots: bool,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
 }
@@ -272,11 +265,8 @@ impl ClientBuilder {
             api_key,
             sign_type: SignType::Md5,
             base_url: DEFAULT_BASE_URL.to_owned(),
-            timeout: DEFAULT_TIMEOUT,
-            connect_timeout: DEFAULT_CONNECT_TIMEOUT,
+            transport: TransportOptions::new(DEFAULT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT),
             identity: None,
-            extra_cas: Vec::new(),
-            public_roots: true,
             retry: RetryPolicy::none(),
             clock: Arc::new(TokioClock),
         }
@@ -300,13 +290,13 @@ impl ClientBuilder {
     /// Time allowed for one attempt, from sending to the end of the response
     /// ([`DEFAULT_TIMEOUT`]).
     pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
+        self.transport.timeout = timeout;
         self
     }
 
     /// Time allowed to connect, TLS handshake included ([`DEFAULT_CONNECT_TIMEOUT`]).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.transport.connect_timeout = timeout;
         self
     }
 
@@ -342,20 +332,20 @@ impl ClientBuilder {
 
     /// Also trusts the CA certificate(s) in this PEM file, e.g. paysandbox's `ca.pem`.
     pub fn extra_root_ca_file(mut self, path: impl Into<PathBuf>) -> Self {
-        self.extra_cas.push(CaSource::File(path.into()));
+        self.transport.add_ca_file(path.into());
         self
     }
 
     /// Also trusts the CA certificate(s) in this PEM text.
     pub fn extra_root_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
-        self.extra_cas.push(CaSource::Pem(pem.into()));
+        self.transport.add_ca_pem(pem.into());
         self
     }
 
     /// Whether to trust the public web roots (default `true`). Turn off to trust only the
     /// extra CAs.
     pub fn public_roots(mut self, trust: bool) -> Self {
-        self.public_roots = trust;
+        self.transport.public_roots = trust;
         self
     }
 
@@ -394,25 +384,7 @@ impl ClientBuilder {
                 Some(Identity::from_pkcs12_file(path, password)?)
             }
         };
-        let mut roots = TrustRoots::public();
-        if !self.public_roots {
-            roots = roots.without_public_roots();
-        }
-        for ca in &self.extra_cas {
-            match ca {
-                CaSource::Pem(pem) => roots.add_pem(pem)?,
-                CaSource::File(path) => roots.add_pem_file(path)?,
-            }
-        }
-        let tls = tls::client_config(&roots, identity.as_ref())?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(self.timeout)
-            .connect_timeout(self.connect_timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("paysandbox-sdk/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(ConfigError::HttpClient)?;
+        let http = self.transport.http_client(identity.as_ref())?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
