@@ -28,6 +28,8 @@ fn main() {
     let now = Timestamp(1_700_000_000_000);
     let mut world = World {
         wechat: WechatLedger::new(WechatRules::default()),
+        wechat_sandbox: WechatLedger::new(WechatRules::default()),
+        sandbox_keys: Default::default(),
         alipay: AlipayLedger::new(AlipayRules::default()),
         ids: IdGenerator::seeded(1),
     };

@@ -66,6 +66,15 @@ impl Timestamp {
             .unwrap_or_default()
     }
 
+    /// Parses `yyyyMMddHHmmss` in Beijing time (`time_start`, `time_expire`).
+    pub fn from_beijing_compact(text: &str) -> Option<Timestamp> {
+        let format = format_description!("[year][month][day][hour][minute][second]");
+        let local = time::PrimitiveDateTime::parse(text, format).ok()?;
+        let utc = local.assume_offset(BEIJING);
+        let millis = utc.unix_timestamp_nanos() / 1_000_000;
+        i64::try_from(millis).ok().map(Timestamp)
+    }
+
     /// `yyyyMMdd` in Beijing time, used inside generated ids.
     pub fn beijing_date(self) -> String {
         self.beijing()
@@ -167,6 +176,8 @@ mod tests {
         assert_eq!(t.beijing_datetime(), "2020-01-04 18:34:24");
         assert_eq!(t.beijing_compact(), "20200104183424");
         assert_eq!(t.beijing_date(), "20200104");
+        assert_eq!(Timestamp::from_beijing_compact("20200104183424"), Some(t));
+        assert_eq!(Timestamp::from_beijing_compact("20200104183460"), None);
     }
 
     #[test]

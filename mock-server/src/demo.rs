@@ -5,7 +5,8 @@
 use crate::clock::Timestamp;
 use crate::ledger::alipay::{self, NewApp, SeedTrade, TradeStatus};
 use crate::ledger::wechat::{
-    AdminError, CouponKind, NewMerchant, PaymentState, RefundStatus, SeedCoupon, SeedOrder,
+    AdminError, CouponKind, DEFAULT_OPENID, NewMerchant, PaymentState, RefundStatus, SeedCoupon,
+    SeedOrder, UnifiedOrderCommand,
 };
 use crate::state::World;
 
@@ -129,7 +130,60 @@ pub fn seed(world: &mut World, now: Timestamp) -> Result<(), AdminError> {
             .wechat
             .seed_order((order.seed)(base), now, &mut world.ids)?;
     }
+    for order in UNPAID_ORDERS {
+        world
+            .wechat
+            .unified_order(unpaid_order(order), now, &mut world.ids)
+            .map_err(|e| AdminError::Invalid(format!("{}: {e}", order.out_trade_no)))?;
+    }
     Ok(())
+}
+
+/// One demo order made through `/pay/unifiedorder` and left unpaid: pay it through the admin
+/// API (`POST /admin/wechat/orders/{out_trade_no}/pay`) or close it with `/pay/closeorder`.
+pub struct UnpaidDemoOrder {
+    /// Merchant order number.
+    pub out_trade_no: &'static str,
+    /// Amount in fen.
+    pub total_fee: u64,
+    /// `JSAPI` or `NATIVE`.
+    pub trade_type: &'static str,
+}
+
+/// The unpaid demo orders (their prepay_ids are valid two hours from start).
+pub const UNPAID_ORDERS: &[UnpaidDemoOrder] = &[
+    UnpaidDemoOrder {
+        out_trade_no: "demo-order-0009",
+        total_fee: 2500,
+        trade_type: "JSAPI",
+    },
+    UnpaidDemoOrder {
+        out_trade_no: "demo-order-0010",
+        total_fee: 101,
+        trade_type: "NATIVE",
+    },
+];
+
+fn unpaid_order(order: &UnpaidDemoOrder) -> UnifiedOrderCommand {
+    let native = order.trade_type == "NATIVE";
+    UnifiedOrderCommand {
+        mch_id: MCH_ID.into(),
+        appid: APPID.into(),
+        out_trade_no: order.out_trade_no.into(),
+        total_fee: order.total_fee,
+        fee_type: "CNY".into(),
+        body: "paysandbox demo goods".into(),
+        attach: None,
+        trade_type: order.trade_type.into(),
+        openid: (!native).then(|| DEFAULT_OPENID.into()),
+        product_id: native.then(|| "demo-product-1".into()),
+        notify_url: "http://127.0.0.1:9/paysandbox-demo/notify".into(),
+        spbill_create_ip: "127.0.0.1".into(),
+        device_info: None,
+        time_start: None,
+        time_expire: None,
+        sign_type: "MD5".into(),
+    }
 }
 
 /// Demo Alipay app id (the spec's example, 16 digits like real ones).

@@ -18,6 +18,12 @@ pub enum Endpoint {
     /// `/pay/orderquery`.
     #[serde(rename = "wechat.orderquery")]
     WechatOrderQuery,
+    /// `/pay/unifiedorder` (and its sandbox path).
+    #[serde(rename = "wechat.unifiedorder")]
+    WechatUnifiedOrder,
+    /// `/pay/closeorder` (and its sandbox path).
+    #[serde(rename = "wechat.closeorder")]
+    WechatCloseOrder,
     /// `gateway.do` `alipay.trade.refund`.
     #[serde(rename = "alipay.trade.refund")]
     AlipayTradeRefund,

@@ -76,6 +76,44 @@ impl IdGenerator {
         format!("https://qr.alipay.com/bax0{tail}")
     }
 
+    /// An MWEB `mweb_url` for a prepay_id: the H5 cashier page with a 10-digit package.
+    pub fn wechat_mweb_url(&mut self, prepay_id: &str) -> String {
+        format!(
+            "https://wx.tenpay.com/cgi-bin/mmpayweb-bin/checkmweb?prepay_id={prepay_id}&package={}",
+            self.digits(10)
+        )
+    }
+
+    fn lower_alnum(&mut self, alphabet: &[u8], n: usize) -> String {
+        (0..n)
+            .map(|_| {
+                let i = self.rng.random_range(0..alphabet.len());
+                alphabet.get(i).map_or('0', |b| char::from(*b))
+            })
+            .collect()
+    }
+
+    /// A 36-character `prepay_id` such as `wx201410272009395522657a690389285100`: `wx`, the
+    /// Beijing time `yyyyMMddHHmmss`, 20 lower-case hex digits.
+    pub fn wechat_prepay_id(&mut self, at: Timestamp) -> String {
+        let tail = self.lower_alnum(b"0123456789abcdef", 20);
+        format!("wx{}{tail}", at.beijing_compact())
+    }
+
+    /// A NATIVE `code_url` (QR content) such as `weixin://wxpay/bizpayurl?pr=8bTk1DYzz`.
+    pub fn wechat_code_url(&mut self) -> String {
+        let tail = self.lower_alnum(
+            b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789",
+            7,
+        );
+        format!("weixin://wxpay/bizpayurl?pr={tail}")
+    }
+
+    /// A sandbox `sandbox_signkey`: 32 lower-case hex digits.
+    pub fn wechat_sandbox_signkey(&mut self) -> String {
+        self.lower_alnum(b"0123456789abcdef", 32)
+    }
+
     /// A 16-character alphanumeric nonce, like the real server's `nonce_str`.
     pub fn nonce(&mut self) -> String {
         (0..16)

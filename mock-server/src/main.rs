@@ -213,6 +213,12 @@ fn print_banner(state: &AppState, args: &ServeArgs) {
             order.out_trade_no, order.total_fee, order.purpose
         );
     }
+    for order in demo::UNPAID_ORDERS {
+        println!(
+            "  {}  {:>5}  unpaid {} order: POST /admin/wechat/orders/{}/pay, or /pay/closeorder",
+            order.out_trade_no, order.total_fee, order.trade_type, order.out_trade_no
+        );
+    }
     print_alipay_banner(state);
 }
 

@@ -24,8 +24,8 @@ pub async fn handle(
             alipay::handle(request, state, info).await
         }
         Surface::ApiTls | Surface::ApiPlain => {
-            match wechat::Endpoint::from_path(request.uri().path()) {
-                Some(endpoint) => wechat::handle(endpoint, request, state, info).await,
+            match wechat::Route::from_path(request.uri().path()) {
+                Some(route) => wechat::handle(route, request, state, info).await,
                 None => http::nginx_error(StatusCode::NOT_FOUND, None),
             }
         }

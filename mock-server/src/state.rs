@@ -20,6 +20,7 @@ use crate::ledger::alipay::{AlipayLedger, AlipayRules};
 use crate::ledger::wechat::{WechatLedger, WechatRules};
 use crate::ratelimit::SlidingWindow;
 use crate::tls::{self, PeerClassifier};
+use crate::wechat::sandbox::SandboxKeys;
 
 /// How the sandbox clock runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,6 +101,10 @@ impl Default for MerchantLimits {
 pub struct World {
     /// The WeChat ledger.
     pub wechat: WechatLedger,
+    /// The WeChat sandbox's own ledger (`/sandboxnew/`), merchants mirrored from `wechat`.
+    pub wechat_sandbox: WechatLedger,
+    /// The sandbox keys issued by `/sandboxnew/pay/getsignkey`.
+    pub sandbox_keys: SandboxKeys,
     /// The Alipay ledger.
     pub alipay: AlipayLedger,
     /// Ids and nonces.
@@ -185,6 +190,8 @@ impl AppState {
         let state = AppState {
             world: Mutex::new(World {
                 wechat: WechatLedger::new(config.wechat_rules.clone()),
+                wechat_sandbox: WechatLedger::new(config.wechat_rules.clone()),
+                sandbox_keys: SandboxKeys::default(),
                 alipay: AlipayLedger::new(config.alipay_rules.clone()),
                 ids: IdGenerator::seeded(config.seed),
             }),
@@ -266,6 +273,8 @@ impl AppState {
     pub fn reset(&self) -> Result<(), StartError> {
         *self.world() = World {
             wechat: WechatLedger::new(self.config.wechat_rules.clone()),
+            wechat_sandbox: WechatLedger::new(self.config.wechat_rules.clone()),
+            sandbox_keys: SandboxKeys::default(),
             alipay: AlipayLedger::new(self.config.alipay_rules.clone()),
             ids: IdGenerator::seeded(self.config.seed),
         };

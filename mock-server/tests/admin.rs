@@ -57,7 +57,7 @@ async fn journal_records_requests_and_reset_restores_the_demo_state() {
     let (_, orders) = sandbox
         .admin(Method::GET, "/admin/wechat/orders", None)
         .await;
-    assert_eq!(orders.as_array().unwrap().len(), 8);
+    assert_eq!(orders.as_array().unwrap().len(), 10); // 8 paid or seeded, 2 unpaid
     assert_eq!(orders[0]["trade_state"], "SUCCESS");
     // Same seed after reset: the same refund id again.
     let again = sandbox

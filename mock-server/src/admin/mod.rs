@@ -20,9 +20,9 @@ use serde_json::{Value, json};
 use crate::faults::{Endpoint, Fault};
 use crate::http::{self, Body};
 use crate::ledger::wechat::{
-    AdminError, NewMerchant, Order, Refund, RefundStatus, SeedOrder, WechatLedger,
+    AdminError, BuyerPayment, NewMerchant, Order, Refund, RefundStatus, SeedOrder, WechatLedger,
 };
-use crate::state::AppState;
+use crate::state::{AppState, World};
 
 /// An admin failure with its HTTP status.
 struct Failure(StatusCode, String);
@@ -30,8 +30,12 @@ struct Failure(StatusCode, String);
 impl From<AdminError> for Failure {
     fn from(error: AdminError) -> Self {
         let status = match error {
-            AdminError::UnknownMerchant(_) | AdminError::UnknownRefund(_) => StatusCode::NOT_FOUND,
-            AdminError::Duplicate(_) | AdminError::RefundFinal(_) => StatusCode::CONFLICT,
+            AdminError::UnknownMerchant(_)
+            | AdminError::UnknownRefund(_)
+            | AdminError::UnknownOrder(_) => StatusCode::NOT_FOUND,
+            AdminError::Duplicate(_) | AdminError::RefundFinal(_) | AdminError::Conflict(_) => {
+                StatusCode::CONFLICT
+            }
             _ => StatusCode::BAD_REQUEST,
         };
         Failure(status, error.to_string())
@@ -114,14 +118,20 @@ fn route(
         (&Method::PATCH, ["admin", "wechat", "merchants", mch_id]) => {
             update_merchant(state, mch_id, body)
         }
-        (&Method::POST, ["admin", "wechat", "orders"]) => seed_order(state, body),
+        (&Method::POST, ["admin", "wechat", "orders"]) => seed_order(state, query, body),
+        (&Method::POST, ["admin", "wechat", "orders", out_trade_no, "pay"]) => {
+            pay_order(state, out_trade_no, query, body)
+        }
+        (&Method::GET, ["admin", "wechat", "sandbox", "keys"]) => {
+            Ok((StatusCode::OK, json!(state.world().sandbox_keys.list())))
+        }
         (&Method::GET, ["admin", "wechat", "orders"]) => {
             let mch_id = query_param(query, "mch_id");
             let world = state.world();
-            let orders: Vec<Value> = world
-                .wechat
+            let ledger = wechat_ledger(&world, sandbox_flag(query, body));
+            let orders: Vec<Value> = ledger
                 .orders(mch_id.as_deref())
-                .map(|o| order_json(o, &world.wechat))
+                .map(|o| order_json(o, ledger))
                 .collect();
             Ok((StatusCode::OK, json!(orders)))
         }
@@ -129,9 +139,10 @@ fn route(
             let mch_id = query_param(query, "mch_id");
             let now = state.clock.now();
             let mut world = state.world();
-            world.wechat.settle_due(now);
-            let refunds: Vec<Value> = world
-                .wechat
+            let sandbox = sandbox_flag(query, body);
+            let ledger = wechat_ledger_mut(&mut world, sandbox);
+            ledger.settle_due(now);
+            let refunds: Vec<Value> = ledger
                 .refunds(mch_id.as_deref())
                 .map(|(r, o)| refund_json(r, o))
                 .collect();
@@ -156,9 +167,11 @@ fn index() -> Value {
         "GET|DELETE /admin/journal?limit=N",
         "GET|POST /admin/wechat/merchants",
         "PATCH /admin/wechat/merchants/{mch_id} {refundable_balance, ip_allowlist}",
-        "GET|POST /admin/wechat/orders?mch_id=",
+        "GET|POST /admin/wechat/orders?mch_id=&sandbox=1 (sandbox: the /sandboxnew/ ledger; or \"sandbox\": true in the body)",
+        "POST /admin/wechat/orders/{out_trade_no}/pay?mch_id=&sandbox=1 {mch_id, openid, bank_type, coupons, sandbox} (the buyer pays a NOTPAY order)",
+        "GET /admin/wechat/sandbox/keys",
         "POST /admin/wechat/orders/bulk (NDJSON: one order object a line)",
-        "GET /admin/wechat/refunds?mch_id=",
+        "GET /admin/wechat/refunds?mch_id=&sandbox=1",
         "POST /admin/wechat/refunds/{refund_id}/status {status}"
     ]);
     if let Some(list) = endpoints.as_array_mut() {
@@ -197,7 +210,12 @@ fn advance_clock(state: &AppState, body: &[u8]) -> AdminResult {
     let advance: Advance = parse(body)?;
     let by = Duration::from_secs(advance.seconds) + Duration::from_millis(advance.millis);
     let now = state.clock.advance(by);
-    let settled = state.world().wechat.settle_due(now);
+    let settled = {
+        let mut world = state.world();
+        let mut settled = world.wechat.settle_due(now);
+        settled.extend(world.wechat_sandbox.settle_due(now));
+        settled
+    };
     let mut value = clock(state);
     set(&mut value, "settled_refunds", json!(settled));
     Ok((StatusCode::OK, value))
@@ -305,13 +323,83 @@ fn update_merchant(state: &AppState, mch_id: &str, body: &[u8]) -> AdminResult {
     Ok((StatusCode::OK, json!(merchant)))
 }
 
-fn seed_order(state: &AppState, body: &[u8]) -> AdminResult {
+fn seed_order(state: &AppState, query: &str, body: &[u8]) -> AdminResult {
     let seed: SeedOrder = parse(body)?;
+    let sandbox = sandbox_flag(query, body);
     let now = state.clock.now();
     let mut world = state.world();
-    let world = &mut *world;
-    let order = world.wechat.seed_order(seed, now, &mut world.ids)?;
-    Ok((StatusCode::CREATED, order_json(&order, &world.wechat)))
+    let World {
+        wechat,
+        wechat_sandbox,
+        ids,
+        ..
+    } = &mut *world;
+    let ledger = if sandbox {
+        if let Some(merchant) = wechat.merchant(&seed.mch_id) {
+            wechat_sandbox.mirror_merchant(merchant);
+        }
+        wechat_sandbox
+    } else {
+        wechat
+    };
+    let order = ledger.seed_order(seed, now, ids)?;
+    Ok((StatusCode::CREATED, order_json(&order, ledger)))
+}
+
+/// The simulated buyer pays an order made by `/pay/unifiedorder` (or seeded NOTPAY).
+fn pay_order(state: &AppState, out_trade_no: &str, query: &str, body: &[u8]) -> AdminResult {
+    #[derive(Deserialize, Default)]
+    struct Pay {
+        mch_id: Option<String>,
+        #[serde(flatten)]
+        payment: BuyerPayment,
+    }
+    let pay: Pay = if body.iter().all(u8::is_ascii_whitespace) {
+        Pay::default()
+    } else {
+        parse(body)?
+    };
+    let mch_id = pay.mch_id.or_else(|| query_param(query, "mch_id"));
+    let sandbox = sandbox_flag(query, body);
+    let now = state.clock.now();
+    let mut world = state.world();
+    let World {
+        wechat,
+        wechat_sandbox,
+        ids,
+        ..
+    } = &mut *world;
+    let ledger = if sandbox { wechat_sandbox } else { wechat };
+    let order = ledger.pay_order(mch_id.as_deref(), out_trade_no, pay.payment, now, ids)?;
+    // notify: wechat payment
+    Ok((StatusCode::OK, order_json(&order, ledger)))
+}
+
+/// `?sandbox=1` (or `true`), or `"sandbox": true` in a JSON body: the `/sandboxnew/` ledger.
+fn sandbox_flag(query: &str, body: &[u8]) -> bool {
+    #[derive(Deserialize)]
+    struct Flag {
+        #[serde(default)]
+        sandbox: bool,
+    }
+    query_param(query, "sandbox").is_some_and(|v| v == "1" || v == "true")
+        || serde_json::from_slice::<Flag>(body).is_ok_and(|f| f.sandbox)
+}
+
+fn wechat_ledger(world: &World, sandbox: bool) -> &WechatLedger {
+    if sandbox {
+        &world.wechat_sandbox
+    } else {
+        &world.wechat
+    }
+}
+
+fn wechat_ledger_mut(world: &mut World, sandbox: bool) -> &mut WechatLedger {
+    if sandbox {
+        &mut world.wechat_sandbox
+    } else {
+        &mut world.wechat
+    }
 }
 
 fn force_status(state: &AppState, refund_id: &str, body: &[u8]) -> AdminResult {

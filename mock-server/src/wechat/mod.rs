@@ -1,4 +1,6 @@
-//! WeChat Pay v2 routes: `/secapi/pay/refund`, `/pay/refundquery`, `/pay/orderquery`.
+//! WeChat Pay v2 routes: `/secapi/pay/refund`, `/pay/refundquery`, `/pay/orderquery`,
+//! `/pay/unifiedorder`, `/pay/closeorder`, and all of them again under `/sandboxnew/` with
+//! `/sandboxnew/pay/getsignkey` ([`sandbox`]: its own ledger, its own key, MD5 only).
 //!
 //! Every request goes through the same checks, in this order (the first failure answers):
 //!
@@ -9,21 +11,25 @@
 //! 3. POST, non-empty body, UTF-8, well-formed flat `<xml>` (return_code=FAIL);
 //! 4. `appid`, `mch_id`, `nonce_str`, `sign` present (FAIL `缺少参数`), `sign_type` valid;
 //! 5. the merchant exists (MCHID_NOT_EXIST, unsigned), the signature verifies with its key
-//!    and the request's sign type (FAIL `签名错误`), the appid is bound to it
+//!    and the request's sign type (FAIL `签名错误`; in the sandbox: with its valid sandbox
+//!    key and MD5, else FAIL `沙箱验证签名失败…`), the appid is bound to it
 //!    (APPID_NOT_EXIST);
 //! 6. `/secapi/` only: the certificate's CN is this mch_id (CERT_ERROR);
 //! 7. the merchant's IP allow-list (NOAUTH);
-//! 8. refund only: the merchant is not blocked for erroneous requests
+//! 8. production refund only: the merchant is not blocked for erroneous requests
 //!    (INVALID_REQ_TOO_MUCH) and is under 150 requests/s (FREQUENCY_LIMITED);
 //! 9. an injected business fault (SYSTEMERROR, BIZERR_NEED_RETRY, ...), before or after the
 //!    ledger applied the request;
 //! 10. the endpoint's own fields (PARAM_ERROR, or FAIL for a missing one), then the ledger.
 
+mod closeorder;
 mod convert;
 mod orderquery;
 mod refund;
 mod refundquery;
 pub mod reply;
+pub mod sandbox;
+mod unifiedorder;
 
 use std::time::Duration;
 
@@ -32,14 +38,14 @@ use hyper::{Method, Request, Response, StatusCode};
 use paysandbox_protocol::wechat::Params;
 use paysandbox_protocol::wechat::codes::ErrCode;
 use paysandbox_protocol::wechat::fields::{FieldError, FieldErrorKind};
-use paysandbox_protocol::wechat::sign;
+use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::xml::{self, XmlError};
 
 use crate::faults::{self, Fault};
 use crate::http::{self, Body};
 use crate::journal::JournalEntry;
 use crate::server::{ConnInfo, Surface};
-use crate::state::{AppState, ERROR_BLOCK, MerchantLimits};
+use crate::state::{AppState, ERROR_BLOCK, MerchantLimits, World};
 use crate::tls::PeerCert;
 use paysandbox_protocol::wechat::codes::return_msg as msg;
 use reply::{BusinessError, Reply, Signer, nginx};
@@ -53,6 +59,12 @@ pub enum Endpoint {
     RefundQuery,
     /// `POST /pay/orderquery`.
     OrderQuery,
+    /// `POST /pay/unifiedorder`.
+    UnifiedOrder,
+    /// `POST /pay/closeorder`.
+    CloseOrder,
+    /// `POST /sandboxnew/pay/getsignkey` (sandbox only).
+    GetSignKey,
 }
 
 impl Endpoint {
@@ -62,6 +74,8 @@ impl Endpoint {
             "/secapi/pay/refund" => Some(Endpoint::Refund),
             "/pay/refundquery" => Some(Endpoint::RefundQuery),
             "/pay/orderquery" => Some(Endpoint::OrderQuery),
+            "/pay/unifiedorder" => Some(Endpoint::UnifiedOrder),
+            "/pay/closeorder" => Some(Endpoint::CloseOrder),
             _ => None,
         }
     }
@@ -70,18 +84,59 @@ impl Endpoint {
         self == Endpoint::Refund
     }
 
-    fn fault_key(self) -> faults::Endpoint {
+    /// Production and sandbox share the fault queues; getsignkey has none.
+    fn fault_key(self) -> Option<faults::Endpoint> {
         match self {
-            Endpoint::Refund => faults::Endpoint::WechatRefund,
-            Endpoint::RefundQuery => faults::Endpoint::WechatRefundQuery,
-            Endpoint::OrderQuery => faults::Endpoint::WechatOrderQuery,
+            Endpoint::Refund => Some(faults::Endpoint::WechatRefund),
+            Endpoint::RefundQuery => Some(faults::Endpoint::WechatRefundQuery),
+            Endpoint::OrderQuery => Some(faults::Endpoint::WechatOrderQuery),
+            Endpoint::UnifiedOrder => Some(faults::Endpoint::WechatUnifiedOrder),
+            Endpoint::CloseOrder => Some(faults::Endpoint::WechatCloseOrder),
+            Endpoint::GetSignKey => None,
         }
+    }
+}
+
+/// Where a WeChat path leads: the endpoint, production or sandbox, and whether nginx asks
+/// for a client certificate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Route {
+    /// The endpoint.
+    pub endpoint: Endpoint,
+    /// Under `/sandboxnew/`: sandbox ledger and sandbox key.
+    pub sandbox: bool,
+    /// A `/secapi/` path: client certificate required.
+    pub certificate: bool,
+}
+
+impl Route {
+    /// The route of `path`, if it is a WeChat one. The sandbox serves refunds at both
+    /// `/sandboxnew/pay/refund` (no certificate) and `/sandboxnew/secapi/pay/refund`.
+    pub fn from_path(path: &str) -> Option<Route> {
+        let Some(rest) = path.strip_prefix(sandbox::PREFIX) else {
+            let endpoint = Endpoint::from_path(path)?;
+            return Some(Route {
+                endpoint,
+                sandbox: false,
+                certificate: endpoint.needs_certificate(),
+            });
+        };
+        let endpoint = match rest {
+            "/pay/refund" => Endpoint::Refund,
+            "/pay/getsignkey" => Endpoint::GetSignKey,
+            other => Endpoint::from_path(other)?,
+        };
+        Some(Route {
+            endpoint,
+            sandbox: true,
+            certificate: rest.starts_with("/secapi/"),
+        })
     }
 }
 
 /// Answers one WeChat request.
 pub async fn handle(
-    endpoint: Endpoint,
+    route: Route,
     request: Request<Incoming>,
     state: &AppState,
     info: &ConnInfo,
@@ -90,7 +145,7 @@ pub async fn handle(
     let path = request.uri().path().to_owned();
     let mut exchange = Exchange::default();
 
-    if endpoint.needs_certificate() {
+    if route.certificate {
         let refused = match (&info.cert, info.surface) {
             (PeerCert::Trusted { .. }, Surface::ApiTls) => None,
             (PeerCert::Untrusted, _) => Some(nginx::BAD_CERT),
@@ -102,7 +157,10 @@ pub async fn handle(
         }
     }
 
-    let fault = state.faults().take(endpoint.fault_key());
+    let fault = route
+        .endpoint
+        .fault_key()
+        .and_then(|key| state.faults().take(key));
     if let Some(delay) = fault.as_ref().and_then(|f| f.delay_ms) {
         tokio::time::sleep(Duration::from_millis(delay)).await;
     }
@@ -132,7 +190,7 @@ pub async fn handle(
         return finish(state, info, &method, &path, exchange, Reply::Status(status));
     }
 
-    let reply = process(endpoint, &method, &body, fault, state, info, &mut exchange);
+    let reply = process(route, &method, &body, fault, state, info, &mut exchange);
     finish(state, info, &method, &path, exchange, reply)
 }
 
@@ -145,7 +203,7 @@ struct Exchange {
 }
 
 fn process(
-    endpoint: Endpoint,
+    route: Route,
     method: &Method,
     body: &[u8],
     fault: Option<Fault>,
@@ -169,6 +227,11 @@ fn process(
     exchange.params = Some(params.clone());
 
     let now = state.clock.now();
+    let endpoint = route.endpoint;
+    if endpoint == Endpoint::GetSignKey {
+        exchange.nonce = state.world().ids.nonce();
+        return sandbox::getsignkey(&params, state, now);
+    }
     // The ledger lock covers the merchant lookup and, later, the ledger operation only: the
     // signature check and everything else run outside it.
     let merchant = {
@@ -178,17 +241,24 @@ fn process(
             .non_empty("mch_id")
             .and_then(|mch_id| world.wechat.merchant(mch_id))
             .map(|m| MerchantView {
-                api_key: m.api_key.clone(),
+                key: if route.sandbox {
+                    world
+                        .sandbox_keys
+                        .current(&m.mch_id, now)
+                        .map(str::to_owned)
+                } else {
+                    Some(m.api_key.clone())
+                },
                 appids: m.appids.clone(),
                 ip_allowlist: m.ip_allowlist.clone(),
             })
     };
     let nonce = exchange.nonce.clone();
-    let signer = match authenticate(endpoint, &params, merchant, info, nonce) {
+    let signer = match authenticate(route, &params, merchant, info, nonce) {
         Ok(signer) => signer,
         Err(reply) => return *reply,
     };
-    if endpoint == Endpoint::Refund && state.config.rate_limits {
+    if endpoint == Endpoint::Refund && !route.sandbox && state.config.rate_limits {
         let mut limits = state.limits();
         let limits = limits.entry(signer.mch_id.clone()).or_default();
         if let Some(error) = rate_limited(limits, now) {
@@ -205,10 +275,28 @@ fn process(
         return Reply::error(&signer, BusinessError::new(ErrCode::from_wire(&code)));
     }
     let mut world = state.world();
+    let World {
+        wechat,
+        wechat_sandbox,
+        ids,
+        ..
+    } = &mut *world;
+    let ledger = if route.sandbox {
+        if let Some(merchant) = wechat.merchant(&signer.mch_id) {
+            wechat_sandbox.mirror_merchant(merchant);
+        }
+        wechat_sandbox
+    } else {
+        wechat
+    };
     let reply = match endpoint {
-        Endpoint::Refund => refund::handle(&params, &signer, &mut world, now),
-        Endpoint::RefundQuery => refundquery::handle(&params, &signer, &mut world, now),
-        Endpoint::OrderQuery => orderquery::handle(&params, &signer, &mut world, now),
+        Endpoint::Refund => refund::handle(&params, &signer, ledger, ids, now),
+        Endpoint::RefundQuery => refundquery::handle(&params, &signer, ledger, now),
+        Endpoint::OrderQuery => orderquery::handle(&params, &signer, ledger, now),
+        Endpoint::UnifiedOrder => unifiedorder::handle(&params, &signer, ledger, ids, now),
+        Endpoint::CloseOrder => closeorder::handle(&params, &signer, ledger, now),
+        // Answered before authentication, above.
+        Endpoint::GetSignKey => Reply::Status(StatusCode::NOT_FOUND),
     };
     drop(world);
     match after {
@@ -227,14 +315,15 @@ fn process(
 /// What authentication needs of a merchant, copied out of the ledger so the signature check
 /// runs without holding its lock.
 struct MerchantView {
-    api_key: String,
+    /// The API key; in the sandbox the merchant's valid sandbox key, if it has one.
+    key: Option<String>,
     appids: Vec<String>,
     ip_allowlist: Option<Vec<std::net::IpAddr>>,
 }
 
 /// Steps 4 to 7 of the module docs: who is calling, and may they.
 fn authenticate(
-    endpoint: Endpoint,
+    route: Route,
     params: &Params,
     merchant: Option<MerchantView>,
     info: &ConnInfo,
@@ -259,13 +348,24 @@ fn authenticate(
             error: BusinessError::new(ErrCode::MchidNotExist),
         }));
     };
-    if !sign::verify(params, &merchant.api_key, sign_type) {
-        return Err(Box::new(Reply::ProtocolFail(msg::SIGN_ERROR.into())));
+    let sign_error = || {
+        Box::new(Reply::ProtocolFail(if route.sandbox {
+            msg::SANDBOX_SIGN_ERROR.into()
+        } else {
+            msg::SIGN_ERROR.into()
+        }))
+    };
+    // The sandbox verifies MD5 only, with a sandbox key that is still valid.
+    let Some(key) = merchant.key else {
+        return Err(sign_error());
+    };
+    if (route.sandbox && sign_type != SignType::Md5) || !sign::verify(params, &key, sign_type) {
+        return Err(sign_error());
     }
     let signer = Signer {
         appid: appid.to_owned(),
         mch_id: mch_id.to_owned(),
-        key: merchant.api_key,
+        key,
         sign_type,
         nonce,
     };
@@ -275,7 +375,7 @@ fn authenticate(
             BusinessError::new(ErrCode::AppidNotExist),
         )));
     }
-    if endpoint.needs_certificate() {
+    if route.certificate {
         let cert_mch_id = match &info.cert {
             PeerCert::Trusted { mch_id } => mch_id.as_deref(),
             _ => None,

@@ -9,11 +9,15 @@ use paysandbox_protocol::wechat::{
 use super::convert;
 use super::reply::{BusinessError, Reply, Signer};
 use crate::clock::Timestamp;
-use crate::ledger::wechat::OrderRef;
-use crate::state::World;
+use crate::ledger::wechat::{OrderRef, WechatLedger};
 
 /// Answers the state of one order.
-pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestamp) -> Reply {
+pub fn handle(
+    params: &Params,
+    signer: &Signer,
+    ledger: &mut WechatLedger,
+    now: Timestamp,
+) -> Reply {
     let request = match OrderQueryRequest::from_params(params) {
         Ok(request) => request,
         Err(error) => return super::field_error(signer, &error),
@@ -23,14 +27,14 @@ pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestam
         Ok(OrderId::OutTradeNo(no)) => OrderRef::OutTradeNo(no),
         Err(error) => return super::field_error(signer, &error),
     };
-    let Some(order) = world.wechat.query_order(&signer.mch_id, &by, now) else {
+    let Some(order) = ledger.query_order(&signer.mch_id, &by, now) else {
         return Reply::error(signer, BusinessError::new(ErrCode::OrderNotExist));
     };
     let trade_state =
-        TradeState::from_wire(world.wechat.trade_state(&order)).unwrap_or(TradeState::Success);
+        TradeState::from_wire(ledger.trade_state(&order)).unwrap_or(TradeState::Success);
     let payment = order.paid_at.map(|paid_at| PaymentInfo {
         transaction_id: order.transaction_id.to_string(),
-        device_info: None,
+        device_info: order.prepay.as_ref().and_then(|p| p.device_info.clone()),
         openid: order.details.openid.clone(),
         is_subscribe: Some("N".to_owned()),
         trade_type: order.details.trade_type.clone(),

@@ -8,14 +8,15 @@ use paysandbox_protocol::wechat::codes::return_msg as msg;
 
 use super::reply::{BusinessError, Reply, Signer, refund_error};
 use crate::clock::Timestamp;
-use crate::ledger::wechat::{OrderRef, RefundAccepted, RefundCommand};
-use crate::state::World;
+use crate::ids::IdGenerator;
+use crate::ledger::wechat::{OrderRef, RefundAccepted, RefundCommand, WechatLedger};
 
 /// Validates the refund fields and applies the refund to the ledger.
 pub fn handle(
     params: &paysandbox_protocol::wechat::Params,
     signer: &Signer,
-    world: &mut World,
+    ledger: &mut WechatLedger,
+    ids: &mut IdGenerator,
     now: Timestamp,
 ) -> Reply {
     let request = match RefundRequest::from_params(params) {
@@ -51,8 +52,7 @@ pub fn handle(
         notify_url: request.notify_url,
         refund_desc: request.refund_desc,
     };
-    let World { wechat, ids, .. } = world;
-    match wechat.refund(command, now, ids) {
+    match ledger.refund(command, now, ids) {
         Ok(accepted) => Reply::Success {
             signer: signer.clone(),
             fields: response(&accepted, signer).to_params(),

@@ -7,11 +7,15 @@ use paysandbox_protocol::wechat::{
 use super::convert;
 use super::reply::{Reply, Signer, refund_query_error};
 use crate::clock::Timestamp;
-use crate::ledger::wechat::RefundSelector;
-use crate::state::World;
+use crate::ledger::wechat::{RefundSelector, WechatLedger};
 
 /// Answers one refund, or a page of an order's refunds.
-pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestamp) -> Reply {
+pub fn handle(
+    params: &Params,
+    signer: &Signer,
+    ledger: &mut WechatLedger,
+    now: Timestamp,
+) -> Reply {
     let request = match RefundQueryRequest::from_params(params) {
         Ok(request) => request,
         Err(error) => return super::field_error(signer, &error),
@@ -24,10 +28,7 @@ pub fn handle(params: &Params, signer: &Signer, world: &mut World, now: Timestam
         Err(error) => return super::field_error(signer, &error),
     };
     let offset = request.offset.map_or(0, |o| o as usize);
-    let page = match world
-        .wechat
-        .query_refunds(&signer.mch_id, &selector, offset, now)
-    {
+    let page = match ledger.query_refunds(&signer.mch_id, &selector, offset, now) {
         Ok(page) => page,
         Err(error) => return Reply::error(signer, refund_query_error(&error)),
     };

@@ -6,6 +6,7 @@
 //! | business error with a known merchant | 200 | SUCCESS | FAIL + `err_code`, `err_code_des` | yes, request's sign type |
 //! | business error, merchant unknown (MCHID_NOT_EXIST) | 200 | SUCCESS | FAIL | no: there is no key to sign with |
 //! | success | 200 | SUCCESS | SUCCESS | yes |
+//! | sandbox getsignkey | 200 | SUCCESS | — | no |
 //! | certificate missing or untrusted on `/secapi/` | 400 nginx HTML | — | — | — |
 //!
 //! and where each ledger error becomes its err_code and message.
@@ -84,6 +85,8 @@ pub enum Reply {
         /// The response fields, unsigned.
         fields: Params,
     },
+    /// A `return_code=SUCCESS` answer sent as is, unsigned (the sandbox's getsignkey).
+    Plain(Params),
     /// An nginx page: a status and an optional detail line.
     Nginx(StatusCode, Option<&'static str>),
     /// A bare HTTP status with an empty body (an injected gateway failure).
@@ -106,14 +109,14 @@ impl Reply {
         match self {
             Reply::ProtocolFail(msg) => format!("FAIL: {msg}"),
             Reply::Business { error, .. } => error.code.as_str().to_owned(),
-            Reply::Success { .. } => "SUCCESS".to_owned(),
+            Reply::Success { .. } | Reply::Plain(_) => "SUCCESS".to_owned(),
             Reply::Nginx(status, _) | Reply::Status(status) => format!("HTTP {}", status.as_u16()),
         }
     }
 
     /// Whether this counts as an erroneous request for the rate limits.
     pub fn is_error(&self) -> bool {
-        !matches!(self, Reply::Success { .. })
+        !matches!(self, Reply::Success { .. } | Reply::Plain(_))
     }
 
     /// Renders the reply as status, content type and body; `nonce` is the response's
@@ -144,6 +147,7 @@ impl Reply {
                 sign::sign_in_place(&mut fields, &signer.key, signer.sign_type);
                 xml_response(&fields)
             }
+            Reply::Plain(params) => xml_response(&params),
             Reply::Nginx(status, detail) => (
                 status,
                 "text/html",

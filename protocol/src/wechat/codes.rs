@@ -240,6 +240,20 @@ impl TradeState {
 }
 
 wire_enum! {
+    /// `trade_type` of a unified order (§6.1): how the payer pays.
+    pub enum TradeType {
+        /// `JSAPI`: inside WeChat (official account, mini program); needs `openid`.
+        Jsapi = "JSAPI",
+        /// `NATIVE`: the payer scans a QR code (`code_url`); needs `product_id`.
+        Native = "NATIVE",
+        /// `APP`: a mobile app.
+        App = "APP",
+        /// `MWEB`: H5 payment in a mobile browser (`mweb_url`).
+        Mweb = "MWEB",
+    }
+}
+
+wire_enum! {
     /// `refund_channel_$n` (§4.2): where the money goes.
     pub enum RefundChannel {
         /// `ORIGINAL`: back the way it came.
@@ -299,6 +313,9 @@ pub mod return_msg {
     /// Sandbox call signed with anything but the sandbox key (newer observed text).
     pub const SANDBOX_SIGN_ERROR: &str =
         "沙箱验证签名失败，请确认沙箱签名key是否正确（通过getsignkey调用生成）";
+    /// `/sandboxnew/pay/getsignkey` whose signature (MD5, real API key) does not verify
+    /// (observed text, §8.2).
+    pub const GETSIGNKEY_FAIL: &str = "获取沙箱密钥失败,确认交易密钥是否正确";
 }
 
 #[cfg(test)]

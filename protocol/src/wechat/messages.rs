@@ -27,6 +27,16 @@ pub const MAX_INDEXED_COUNT: usize = 1000;
 
 type Result<T> = std::result::Result<T, FieldError>;
 
+mod payment;
+pub use payment::{
+    CloseOrderRequest, CloseOrderResponse, GetSignKeyRequest, GetSignKeyResponse, UnifiedOrder,
+    UnifiedOrderRequest, UnifiedOrderResponse, compact_time, spbill_create_ip,
+};
+/// Reasons of the conditional-presence [`FieldError`]s of [`UnifiedOrder::validate`].
+pub mod unified_order_reasons {
+    pub use super::payment::{OPENID_REQUIRED, PRODUCT_ID_REQUIRED};
+}
+
 // ---------------------------------------------------------------------------------------
 // Indexed-name helper and field readers/writers, written once for every message.
 

@@ -1,4 +1,5 @@
-//! WeChat Pay v2 ("legacy", XML) wire formats: refund, refund query, order query.
+//! WeChat Pay v2 ("legacy", XML) wire formats: refund, refund query, order query, unified
+//! order, close order and the sandbox's getsignkey.
 //!
 //! Pure functions over bytes and strings; the spec is `shared/spec/wechat-v2.md`.
 //!
@@ -25,9 +26,13 @@ pub mod xml;
 
 pub use codes::{
     CouponType, ErrCode, RefundAccount, RefundChannel, RefundStatus, ResultCode, ReturnCode,
-    TradeState,
+    TradeState, TradeType,
 };
 pub use fields::{FieldError, FieldErrorKind};
+pub use messages::{
+    CloseOrderRequest, CloseOrderResponse, GetSignKeyRequest, GetSignKeyResponse, UnifiedOrder,
+    UnifiedOrderRequest, UnifiedOrderResponse,
+};
 pub use messages::{
     CouponRefund, Envelope, OrderCoupon, OrderId, OrderQueryRequest, OrderQueryResponse,
     PaymentInfo, RefundQueryRequest, RefundQueryResponse, RefundQuerySelector, RefundRecord,

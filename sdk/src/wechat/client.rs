@@ -3,10 +3,14 @@
 
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use paysandbox_protocol::wechat::{FieldError, FieldErrorKind, Params, SignType, fields, xml};
+use paysandbox_protocol::wechat::codes::return_msg;
+use paysandbox_protocol::wechat::{
+    FieldError, FieldErrorKind, GetSignKeyRequest, GetSignKeyResponse, Params, SignType, fields,
+    xml,
+};
 use rand::distr::{Alphanumeric, SampleString};
 
 use super::error::Error;
@@ -24,6 +28,14 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Default time allowed to connect (TCP and TLS).
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How long a sandbox client uses a `sandbox_signkey` before fetching it again. The sandbox
+/// keeps a key about three days; a day stays well inside that, and a call refused with the
+/// sandbox's signature error fetches a new key at once anyway.
+pub const SANDBOX_KEY_TTL: Duration = Duration::from_secs(86_400);
+
+/// The sandbox's path prefix (§8.1).
+const SANDBOX_PREFIX: &str = "/sandboxnew";
+
 /// Length of the `nonce_str` the client generates (the field's maximum).
 const NONCE_LEN: usize = 32;
 /// How much of a non-200 body an [`Error::Http`] keeps.
@@ -35,20 +47,38 @@ pub(crate) enum Endpoint {
     Refund,
     RefundQuery,
     OrderQuery,
+    UnifiedOrder,
+    CloseOrder,
 }
 
 impl Endpoint {
-    pub(crate) fn path(self) -> &'static str {
-        match self {
-            Endpoint::Refund => "/secapi/pay/refund",
-            Endpoint::RefundQuery => "/pay/refundquery",
-            Endpoint::OrderQuery => "/pay/orderquery",
+    /// The path in production, or under `/sandboxnew` in the sandbox, where refunds go to
+    /// `/sandboxnew/pay/refund` (the path the real sandbox serves, without a certificate).
+    pub(crate) fn path(self, sandbox: bool) -> &'static str {
+        match (self, sandbox) {
+            (Endpoint::Refund, false) => "/secapi/pay/refund",
+            (Endpoint::Refund, true) => "/sandboxnew/pay/refund",
+            (Endpoint::RefundQuery, false) => "/pay/refundquery",
+            (Endpoint::RefundQuery, true) => "/sandboxnew/pay/refundquery",
+            (Endpoint::OrderQuery, false) => "/pay/orderquery",
+            (Endpoint::OrderQuery, true) => "/sandboxnew/pay/orderquery",
+            (Endpoint::UnifiedOrder, false) => "/pay/unifiedorder",
+            (Endpoint::UnifiedOrder, true) => "/sandboxnew/pay/unifiedorder",
+            (Endpoint::CloseOrder, false) => "/pay/closeorder",
+            (Endpoint::CloseOrder, true) => "/sandboxnew/pay/closeorder",
         }
     }
 
-    fn needs_certificate(self) -> bool {
-        self == Endpoint::Refund
+    fn needs_certificate(self, sandbox: bool) -> bool {
+        self == Endpoint::Refund && !sandbox
     }
+}
+
+/// A fetched `sandbox_signkey` and when it was fetched (on the client's clock).
+#[derive(Debug, Clone)]
+struct SandboxKey {
+    key: String,
+    fetched_at: Instant,
 }
 
 /// An async WeChat Pay v2 client for one merchant and app.
@@ -72,6 +102,8 @@ struct Inner {
     has_identity: bool,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    /// `Some` in sandbox mode: the cached sandbox key, if fetched.
+    sandbox: Option<Mutex<Option<SandboxKey>>>,
 }
 
 impl fmt::Debug for Client {
@@ -84,6 +116,7 @@ impl fmt::Debug for Client {
             .field("api_key", &"<redacted>")
             .field("sign_type", &i.sign_type)
             .field("client_certificate", &i.has_identity)
+            .field("sandbox", &i.sandbox.is_some())
             .field("retry", &i.retry)
             .finish_non_exhaustive()
     }
@@ -120,6 +153,11 @@ impl Client {
         &self.inner.base_url
     }
 
+    /// Whether calls go to the sandbox (`/sandboxnew/`, sandbox key, MD5).
+    pub fn is_sandbox(&self) -> bool {
+        self.inner.sandbox.is_some()
+    }
+
     /// The retry policy.
     pub fn retry_policy(&self) -> &RetryPolicy {
         &self.inner.retry
@@ -139,9 +177,73 @@ impl Client {
         Alphanumeric.sample_string(&mut rand::rng(), NONCE_LEN)
     }
 
-    /// Signs and encodes one request body (for tests and debugging).
+    /// Signs and encodes one request body with the API key (for tests).
+    #[cfg(test)]
     pub(crate) fn encode(&self, params: Params) -> String {
         wire::encode_request(params, &self.inner.api_key, self.inner.sign_type)
+    }
+
+    /// The key requests are signed (and answers verified) with: the API key, or in the
+    /// sandbox the cached sandbox key, fetched when missing, older than
+    /// [`SANDBOX_KEY_TTL`], or `refresh` is set.
+    async fn signing_key(&self, refresh: bool) -> Result<String, Error> {
+        let inner = &*self.inner;
+        let Some(cache) = &inner.sandbox else {
+            return Ok(inner.api_key.clone());
+        };
+        let now = inner.clock.now();
+        if !refresh {
+            let cached = cache.lock().unwrap_or_else(|p| p.into_inner()).clone();
+            if let Some(k) = cached.filter(|k| now.duration_since(k.fetched_at) < SANDBOX_KEY_TTL) {
+                return Ok(k.key);
+            }
+        }
+        // Fetched outside the lock; two callers racing both fetch and get the same key.
+        let key = self.fetch_sandbox_key().await?;
+        *cache.lock().unwrap_or_else(|p| p.into_inner()) = Some(SandboxKey {
+            key: key.clone(),
+            fetched_at: now,
+        });
+        Ok(key)
+    }
+
+    /// `POST /sandboxnew/pay/getsignkey`, signed with MD5 and the real API key (§8.1).
+    async fn fetch_sandbox_key(&self) -> Result<String, Error> {
+        let inner = &*self.inner;
+        let request = GetSignKeyRequest {
+            mch_id: inner.mch_id.clone(),
+            nonce_str: Self::new_nonce(),
+        };
+        request.validate()?;
+        let body = wire::encode_request(request.to_params(), &inner.api_key, SignType::Md5);
+        let url = format!("{}{SANDBOX_PREFIX}/pay/getsignkey", inner.base_url);
+        tracing::debug!(%url, "WeChat Pay sandbox key");
+        let response = inner
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+            .body(body)
+            .send()
+            .await
+            .map_err(TransportError::from_reqwest)?;
+        let status = response.status().as_u16();
+        let body = read_body(response).await?;
+        if status != 200 {
+            return Err(http_error(status, &body));
+        }
+        let params = xml::decode(&body).map_err(|e| Error::decode(format!("XML: {e}")))?;
+        if params.get("return_code") != Some("SUCCESS") {
+            let msg = params
+                .get("return_msg")
+                .or_else(|| params.get("retmsg"))
+                .unwrap_or_default();
+            return Err(Error::Protocol {
+                return_msg: msg.to_owned(),
+            });
+        }
+        let answer = GetSignKeyResponse::from_params(&params)
+            .map_err(|e| Error::decode(format!("getsignkey response: {e}")))?;
+        Ok(answer.sandbox_signkey)
     }
 
     /// Sends a request built by `build` (given a fresh nonce for each attempt; it must build
@@ -151,13 +253,37 @@ impl Client {
     where
         F: Fn(String) -> Result<Params, FieldError>,
     {
-        if endpoint.needs_certificate() && !self.inner.has_identity {
+        let sandbox = self.is_sandbox();
+        if endpoint.needs_certificate(sandbox) && !self.inner.has_identity {
             return Err(ConfigError::NoClientCertificate.into());
         }
+        let key = self.signing_key(false).await?;
+        match self.call_with_key(endpoint, &build, &key).await {
+            // The sandbox dropped our key (expired, or the sandbox was reset): fetch a new
+            // one and try once more.
+            Err(Error::Protocol { return_msg })
+                if sandbox && return_msg == return_msg::SANDBOX_SIGN_ERROR =>
+            {
+                let key = self.signing_key(true).await?;
+                self.call_with_key(endpoint, &build, &key).await
+            }
+            other => other,
+        }
+    }
+
+    async fn call_with_key<F>(
+        &self,
+        endpoint: Endpoint,
+        build: &F,
+        key: &str,
+    ) -> Result<Params, Error>
+    where
+        F: Fn(String) -> Result<Params, FieldError>,
+    {
         let inner = &*self.inner;
         retry::run(&inner.retry, &*inner.clock, |attempt| {
             let params = build(Self::new_nonce());
-            async move { self.attempt(endpoint, params?, attempt).await }
+            async move { self.attempt(endpoint, params?, attempt, key).await }
         })
         .await
     }
@@ -167,10 +293,11 @@ impl Client {
         endpoint: Endpoint,
         params: Params,
         attempt: u32,
+        key: &str,
     ) -> Result<Params, Error> {
         let inner = &*self.inner;
-        let body = self.encode(params);
-        let url = format!("{}{}", inner.base_url, endpoint.path());
+        let body = wire::encode_request(params, key, inner.sign_type);
+        let url = format!("{}{}", inner.base_url, endpoint.path(self.is_sandbox()));
         tracing::debug!(%url, attempt, "WeChat Pay request");
         let response = inner
             .http
@@ -183,17 +310,12 @@ impl Client {
         let status = response.status().as_u16();
         let body = read_body(response).await?;
         if status != 200 {
-            let end = body.len().min(HTTP_BODY_SNIPPET);
-            let snippet = body.get(..end).unwrap_or_default();
-            return Err(Error::Http {
-                status,
-                body: String::from_utf8_lossy(snippet).into_owned(),
-            });
+            return Err(http_error(status, &body));
         }
         let result = wire::open_response(
             &body,
             &wire::Expected {
-                key: &inner.api_key,
+                key,
                 sign_type: inner.sign_type,
                 mch_id: &inner.mch_id,
                 appid: &inner.appid,
@@ -203,6 +325,16 @@ impl Client {
             tracing::debug!(%url, attempt, %error, "WeChat Pay call failed");
         }
         result
+    }
+}
+
+/// An [`Error::Http`] keeping the start of the body.
+fn http_error(status: u16, body: &[u8]) -> Error {
+    let end = body.len().min(HTTP_BODY_SNIPPET);
+    let snippet = body.get(..end).unwrap_or_default();
+    Error::Http {
+        status,
+        body: String::from_utf8_lossy(snippet).into_owned(),
     }
 }
 
@@ -243,6 +375,7 @@ pub struct ClientBuilder {
     identity: Option<IdentitySource>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    sandbox: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -253,6 +386,7 @@ impl fmt::Debug for ClientBuilder {
             .field("api_key", &"<redacted>")
             .field("sign_type", &self.sign_type)
             .field("base_url", &self.base_url)
+            .field("sandbox", &self.sandbox)
             .finish_non_exhaustive()
     }
 }
@@ -269,7 +403,19 @@ impl ClientBuilder {
             identity: None,
             retry: RetryPolicy::none(),
             clock: Arc::new(TokioClock),
+            sandbox: false,
         }
+    }
+
+    /// Sandbox mode ("仿真测试系统", §8): every path goes under `/sandboxnew` (refunds to
+    /// `/sandboxnew/pay/refund`, which needs no certificate), requests are signed with the
+    /// `sandbox_signkey` that the client fetches from `/sandboxnew/pay/getsignkey` with the
+    /// API key, caches for [`SANDBOX_KEY_TTL`] and fetches again once when the sandbox
+    /// refuses it, and the sign type is MD5 whatever [`ClientBuilder::sign_type`] says (the
+    /// sandbox verifies nothing else).
+    pub fn sandbox(mut self) -> Self {
+        self.sandbox = true;
+        self
     }
 
     /// The signature algorithm: [`SignType::Md5`] (the default, as the platform's) or
@@ -392,10 +538,15 @@ impl ClientBuilder {
                 mch_id: self.mch_id,
                 appid: self.appid,
                 api_key: self.api_key,
-                sign_type: self.sign_type,
+                sign_type: if self.sandbox {
+                    SignType::Md5
+                } else {
+                    self.sign_type
+                },
                 has_identity: identity.is_some(),
                 retry: self.retry,
                 clock: self.clock,
+                sandbox: self.sandbox.then(|| Mutex::new(None)),
             }),
         })
     }

@@ -1,10 +1,13 @@
-//! WeChat Pay v2 ("APIv2", XML, MD5 / HMAC-SHA256): refund, refund query, order query.
+//! WeChat Pay v2 ("APIv2", XML, MD5 / HMAC-SHA256): refund, refund query, order query,
+//! unified order and close order, in production or in the sandbox
+//! ([`ClientBuilder::sandbox`]).
 //!
 //! - [`Client`] / [`ClientBuilder`]: credentials, the merchant certificate (PEM or p12),
 //!   trusted roots, base URL, timeouts, retries, clock.
 //! - [`RefundRequest`] ([`Client::refund`]), [`RefundQuery`] ([`Client::refund_query`],
 //!   [`Client::refunds`], [`Client::all_refunds`], [`Client::wait_for_refund`]),
-//!   [`OrderId`] ([`Client::order_query`]).
+//!   [`OrderId`] ([`Client::order_query`]), [`UnifiedOrderRequest`]
+//!   ([`Client::unified_order`]), [`Client::close_order`].
 //! - [`Error`]: one enum for every failure, with [`Error::is_retryable`] and
 //!   [`Error::is_outcome_unknown`].
 //!
@@ -26,6 +29,7 @@
 mod client;
 mod error;
 mod order_query;
+mod payment;
 mod refund;
 mod refund_query;
 #[cfg(test)]
@@ -34,14 +38,16 @@ mod wire;
 
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    SANDBOX_KEY_TTL,
 };
 pub use error::{Error, RATE_LIMIT_WAIT, SignatureError};
+pub use payment::{UnifiedOrderRequest, UnifiedOrderRequestBuilder};
 pub use refund::{RefundRequest, RefundRequestBuilder};
 pub use refund_query::{RefundQuery, RefundStream, WaitOptions};
 
 pub use paysandbox_protocol::wechat::{
-    CouponRefund, CouponType, ErrCode, FieldError, FieldErrorKind, OrderCoupon, OrderId,
-    OrderQueryResponse, PaymentInfo, RefundAccount, RefundChannel, RefundQueryResponse,
+    CloseOrderResponse, CouponRefund, CouponType, ErrCode, FieldError, FieldErrorKind, OrderCoupon,
+    OrderId, OrderQueryResponse, PaymentInfo, RefundAccount, RefundChannel, RefundQueryResponse,
     RefundQuerySelector, RefundRecord, RefundResponse, RefundStatus, ResultHeader, SignType,
-    TradeState,
+    TradeState, TradeType, UnifiedOrder, UnifiedOrderResponse,
 };

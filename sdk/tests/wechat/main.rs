@@ -13,6 +13,8 @@ mod calls;
 mod certificates;
 mod errors;
 mod paging;
+mod payment;
 mod retry;
+mod sandbox;
 mod signatures;
 mod wait;
