@@ -23,7 +23,7 @@ fn env() -> Arc<Env> {
 }
 
 fn options() -> Options {
-    Options::from_env(12)
+    Options::from_env(24)
 }
 
 fn report(result: Result<u32, suite::Counterexample>) {
