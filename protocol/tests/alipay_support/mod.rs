@@ -1,5 +1,5 @@
 //! Shared fixtures for the Alipay tests: the known-answer vectors in
-//! `tests/data/alipay_vectors.json` and the two throwaway keys they were made with.
+//! the `alipay` section of `tests/data/known_answers.json` and the two throwaway keys they were made with.
 
 // clippy.toml only exempts #[test] functions; the helpers here are test code too.
 #![allow(
@@ -65,7 +65,9 @@ pub struct ResponseVector {
 pub fn vectors() -> &'static Vectors {
     static V: OnceLock<Vectors> = OnceLock::new();
     V.get_or_init(|| {
-        serde_json::from_str(include_str!("../data/alipay_vectors.json")).expect("vectors parse")
+        let all: serde_json::Value =
+            serde_json::from_str(include_str!("../data/known_answers.json")).expect("JSON");
+        serde_json::from_value(all["alipay"].clone()).expect("vectors parse")
     })
 }
 

@@ -385,7 +385,7 @@ mod tests {
     }
 
     /// The spec's §1.5 refund vectors (fields of the official 9_4 example, key of the 4_3
-    /// example), also in `protocol/tests/data/wechat_vectors.json`: what the SDK sends is
+    /// example), also in `protocol/tests/data/known_answers.json`: what the SDK sends is
     /// exactly the signed request of the vector.
     #[test]
     fn refund_request_matches_the_known_answer_vectors() {

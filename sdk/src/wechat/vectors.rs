@@ -1,5 +1,5 @@
-//! The shared known-answer vectors of the spec (§1.5), `protocol/tests/data/wechat_vectors.json`,
-//! run through the SDK's own request encoding.
+//! The shared known-answer vectors of the spec (§1.5), the `wechat` section of
+//! `protocol/tests/data/known_answers.json`, run through the SDK's own request encoding.
 
 use paysandbox_protocol::wechat::{Params, SignType, xml};
 use serde_json::Value;
@@ -14,9 +14,9 @@ pub(crate) struct Vector {
 }
 
 pub(crate) fn load() -> Vec<Vector> {
-    let text = include_str!("../../../protocol/tests/data/wechat_vectors.json");
+    let text = include_str!("../../../protocol/tests/data/known_answers.json");
     let json: Value = serde_json::from_str(text).unwrap();
-    json["vectors"]
+    json["wechat"]["vectors"]
         .as_array()
         .unwrap()
         .iter()
