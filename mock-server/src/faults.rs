@@ -18,6 +18,9 @@ pub enum Endpoint {
     /// `/pay/orderquery`.
     #[serde(rename = "wechat.orderquery")]
     WechatOrderQuery,
+    /// `/pay/downloadbill` (an `err_code` becomes its `return_msg`).
+    #[serde(rename = "wechat.downloadbill")]
+    WechatDownloadBill,
     /// `gateway.do` `alipay.trade.refund`.
     #[serde(rename = "alipay.trade.refund")]
     AlipayTradeRefund,
@@ -33,6 +36,9 @@ pub enum Endpoint {
     /// `gateway.do` `alipay.trade.precreate`.
     #[serde(rename = "alipay.trade.precreate")]
     AlipayTradePrecreate,
+    /// `gateway.do` `alipay.data.dataservice.bill.downloadurl.query`.
+    #[serde(rename = "alipay.data.dataservice.bill.downloadurl.query")]
+    AlipayBillDownloadUrlQuery,
 }
 
 impl Endpoint {
@@ -45,6 +51,7 @@ impl Endpoint {
                 | Endpoint::AlipayTradeQuery
                 | Endpoint::AlipayTradeClose
                 | Endpoint::AlipayTradePrecreate
+                | Endpoint::AlipayBillDownloadUrlQuery
         )
     }
 }

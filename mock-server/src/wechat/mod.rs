@@ -1,4 +1,5 @@
-//! WeChat Pay v2 routes: `/secapi/pay/refund`, `/pay/refundquery`, `/pay/orderquery`.
+//! WeChat Pay v2 routes: `/secapi/pay/refund`, `/pay/refundquery`, `/pay/orderquery`,
+//! `/pay/downloadbill`.
 //!
 //! Every request goes through the same checks, in this order (the first failure answers):
 //!
@@ -18,8 +19,13 @@
 //! 9. an injected business fault (SYSTEMERROR, BIZERR_NEED_RETRY, ...), before or after the
 //!    ledger applied the request;
 //! 10. the endpoint's own fields (PARAM_ERROR, or FAIL for a missing one), then the ledger.
+//!
+//! downloadbill answers every failure in its own XML shape (`return_code=FAIL`, `return_msg`,
+//! `error_code`, never signed): [`bill_failure`] reshapes the common checks' answers in one
+//! place, [`downloadbill`] has its own rules.
 
 mod convert;
+pub mod downloadbill;
 mod orderquery;
 mod refund;
 mod refundquery;
@@ -53,6 +59,8 @@ pub enum Endpoint {
     RefundQuery,
     /// `POST /pay/orderquery`.
     OrderQuery,
+    /// `POST /pay/downloadbill`.
+    DownloadBill,
 }
 
 impl Endpoint {
@@ -62,6 +70,7 @@ impl Endpoint {
             "/secapi/pay/refund" => Some(Endpoint::Refund),
             "/pay/refundquery" => Some(Endpoint::RefundQuery),
             "/pay/orderquery" => Some(Endpoint::OrderQuery),
+            "/pay/downloadbill" => Some(Endpoint::DownloadBill),
             _ => None,
         }
     }
@@ -75,6 +84,7 @@ impl Endpoint {
             Endpoint::Refund => faults::Endpoint::WechatRefund,
             Endpoint::RefundQuery => faults::Endpoint::WechatRefundQuery,
             Endpoint::OrderQuery => faults::Endpoint::WechatOrderQuery,
+            Endpoint::DownloadBill => faults::Endpoint::WechatDownloadBill,
         }
     }
 }
@@ -133,6 +143,11 @@ pub async fn handle(
     }
 
     let reply = process(endpoint, &method, &body, fault, state, info, &mut exchange);
+    let reply = if endpoint == Endpoint::DownloadBill {
+        bill_failure(reply)
+    } else {
+        reply
+    };
     finish(state, info, &method, &path, exchange, reply)
 }
 
@@ -209,6 +224,9 @@ fn process(
         Endpoint::Refund => refund::handle(&params, &signer, &mut world, now),
         Endpoint::RefundQuery => refundquery::handle(&params, &signer, &mut world, now),
         Endpoint::OrderQuery => orderquery::handle(&params, &signer, &mut world, now),
+        Endpoint::DownloadBill => {
+            downloadbill::handle(&params, &signer.mch_id, &mut world.wechat, now)
+        }
     };
     drop(world);
     match after {
@@ -313,6 +331,28 @@ fn rate_limited(
         ));
     }
     None
+}
+
+/// downloadbill's failures in its own shape (§7.4, §1.2): a wrong signature is the observed
+/// `sign error` / 20001, an invalid sign_type the observed `data format error` / 20001, a
+/// missing common field `missing parameter`; a business error (unknown merchant, appid not
+/// bound, IP not allowed, an injected SYSTEMERROR) becomes its err_code as `return_msg`
+/// (UNCONFIRMED). XML and HTTP-level failures keep their shape.
+pub fn bill_failure(reply: Reply) -> Reply {
+    use paysandbox_protocol::wechat::bill::{BillError, bill_msg};
+    match reply {
+        Reply::ProtocolFail(m) if m == msg::SIGN_ERROR => {
+            Reply::BillFail(BillError::new(bill_msg::SIGN_ERROR, Some("20001")))
+        }
+        Reply::ProtocolFail(m) if m == msg::INVALID_SIGN_TYPE => {
+            Reply::BillFail(BillError::new(bill_msg::DATA_FORMAT_ERROR, Some("20001")))
+        }
+        Reply::ProtocolFail(m) if m == msg::LACK_PARAMS => {
+            Reply::BillFail(BillError::new(bill_msg::MISSING_PARAMETER, None))
+        }
+        Reply::Business { error, .. } => Reply::BillFail(BillError::new(error.code.as_str(), None)),
+        other => other,
+    }
 }
 
 /// A missing field is a protocol failure, a malformed one PARAM_ERROR (§2.3, §3.3).
