@@ -206,6 +206,42 @@ impl Client {
     }
 }
 
+impl Client {
+    /// POSTs `params` (signed here) to `path` once and returns the HTTP status and the raw
+    /// body, refusing bodies above `limit` bytes: for downloadbill, whose success is not XML.
+    pub(crate) async fn post_raw(
+        &self,
+        path: &str,
+        params: Params,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), Error> {
+        let inner = &*self.inner;
+        let url = format!("{}{}", inner.base_url, path);
+        tracing::debug!(%url, "WeChat Pay request");
+        let mut response = inner
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+            .body(self.encode(params))
+            .send()
+            .await
+            .map_err(TransportError::from_reqwest)?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(TransportError::from_reqwest)?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(Error::decode(format!("response larger than {limit} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    }
+}
+
 /// Reads a response body, refusing more than [`xml::MAX_BODY_BYTES`].
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
     let mut body = Vec::new();

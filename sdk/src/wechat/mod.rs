@@ -5,6 +5,8 @@
 //! - [`RefundRequest`] ([`Client::refund`]), [`RefundQuery`] ([`Client::refund_query`],
 //!   [`Client::refunds`], [`Client::all_refunds`], [`Client::wait_for_refund`]),
 //!   [`OrderId`] ([`Client::order_query`]).
+//! - [`Client::download_bill`]: the day's bill ([`Bill`]: typed rows and summary; gzip
+//!   handled), "No Bill Exist" as the distinct [`Error::NoBill`].
 //! - [`Error`]: one enum for every failure, with [`Error::is_retryable`] and
 //!   [`Error::is_outcome_unknown`].
 //!
@@ -23,6 +25,7 @@
 //! error is accepted as [`Error::Business`], since the platform has no key to sign with for
 //! a merchant it does not know. An unsigned answer is never taken as a success.
 
+mod bill;
 mod client;
 mod error;
 mod order_query;
@@ -39,6 +42,7 @@ pub use error::{Error, RATE_LIMIT_WAIT, SignatureError};
 pub use refund::{RefundRequest, RefundRequestBuilder};
 pub use refund_query::{RefundQuery, RefundStream, WaitOptions};
 
+pub use paysandbox_protocol::wechat::bill::{Bill, BillDate, BillRow, BillSummary, BillType, Fee};
 pub use paysandbox_protocol::wechat::{
     CouponRefund, CouponType, ErrCode, FieldError, FieldErrorKind, OrderCoupon, OrderId,
     OrderQueryResponse, PaymentInfo, RefundAccount, RefundChannel, RefundQueryResponse,
