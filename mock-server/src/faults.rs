@@ -24,6 +24,9 @@ pub enum Endpoint {
     /// `/pay/closeorder` (and its sandbox path).
     #[serde(rename = "wechat.closeorder")]
     WechatCloseOrder,
+    /// `/pay/downloadbill` (an `err_code` becomes its `return_msg`).
+    #[serde(rename = "wechat.downloadbill")]
+    WechatDownloadBill,
     /// `gateway.do` `alipay.trade.refund`.
     #[serde(rename = "alipay.trade.refund")]
     AlipayTradeRefund,
@@ -39,6 +42,9 @@ pub enum Endpoint {
     /// `gateway.do` `alipay.trade.precreate`.
     #[serde(rename = "alipay.trade.precreate")]
     AlipayTradePrecreate,
+    /// `gateway.do` `alipay.data.dataservice.bill.downloadurl.query`.
+    #[serde(rename = "alipay.data.dataservice.bill.downloadurl.query")]
+    AlipayBillDownloadUrlQuery,
 }
 
 impl Endpoint {
@@ -51,6 +57,7 @@ impl Endpoint {
                 | Endpoint::AlipayTradeQuery
                 | Endpoint::AlipayTradeClose
                 | Endpoint::AlipayTradePrecreate
+                | Endpoint::AlipayBillDownloadUrlQuery
         )
     }
 }

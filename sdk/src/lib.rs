@@ -8,6 +8,8 @@
 //! - [`alipay`]: the Alipay (`gateway.do`, RSA2/RSA) client: [`alipay::Client`] and its
 //!   builder, refund, refund query, trade query, close and precreate, one
 //!   [`alipay::Error`] enum.
+//! - [`reconcile`]: the daily comparison of the merchant's records with a downloaded bill
+//!   (missing, extra, mismatched entries); platform-neutral.
 //! - [`retry`]: [`retry::RetryPolicy`] (opt-in, bounded, jittered exponential backoff) and the
 //!   [`retry::Retryable`] advice every error gives; platform-neutral.
 //! - [`clock`]: the injectable [`clock::Clock`] that retries and polling wait on, so tests
@@ -137,6 +139,7 @@
 pub mod alipay;
 pub mod clock;
 pub mod error;
+pub mod reconcile;
 pub mod retry;
 pub mod tls;
 mod transport;

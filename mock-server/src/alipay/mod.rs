@@ -61,6 +61,7 @@ fn fault_key(method: Method) -> faults::Endpoint {
         Method::TradeFastpayRefundQuery => faults::Endpoint::AlipayTradeFastpayRefundQuery,
         Method::TradeQuery => faults::Endpoint::AlipayTradeQuery,
         Method::TradeClose => faults::Endpoint::AlipayTradeClose,
+        Method::DataBillDownloadUrlQuery => faults::Endpoint::AlipayBillDownloadUrlQuery,
         // `Method` is non_exhaustive; precreate and anything added later share a key.
         _ => faults::Endpoint::AlipayTradePrecreate,
     }

@@ -1,6 +1,7 @@
 //! WeChat Pay v2 routes: `/secapi/pay/refund`, `/pay/refundquery`, `/pay/orderquery`,
-//! `/pay/unifiedorder`, `/pay/closeorder`, and all of them again under `/sandboxnew/` with
-//! `/sandboxnew/pay/getsignkey` ([`sandbox`]: its own ledger, its own key, MD5 only).
+//! `/pay/unifiedorder`, `/pay/closeorder`, `/pay/downloadbill`, and all of them again under
+//! `/sandboxnew/` with `/sandboxnew/pay/getsignkey` ([`sandbox`]: its own ledger, its own
+//! key, MD5 only).
 //!
 //! Every request goes through the same checks, in this order (the first failure answers):
 //!
@@ -21,9 +22,14 @@
 //! 9. an injected business fault (SYSTEMERROR, BIZERR_NEED_RETRY, ...), before or after the
 //!    ledger applied the request;
 //! 10. the endpoint's own fields (PARAM_ERROR, or FAIL for a missing one), then the ledger.
+//!
+//! downloadbill answers every failure in its own XML shape (`return_code=FAIL`, `return_msg`,
+//! `error_code`, never signed): [`bill_failure`] reshapes the common checks' answers in one
+//! place, [`downloadbill`] has its own rules.
 
 mod closeorder;
 mod convert;
+pub mod downloadbill;
 mod orderquery;
 mod refund;
 mod refundquery;
@@ -63,6 +69,8 @@ pub enum Endpoint {
     UnifiedOrder,
     /// `POST /pay/closeorder`.
     CloseOrder,
+    /// `POST /pay/downloadbill`.
+    DownloadBill,
     /// `POST /sandboxnew/pay/getsignkey` (sandbox only).
     GetSignKey,
 }
@@ -76,6 +84,7 @@ impl Endpoint {
             "/pay/orderquery" => Some(Endpoint::OrderQuery),
             "/pay/unifiedorder" => Some(Endpoint::UnifiedOrder),
             "/pay/closeorder" => Some(Endpoint::CloseOrder),
+            "/pay/downloadbill" => Some(Endpoint::DownloadBill),
             _ => None,
         }
     }
@@ -92,6 +101,7 @@ impl Endpoint {
             Endpoint::OrderQuery => Some(faults::Endpoint::WechatOrderQuery),
             Endpoint::UnifiedOrder => Some(faults::Endpoint::WechatUnifiedOrder),
             Endpoint::CloseOrder => Some(faults::Endpoint::WechatCloseOrder),
+            Endpoint::DownloadBill => Some(faults::Endpoint::WechatDownloadBill),
             Endpoint::GetSignKey => None,
         }
     }
@@ -191,6 +201,11 @@ pub async fn handle(
     }
 
     let reply = process(route, &method, &body, fault, state, info, &mut exchange);
+    let reply = if route.endpoint == Endpoint::DownloadBill {
+        bill_failure(reply)
+    } else {
+        reply
+    };
     finish(state, info, &method, &path, exchange, reply)
 }
 
@@ -295,6 +310,7 @@ fn process(
         Endpoint::OrderQuery => orderquery::handle(&params, &signer, ledger, now),
         Endpoint::UnifiedOrder => unifiedorder::handle(&params, &signer, ledger, ids, now),
         Endpoint::CloseOrder => closeorder::handle(&params, &signer, ledger, now),
+        Endpoint::DownloadBill => downloadbill::handle(&params, &signer.mch_id, ledger, now),
         // Answered before authentication, above.
         Endpoint::GetSignKey => Reply::Status(StatusCode::NOT_FOUND),
     };
@@ -413,6 +429,28 @@ fn rate_limited(
         ));
     }
     None
+}
+
+/// downloadbill's failures in its own shape (§7.4, §1.2): a wrong signature is the observed
+/// `sign error` / 20001, an invalid sign_type the observed `data format error` / 20001, a
+/// missing common field `missing parameter`; a business error (unknown merchant, appid not
+/// bound, IP not allowed, an injected SYSTEMERROR) becomes its err_code as `return_msg`
+/// (UNCONFIRMED). XML and HTTP-level failures keep their shape.
+pub fn bill_failure(reply: Reply) -> Reply {
+    use paysandbox_protocol::wechat::bill::{BillError, bill_msg};
+    match reply {
+        Reply::ProtocolFail(m) if m == msg::SIGN_ERROR => {
+            Reply::BillFail(BillError::new(bill_msg::SIGN_ERROR, Some("20001")))
+        }
+        Reply::ProtocolFail(m) if m == msg::INVALID_SIGN_TYPE => {
+            Reply::BillFail(BillError::new(bill_msg::DATA_FORMAT_ERROR, Some("20001")))
+        }
+        Reply::ProtocolFail(m) if m == msg::LACK_PARAMS => {
+            Reply::BillFail(BillError::new(bill_msg::MISSING_PARAMETER, None))
+        }
+        Reply::Business { error, .. } => Reply::BillFail(BillError::new(error.code.as_str(), None)),
+        other => other,
+    }
 }
 
 /// A missing field is a protocol failure, a malformed one PARAM_ERROR (§2.3, §3.3).

@@ -8,6 +8,8 @@
 //! | success | 200 | SUCCESS | SUCCESS | yes |
 //! | sandbox getsignkey | 200 | SUCCESS | — | no |
 //! | certificate missing or untrusted on `/secapi/` | 400 nginx HTML | — | — | — |
+//! | downloadbill failure | 200 | FAIL + `return_msg`, `error_code` | — | no |
+//! | downloadbill success | 200 text table (`text/plain`) or gzip (`application/x-gzip`) | — | — | — |
 //!
 //! and where each ledger error becomes its err_code and message.
 
@@ -15,6 +17,7 @@ use std::borrow::Cow;
 
 use bytes::Bytes;
 use hyper::StatusCode;
+use paysandbox_protocol::wechat::bill::BillError;
 use paysandbox_protocol::wechat::codes::ErrCode;
 use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::{Params, xml};
@@ -91,6 +94,15 @@ pub enum Reply {
     Nginx(StatusCode, Option<&'static str>),
     /// A bare HTTP status with an empty body (an injected gateway failure).
     Status(StatusCode),
+    /// A downloadbill failure: `return_code=FAIL`, `return_msg`, `error_code`, unsigned.
+    BillFail(BillError),
+    /// A downloadbill success: the bill text, or its gzip stream.
+    Bill {
+        /// The body.
+        body: Bytes,
+        /// Whether it is gzipped.
+        gzip: bool,
+    },
 }
 
 impl Reply {
@@ -111,12 +123,17 @@ impl Reply {
             Reply::Business { error, .. } => error.code.as_str().to_owned(),
             Reply::Success { .. } | Reply::Plain(_) => "SUCCESS".to_owned(),
             Reply::Nginx(status, _) | Reply::Status(status) => format!("HTTP {}", status.as_u16()),
+            Reply::BillFail(error) => format!("FAIL: {error}"),
+            Reply::Bill { .. } => "SUCCESS".to_owned(),
         }
     }
 
     /// Whether this counts as an erroneous request for the rate limits.
     pub fn is_error(&self) -> bool {
-        !matches!(self, Reply::Success { .. } | Reply::Plain(_))
+        !matches!(
+            self,
+            Reply::Success { .. } | Reply::Plain(_) | Reply::Bill { .. }
+        )
     }
 
     /// Renders the reply as status, content type and body; `nonce` is the response's
@@ -154,6 +171,11 @@ impl Reply {
                 Bytes::from(http::nginx_page(status, detail)),
             ),
             Reply::Status(status) => (status, "text/plain", Bytes::new()),
+            Reply::BillFail(error) => xml_response(&error.to_params()),
+            Reply::Bill { body, gzip: true } => (StatusCode::OK, "application/x-gzip", body),
+            Reply::Bill { body, gzip: false } => {
+                (StatusCode::OK, "text/plain; charset=utf-8", body)
+            }
         }
     }
 }

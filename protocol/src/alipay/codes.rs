@@ -287,6 +287,12 @@ sub_codes! {
     /// `isv.app-api-punished`. sub_msg text UNCONFIRMED.
     IsvAppApiPunished = "isv.app-api-punished", InsufficientPermissions, "应用接口被处罚";
 
+    // --- 40004: bill download (spec §8; casing and code UNCONFIRMED, see DEVIATIONS.md) ---
+    /// `isp.bill_not_exist`: no bill for that date (nothing happened that day).
+    IspBillNotExist = "isp.bill_not_exist", BusinessFailed, "账单不存在";
+    /// `isv.invalid_arguments`: bill_type or bill_date unusable (today, the future, bad format).
+    IsvInvalidArguments = "isv.invalid_arguments", BusinessFailed, "入参不合法";
+
     // --- 40004: business (refund, refund query, trade query, trade close, precreate) ---
     /// `ACQ.SYSTEM_ERROR`: outcome unknown; retry with the same out_request_no and amount.
     AcqSystemError = "ACQ.SYSTEM_ERROR", BusinessFailed, "系统错误";

@@ -18,16 +18,19 @@ pub enum Method {
     TradeClose,
     /// `alipay.trade.precreate`.
     TradePrecreate,
+    /// `alipay.data.dataservice.bill.downloadurl.query`: the bill download URL (spec §8).
+    DataBillDownloadUrlQuery,
 }
 
 impl Method {
     /// Every modelled method.
-    pub const ALL: [Method; 5] = [
+    pub const ALL: [Method; 6] = [
         Method::TradeRefund,
         Method::TradeFastpayRefundQuery,
         Method::TradeQuery,
         Method::TradeClose,
         Method::TradePrecreate,
+        Method::DataBillDownloadUrlQuery,
     ];
 
     /// The wire value, e.g. `"alipay.trade.refund"`.
@@ -39,6 +42,7 @@ impl Method {
             Method::TradeQuery => "alipay.trade.query",
             Method::TradeClose => "alipay.trade.close",
             Method::TradePrecreate => "alipay.trade.precreate",
+            Method::DataBillDownloadUrlQuery => "alipay.data.dataservice.bill.downloadurl.query",
         }
     }
 

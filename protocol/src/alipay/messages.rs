@@ -476,6 +476,34 @@ impl BizRequest for TradePrecreateRequest {
     }
 }
 
+/// biz_content of `alipay.data.dataservice.bill.downloadurl.query` (spec §8).
+///
+/// `bill_type` and `bill_date` are kept as text: which values the gateway serves (and the
+/// error for the others) is the gateway's business, not a parse failure.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct BillDownloadUrlQueryRequest {
+    /// `trade` (acquiring bill) or `signcustomer` (account bill).
+    pub bill_type: String,
+    /// `yyyy-MM-dd` (daily) or `yyyy-MM` (monthly).
+    pub bill_date: String,
+    /// Secondary merchant id.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smid: Option<String>,
+}
+
+impl BizRequest for BillDownloadUrlQueryRequest {
+    const METHOD: Method = Method::DataBillDownloadUrlQuery;
+
+    fn parse(biz_content: &str) -> Result<Self, BizContentError> {
+        let f = Fields::parse(biz_content)?;
+        Ok(BillDownloadUrlQueryRequest {
+            bill_type: f.req_str("bill_type", 32)?,
+            bill_date: f.req_str("bill_date", 15)?,
+            smid: f.opt_str("smid", 32)?,
+        })
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Response nodes
 // ---------------------------------------------------------------------------------------------
@@ -935,4 +963,18 @@ mod yes_no {
             ))),
         }
     }
+}
+
+/// `alipay_data_dataservice_bill_downloadurl_query_response` (spec §8).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct BillDownloadUrlQueryResponse {
+    /// `code`, `msg`, `sub_code`, `sub_msg`.
+    #[serde(flatten)]
+    pub status: ResponseStatus,
+    /// Where to fetch the zip; valid for 30 seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bill_download_url: Option<String>,
+    /// The newer file code field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bill_file_code: Option<String>,
 }

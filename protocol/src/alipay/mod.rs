@@ -14,8 +14,11 @@
 //! The SDK side runs the mirror image: [`sign::sign_request`], then
 //! [`envelope::verify_response_as`].
 //!
+//! [`bill`] holds the trade bill: its GBK CSVs and their zip (spec §8).
+//!
 //! Only UTF-8 is decoded and signed (spec §1.4 makes GBK optional).
 
+pub mod bill;
 pub mod codes;
 pub mod common;
 pub mod envelope;
@@ -37,10 +40,11 @@ pub use form::{
 };
 pub use keys::{KeyError, parse_private_key, parse_public_key};
 pub use messages::{
-    BizContentError, BizRequest, FastpayRefundQueryRequest, FastpayRefundQueryResponse,
-    FieldProblem, FundBill, RefundStatus, ResponseStatus, TradeCloseRequest, TradeCloseResponse,
-    TradePrecreateRequest, TradePrecreateResponse, TradeQueryRequest, TradeQueryResponse, TradeRef,
-    TradeRefundRequest, TradeRefundResponse, TradeStatus,
+    BillDownloadUrlQueryRequest, BillDownloadUrlQueryResponse, BizContentError, BizRequest,
+    FastpayRefundQueryRequest, FastpayRefundQueryResponse, FieldProblem, FundBill, RefundStatus,
+    ResponseStatus, TradeCloseRequest, TradeCloseResponse, TradePrecreateRequest,
+    TradePrecreateResponse, TradeQueryRequest, TradeQueryResponse, TradeRef, TradeRefundRequest,
+    TradeRefundResponse, TradeStatus,
 };
 pub use sign::{
     SignType, SignatureError, canonical_string, sign_bytes, sign_request, verify_bytes,

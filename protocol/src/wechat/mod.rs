@@ -11,12 +11,15 @@
 //!   and the fixed `return_msg` texts.
 //! - [`fields`]: field format rules shared by the server and the SDK ([`FieldError`]).
 //! - [`messages`]: typed requests and responses to and from [`Params`].
+//! - [`bill`]: downloadbill: the request, the bill's text table (writer and parser), gzip, and
+//!   the error XML with `error_code`.
 //!
 //! A server handles a request as: [`xml::decode`] → [`sign::request_sign_type`] →
 //! [`sign::verify`] → `XxxRequest::from_params` → build a response → `to_params` →
 //! [`sign::sign_in_place`] → [`xml::encode`]. Protocol failures use
 //! [`messages::return_fail`] and are not signed.
 
+pub mod bill;
 pub mod codes;
 pub mod fields;
 pub mod messages;

@@ -338,6 +338,49 @@ fn http_error(status: u16, body: &[u8]) -> Error {
     }
 }
 
+impl Client {
+    /// POSTs `params` (signed here, with the sandbox key in sandbox mode) to `path` (under
+    /// `/sandboxnew` in sandbox mode) once and returns the HTTP status and the raw body,
+    /// refusing bodies above `limit` bytes: for downloadbill, whose success is not XML.
+    pub(crate) async fn post_raw(
+        &self,
+        path: &str,
+        params: Params,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), Error> {
+        let inner = &*self.inner;
+        let key = self.signing_key(false).await?;
+        let prefix = if self.is_sandbox() {
+            SANDBOX_PREFIX
+        } else {
+            ""
+        };
+        let url = format!("{}{prefix}{path}", inner.base_url);
+        tracing::debug!(%url, "WeChat Pay request");
+        let mut response = inner
+            .http
+            .post(&url)
+            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
+            .body(wire::encode_request(params, &key, inner.sign_type))
+            .send()
+            .await
+            .map_err(TransportError::from_reqwest)?;
+        let status = response.status().as_u16();
+        let mut body = Vec::new();
+        while let Some(chunk) = response
+            .chunk()
+            .await
+            .map_err(TransportError::from_reqwest)?
+        {
+            if body.len() + chunk.len() > limit {
+                return Err(Error::decode(format!("response larger than {limit} bytes")));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok((status, body))
+    }
+}
+
 /// Reads a response body, refusing more than [`xml::MAX_BODY_BYTES`].
 async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
     let mut body = Vec::new();

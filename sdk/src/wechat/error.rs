@@ -76,6 +76,15 @@ pub enum Error {
     /// The client is misconfigured (certificates, keys, base URL); nothing was sent.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    /// downloadbill: "No Bill Exist" (`error_code` 20002), the day had no successful
+    /// transaction. For reconciliation this is an empty day, not a failure.
+    #[error("no bill for that day (No Bill Exist)")]
+    NoBill,
+    /// downloadbill refused the request in its own error shape (`return_msg`, `error_code`):
+    /// `Bill Creating` (ask again after 10:00), `invalid bill_type`, `data format error`,
+    /// `sign error`, `SYSTEMERROR` (retryable).
+    #[error("downloadbill refused: {0}")]
+    BillRefused(paysandbox_protocol::wechat::bill::BillError),
     /// [`Client::wait_for_refund`](super::Client::wait_for_refund) reached its deadline
     /// while the refund was still `PROCESSING` (or could not be queried).
     #[error("refund not final after {waited:?} (last status: {last_status:?})")]
@@ -139,6 +148,8 @@ impl Error {
             Self::Signature(_) | Self::Decode { .. } => true,
             Self::Business { code, .. } => *code == ErrCode::SystemError,
             Self::Protocol { .. }
+            | Self::NoBill
+            | Self::BillRefused(_)
             | Self::InvalidRequest(_)
             | Self::Config(_)
             | Self::Timeout { .. } => false,
@@ -150,6 +161,7 @@ impl Retryable for Error {
     fn retry_advice(&self) -> RetryAdvice {
         match self {
             Self::Transport(t) if t.is_timeout() => RetryAdvice::Backoff,
+            Self::BillRefused(e) if e.return_msg == "SYSTEMERROR" => RetryAdvice::Backoff,
             Self::Business { code, .. } if code.is_retryable() => match code {
                 ErrCode::InvalidReqTooMuch | ErrCode::FrequencyLimited => {
                     RetryAdvice::After(RATE_LIMIT_WAIT)

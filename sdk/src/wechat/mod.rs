@@ -8,6 +8,8 @@
 //!   [`Client::refunds`], [`Client::all_refunds`], [`Client::wait_for_refund`]),
 //!   [`OrderId`] ([`Client::order_query`]), [`UnifiedOrderRequest`]
 //!   ([`Client::unified_order`]), [`Client::close_order`].
+//! - [`Client::download_bill`]: the day's bill ([`Bill`]: typed rows and summary; gzip
+//!   handled), "No Bill Exist" as the distinct [`Error::NoBill`].
 //! - [`Error`]: one enum for every failure, with [`Error::is_retryable`] and
 //!   [`Error::is_outcome_unknown`].
 //!
@@ -26,6 +28,7 @@
 //! error is accepted as [`Error::Business`], since the platform has no key to sign with for
 //! a merchant it does not know. An unsigned answer is never taken as a success.
 
+mod bill;
 mod client;
 mod error;
 mod order_query;
@@ -45,6 +48,7 @@ pub use payment::{UnifiedOrderRequest, UnifiedOrderRequestBuilder};
 pub use refund::{RefundRequest, RefundRequestBuilder};
 pub use refund_query::{RefundQuery, RefundStream, WaitOptions};
 
+pub use paysandbox_protocol::wechat::bill::{Bill, BillDate, BillRow, BillSummary, BillType, Fee};
 pub use paysandbox_protocol::wechat::{
     CloseOrderResponse, CouponRefund, CouponType, ErrCode, FieldError, FieldErrorKind, OrderCoupon,
     OrderId, OrderQueryResponse, PaymentInfo, RefundAccount, RefundChannel, RefundQueryResponse,

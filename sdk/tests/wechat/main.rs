@@ -9,6 +9,7 @@
 
 mod support;
 
+mod bills;
 mod calls;
 mod certificates;
 mod errors;
