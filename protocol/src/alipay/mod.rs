@@ -14,6 +14,8 @@
 //! The SDK side runs the mirror image: [`sign::sign_request`], then
 //! [`envelope::verify_response_as`].
 //!
+//! Asynchronous notifications (the signed form POSTed to `notify_url`) are in [`notify`].
+//!
 //! Only UTF-8 is decoded and signed (spec §1.4 makes GBK optional).
 
 pub mod codes;
@@ -22,6 +24,7 @@ pub mod envelope;
 pub mod form;
 pub mod keys;
 pub mod messages;
+pub mod notify;
 pub mod sign;
 
 pub use codes::{GatewayCode, SubCode, invalid_signature_sub_msg};

@@ -10,6 +10,8 @@
 //!   and the fixed `return_msg` texts.
 //! - [`fields`]: field format rules shared by the server and the SDK ([`FieldError`]).
 //! - [`messages`]: typed requests and responses to and from [`Params`].
+//! - [`notify`]: refund notifications (`req_info` AES-256-ECB) and payment notifications, and
+//!   the merchant's reply.
 //!
 //! A server handles a request as: [`xml::decode`] → [`sign::request_sign_type`] →
 //! [`sign::verify`] → `XxxRequest::from_params` → build a response → `to_params` →
@@ -19,6 +21,7 @@
 pub mod codes;
 pub mod fields;
 pub mod messages;
+pub mod notify;
 pub mod params;
 pub mod sign;
 pub mod xml;
