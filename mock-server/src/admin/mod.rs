@@ -9,7 +9,6 @@ mod alipay;
 mod bulk;
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
@@ -58,7 +57,17 @@ pub async fn handle(request: Request<Incoming>, state: &AppState) -> Response<Bo
         Err(error) => return failure(Failure(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())),
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let Some(response) =
+        crate::notify::admin::handle(state, &method, &segments, &query, &body).await
+    {
+        return response;
+    }
     let result = route(state, &method, &segments, &query, &body);
+    if method != Method::GET {
+        // Whatever this changed (a forced refund status, a buyer payment...) is notified
+        // before the answer, so tests see the attempt as soon as the call returns.
+        state.notifier.drive(state).await;
+    }
     match result {
         Ok((status, value)) => http::json(status, &value),
         Err(error) => failure(error),
@@ -79,7 +88,6 @@ fn route(
     match (method, segments) {
         (&Method::GET, ["admin"]) => Ok((StatusCode::OK, index())),
         (&Method::GET, ["admin", "clock"]) => Ok((StatusCode::OK, clock(state))),
-        (&Method::POST, ["admin", "clock", "advance"]) => advance_clock(state, body),
         (&Method::POST, ["admin", "reset"]) => {
             state
                 .reset()
@@ -150,7 +158,7 @@ fn route(
 fn index() -> Value {
     let mut endpoints = json!([
         "GET /admin/clock",
-        "POST /admin/clock/advance {seconds}",
+        "POST /admin/clock/advance {seconds, millis} (delivers due notifications at their times)",
         "POST /admin/reset",
         "GET|POST|DELETE /admin/faults {endpoint, count, err_code|http_status|delay_ms, after_apply}",
         "GET|DELETE /admin/journal?limit=N",
@@ -163,6 +171,7 @@ fn index() -> Value {
     ]);
     if let Some(list) = endpoints.as_array_mut() {
         list.extend(alipay::INDEX.iter().map(|e| json!(e)));
+        list.extend(crate::notify::admin::INDEX.iter().map(|e| json!(e)));
     }
     json!({ "endpoints": endpoints })
 }
@@ -184,23 +193,6 @@ fn clock(state: &AppState) -> Value {
         "beijing": now.beijing_datetime(),
         "frozen": state.clock.is_frozen(),
     })
-}
-
-fn advance_clock(state: &AppState, body: &[u8]) -> AdminResult {
-    #[derive(Deserialize)]
-    struct Advance {
-        #[serde(default)]
-        seconds: u64,
-        #[serde(default)]
-        millis: u64,
-    }
-    let advance: Advance = parse(body)?;
-    let by = Duration::from_secs(advance.seconds) + Duration::from_millis(advance.millis);
-    let now = state.clock.advance(by);
-    let settled = state.world().wechat.settle_due(now);
-    let mut value = clock(state);
-    set(&mut value, "settled_refunds", json!(settled));
-    Ok((StatusCode::OK, value))
 }
 
 fn inject_fault(state: &AppState, body: &[u8]) -> AdminResult {
