@@ -25,6 +25,7 @@
 
 mod client;
 mod error;
+pub mod notify;
 mod order_query;
 mod refund;
 mod refund_query;

@@ -12,7 +12,10 @@ mod support;
 mod calls;
 mod certificates;
 mod errors;
+mod notify;
 mod paging;
+#[path = "../shared/receiver.rs"]
+mod receiver;
 mod retry;
 mod signatures;
 mod wait;
