@@ -15,6 +15,8 @@
 //!   mapping from every outcome to its wire form ([`alipay::reply`]), one module per method.
 //! - [`ledger`]: the domain (merchants, orders, refunds, balances, rules), synchronous and
 //!   wire-free.
+//! - [`notify`]: the notification outbox and delivery engine (WeChat refund and payment
+//!   results, Alipay trade_status_sync) with the real retry schedules on the injected clock.
 //! - [`admin`]: the JSON control API (seed, inspect, faults, clock, journal, reset).
 //! - [`state`]: configuration and shared state; [`clock`]: the injected clock; [`ids`]: ids
 //!   and nonces from a seeded RNG; [`faults`], [`journal`], [`ratelimit`]: what their names say.
@@ -29,6 +31,7 @@ pub mod http;
 pub mod ids;
 pub mod journal;
 pub mod ledger;
+pub mod notify;
 pub mod ratelimit;
 pub mod router;
 pub mod server;

@@ -21,11 +21,19 @@ pub async fn handle(
     match info.surface {
         Surface::Admin => admin::handle(request, state).await,
         Surface::ApiTls | Surface::ApiPlain if request.uri().path() == alipay::PATH => {
-            alipay::handle(request, state, info).await
+            let response = alipay::handle(request, state, info).await;
+            // A refund or close may have produced a notification.
+            state.notifier.wake();
+            response
         }
         Surface::ApiTls | Surface::ApiPlain => {
             match wechat::Route::from_path(request.uri().path()) {
-                Some(route) => wechat::handle(route, request, state, info).await,
+                Some(route) => {
+                    let response = wechat::handle(route, request, state, info).await;
+                    // Settlement is lazy: a query may have finished a refund.
+                    state.notifier.wake();
+                    response
+                }
                 None => http::nginx_error(StatusCode::NOT_FOUND, None),
             }
         }

@@ -67,6 +67,8 @@ pub async fn run(
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
     let graceful = GracefulShutdown::new();
+    // Delivers notifications as they fall due; stopped with the server.
+    let notifier = tokio::spawn(crate::notify::run(state.clone()));
     let acceptor = TlsAcceptor::from(state.tls.clone());
     tokio::pin!(shutdown);
     loop {
@@ -94,6 +96,7 @@ pub async fn run(
         });
     }
     drop(listeners);
+    notifier.abort();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(10)) => {

@@ -18,6 +18,7 @@ use crate::ids::IdGenerator;
 use crate::journal::Journal;
 use crate::ledger::alipay::{AlipayLedger, AlipayRules};
 use crate::ledger::wechat::{WechatLedger, WechatRules};
+use crate::notify::Notifier;
 use crate::ratelimit::SlidingWindow;
 use crate::tls::{self, PeerClassifier};
 use crate::wechat::sandbox::SandboxKeys;
@@ -157,6 +158,8 @@ pub struct AppState {
     pub tls: Arc<ServerConfig>,
     /// Classifies client certificates after the handshake.
     pub peers: PeerClassifier,
+    /// The notification outbox and delivery engine.
+    pub notifier: Notifier,
     world: Mutex<World>,
     faults: Mutex<Faults>,
     journal: Mutex<Journal>,
@@ -200,6 +203,7 @@ impl AppState {
             certs,
             tls,
             peers,
+            notifier: Notifier::new(),
             faults: Mutex::default(),
             journal: Mutex::default(),
             limits: Mutex::default(),
@@ -269,7 +273,8 @@ impl AppState {
     }
 
     /// Back to the state at start: empty ledgers (plus demo data if configured), the RNG
-    /// re-seeded, no faults, no journal, no rate state. The clock keeps its time.
+    /// re-seeded, no faults, no journal, no notifications, no rate state. The clock keeps its
+    /// time.
     pub fn reset(&self) -> Result<(), StartError> {
         *self.world() = World {
             wechat: WechatLedger::new(self.config.wechat_rules.clone()),
@@ -280,6 +285,7 @@ impl AppState {
         };
         self.faults().clear();
         self.journal().clear();
+        self.notifier.clear();
         self.limits().clear();
         if self.config.demo_data {
             self.seed_demo()?;

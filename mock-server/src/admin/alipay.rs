@@ -181,6 +181,7 @@ fn seed_trade(state: &AppState, body: &[u8]) -> AdminResult {
         store_id: Option<String>,
         buyer_logon_id: Option<String>,
         buyer_user_id: Option<String>,
+        notify_url: Option<String>,
     }
     let seed: Seed = parse(body)?;
     let total = match (&seed.total_amount, seed.total_fen) {
@@ -216,6 +217,7 @@ fn seed_trade(state: &AppState, body: &[u8]) -> AdminResult {
             store_id: seed.store_id,
             buyer_logon_id: seed.buyer_logon_id,
             buyer_user_id: seed.buyer_user_id,
+            notify_url: seed.notify_url,
         },
         now,
         &mut world.ids,

@@ -9,10 +9,10 @@ mod alipay;
 mod bulk;
 
 use std::net::IpAddr;
-use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::{Method, Request, Response, StatusCode};
+use paysandbox_protocol::wechat::SignType;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
@@ -20,7 +20,8 @@ use serde_json::{Value, json};
 use crate::faults::{Endpoint, Fault};
 use crate::http::{self, Body};
 use crate::ledger::wechat::{
-    AdminError, BuyerPayment, NewMerchant, Order, Refund, RefundStatus, SeedOrder, WechatLedger,
+    AdminError, BuyerPayment, NewMerchant, Order, OrderRef, Refund, RefundStatus, SeedOrder,
+    WechatLedger,
 };
 use crate::state::{AppState, World};
 
@@ -62,7 +63,17 @@ pub async fn handle(request: Request<Incoming>, state: &AppState) -> Response<Bo
         Err(error) => return failure(Failure(StatusCode::PAYLOAD_TOO_LARGE, error.to_string())),
     };
     let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let Some(response) =
+        crate::notify::admin::handle(state, &method, &segments, &query, &body).await
+    {
+        return response;
+    }
     let result = route(state, &method, &segments, &query, &body);
+    if method != Method::GET {
+        // Whatever this changed (a forced refund status, a buyer payment...) is notified
+        // before the answer, so tests see the attempt as soon as the call returns.
+        state.notifier.drive(state).await;
+    }
     match result {
         Ok((status, value)) => http::json(status, &value),
         Err(error) => failure(error),
@@ -83,7 +94,6 @@ fn route(
     match (method, segments) {
         (&Method::GET, ["admin"]) => Ok((StatusCode::OK, index())),
         (&Method::GET, ["admin", "clock"]) => Ok((StatusCode::OK, clock(state))),
-        (&Method::POST, ["admin", "clock", "advance"]) => advance_clock(state, body),
         (&Method::POST, ["admin", "reset"]) => {
             state
                 .reset()
@@ -161,7 +171,7 @@ fn route(
 fn index() -> Value {
     let mut endpoints = json!([
         "GET /admin/clock",
-        "POST /admin/clock/advance {seconds}",
+        "POST /admin/clock/advance {seconds, millis} (delivers due notifications at their times)",
         "POST /admin/reset",
         "GET|POST|DELETE /admin/faults {endpoint, count, err_code|http_status|delay_ms, after_apply}",
         "GET|DELETE /admin/journal?limit=N",
@@ -176,6 +186,7 @@ fn index() -> Value {
     ]);
     if let Some(list) = endpoints.as_array_mut() {
         list.extend(alipay::INDEX.iter().map(|e| json!(e)));
+        list.extend(crate::notify::admin::INDEX.iter().map(|e| json!(e)));
     }
     json!({ "endpoints": endpoints })
 }
@@ -197,28 +208,6 @@ fn clock(state: &AppState) -> Value {
         "beijing": now.beijing_datetime(),
         "frozen": state.clock.is_frozen(),
     })
-}
-
-fn advance_clock(state: &AppState, body: &[u8]) -> AdminResult {
-    #[derive(Deserialize)]
-    struct Advance {
-        #[serde(default)]
-        seconds: u64,
-        #[serde(default)]
-        millis: u64,
-    }
-    let advance: Advance = parse(body)?;
-    let by = Duration::from_secs(advance.seconds) + Duration::from_millis(advance.millis);
-    let now = state.clock.advance(by);
-    let settled = {
-        let mut world = state.world();
-        let mut settled = world.wechat.settle_due(now);
-        settled.extend(world.wechat_sandbox.settle_due(now));
-        settled
-    };
-    let mut value = clock(state);
-    set(&mut value, "settled_refunds", json!(settled));
-    Ok((StatusCode::OK, value))
 }
 
 fn inject_fault(state: &AppState, body: &[u8]) -> AdminResult {
@@ -371,8 +360,26 @@ fn pay_order(state: &AppState, out_trade_no: &str, query: &str, body: &[u8]) -> 
     } = &mut *world;
     let ledger = if sandbox { wechat_sandbox } else { wechat };
     let order = ledger.pay_order(mch_id.as_deref(), out_trade_no, pay.payment, now, ids)?;
-    // notify: wechat payment
-    Ok((StatusCode::OK, order_json(&order, ledger)))
+    let mut value = order_json(&order, ledger);
+    drop(world);
+    // The payment notification goes to unifiedorder's notify_url, signed with its sign type;
+    // the admin handler delivers it (first attempt) before this call answers.
+    if let Some(prepay) = order.prepay.as_deref().filter(|p| !p.notify_url.is_empty()) {
+        let sign_type = SignType::from_wire(&prepay.sign_type).unwrap_or(SignType::Md5);
+        let id = state
+            .notifier
+            .wechat_payment(
+                state,
+                &order.mch_id,
+                &OrderRef::OutTradeNo(order.out_trade_no.to_string()),
+                &prepay.notify_url,
+                sign_type,
+                sandbox,
+            )
+            .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        set(&mut value, "notification_id", json!(id));
+    }
+    Ok((StatusCode::OK, value))
 }
 
 /// `?sandbox=1` (or `true`), or `"sandbox": true` in a JSON body: the `/sandboxnew/` ledger.

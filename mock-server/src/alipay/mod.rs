@@ -228,7 +228,9 @@ fn process(params: &[(String, String)], fault: Option<Fault>, state: &AppState) 
             Method::TradeFastpayRefundQuery => refund_query::handle(&caller, biz, &world),
             Method::TradeQuery => trade_query::handle(&caller, biz, &world, now),
             Method::TradeClose => close::handle(&caller, biz, &mut world, now),
-            Method::TradePrecreate => precreate::handle(&caller, biz, &mut world, now),
+            Method::TradePrecreate => {
+                precreate::handle(&caller, biz, common.notify_url.as_deref(), &mut world, now)
+            }
             _ => Reply::gateway_default(Some(method), None, SubCode::IsvInvalidMethod),
         }
     };

@@ -13,7 +13,13 @@ use crate::ledger::alipay::PrecreateCommand;
 use crate::state::World;
 
 /// Creates the trade (or answers the same one again) with its QR code.
-pub fn handle(caller: &Caller, biz: Option<&str>, world: &mut World, now: Timestamp) -> Reply {
+pub fn handle(
+    caller: &Caller,
+    biz: Option<&str>,
+    notify_url: Option<&str>,
+    world: &mut World,
+    now: Timestamp,
+) -> Reply {
     let request = match TradePrecreateRequest::parse_opt(biz) {
         Ok(request) => request,
         // An amount above the 100000000 yuan limit has precreate's own code (fzlee docstring).
@@ -36,6 +42,7 @@ pub fn handle(caller: &Caller, biz: Option<&str>, world: &mut World, now: Timest
         subject: request.subject,
         body: request.body,
         store_id: request.store_id,
+        notify_url: notify_url.filter(|u| !u.is_empty()).map(str::to_owned),
     };
     let World { alipay, ids, .. } = world;
     match alipay.precreate(command, now, ids) {

@@ -153,6 +153,8 @@ pub struct Trade {
     pub paid_at: Option<Timestamp>,
     /// When it was closed (unpaid close or full refund).
     pub closed_at: Option<Timestamp>,
+    /// Where asynchronous notifications go (the `notify_url` of precreate, or seeded).
+    pub notify_url: Option<String>,
     #[serde(skip)]
     refunds: Vec<usize>,
     #[serde(skip)]
@@ -306,6 +308,8 @@ pub struct PrecreateCommand {
     pub body: Option<String>,
     /// Store id.
     pub store_id: Option<String>,
+    /// The request's `notify_url` common parameter.
+    pub notify_url: Option<String>,
 }
 
 /// Why a precreate was refused.
@@ -363,6 +367,34 @@ pub struct SeedTrade {
     pub buyer_logon_id: Option<String>,
     /// Buyer user id.
     pub buyer_user_id: Option<String>,
+    /// Where notifications go.
+    pub notify_url: Option<String>,
+}
+
+/// What happened to a trade, for the notification engine (spec §7: TRADE_SUCCESS and
+/// TRADE_CLOSED notify by default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TradeEventKind {
+    /// The buyer paid (→ TRADE_SUCCESS).
+    Paid,
+    /// Money was refunded (TRADE_SUCCESS after a partial refund, TRADE_CLOSED after a full one).
+    Refunded,
+    /// An unpaid trade was closed (→ TRADE_CLOSED).
+    Closed,
+}
+
+/// A trade event with the trade as it was right after it.
+#[derive(Debug, Clone)]
+pub struct TradeEvent {
+    /// What happened.
+    pub kind: TradeEventKind,
+    /// The trade right after the event.
+    pub trade: Trade,
+    /// The refund, for [`TradeEventKind::Refunded`].
+    pub refund: Option<Refund>,
+    /// When.
+    pub at: Timestamp,
 }
 
 /// Why an admin operation was refused.
@@ -399,6 +431,8 @@ pub struct AlipayLedger {
     refunds: Vec<Refund>,
     /// (trade index, out_request_no) → refund index: the idempotency key of §4.5.
     refunds_by_key: HashMap<(usize, String), usize>,
+    /// Events not yet taken by the notification engine ([`AlipayLedger::take_events`]).
+    events: Vec<TradeEvent>,
 }
 
 impl AlipayLedger {
@@ -411,6 +445,30 @@ impl AlipayLedger {
             trades_by_trade_no: HashMap::new(),
             refunds: Vec::new(),
             refunds_by_key: HashMap::new(),
+            events: Vec::new(),
+        }
+    }
+
+    /// Takes the trade events recorded since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<TradeEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    fn record(
+        &mut self,
+        kind: TradeEventKind,
+        trade: &Trade,
+        refund: Option<&Refund>,
+        at: Timestamp,
+    ) {
+        // Only trades that can be notified are worth remembering (keeps load tests lean).
+        if trade.notify_url.is_some() {
+            self.events.push(TradeEvent {
+                kind,
+                trade: trade.clone(),
+                refund: refund.cloned(),
+                at,
+            });
         }
     }
 
@@ -585,6 +643,7 @@ impl AlipayLedger {
             created_at: at,
             paid_at: paid.then_some(at),
             closed_at: (seed.status == TradeStatus::TradeClosed).then_some(at),
+            notify_url: seed.notify_url,
             refunds: Vec::new(),
             last_refund_at: None,
         };
@@ -727,6 +786,7 @@ impl AlipayLedger {
         self.refunds.push(refund.clone());
         self.refunds_by_key
             .insert((index, request_no), refund_index);
+        self.record(TradeEventKind::Refunded, &trade, Some(&refund), now);
         Ok(RefundOutcome {
             refund,
             trade,
@@ -771,7 +831,9 @@ impl AlipayLedger {
             .ok_or(CloseError::TradeNotExist)?;
         trade.status = TradeStatus::TradeClosed;
         trade.closed_at = Some(now);
-        Ok(trade.clone())
+        let trade = trade.clone();
+        self.record(TradeEventKind::Closed, &trade, None, now);
+        Ok(trade)
     }
 
     /// `alipay.trade.precreate`: a new WAIT_BUYER_PAY trade with a QR code, invisible until
@@ -832,6 +894,7 @@ impl AlipayLedger {
             created_at: now,
             paid_at: None,
             closed_at: None,
+            notify_url: cmd.notify_url,
             refunds: Vec::new(),
             last_refund_at: None,
         };
@@ -932,6 +995,7 @@ impl AlipayLedger {
         if let Some(app) = self.apps.get_mut(&trade.app_id) {
             app.seller_balance = app.seller_balance.saturating_add(trade.total_amount);
         }
+        self.record(TradeEventKind::Paid, &trade, None, now);
         Ok(trade)
     }
 

@@ -741,6 +741,20 @@ pub struct WechatLedger {
     refunds_by_refund_id: HashMap<String, usize>,
     /// PROCESSING refunds by settlement time, so settling is a range scan.
     pending: BTreeSet<(Timestamp, usize)>,
+    /// Refunds that reached a final status (index, when), not yet taken by the notification
+    /// engine ([`WechatLedger::take_finished`]).
+    finished: Vec<(usize, Timestamp)>,
+}
+
+/// A refund that reached SUCCESS, CHANGE or REFUNDCLOSE (spec §5.1: each is notified).
+#[derive(Debug, Clone)]
+pub struct FinishedRefund {
+    /// The refund after the change.
+    pub refund: Refund,
+    /// Its order.
+    pub order: Order,
+    /// When it changed.
+    pub at: Timestamp,
 }
 
 impl WechatLedger {
@@ -756,7 +770,25 @@ impl WechatLedger {
             refunds: Vec::new(),
             refunds_by_refund_id: HashMap::new(),
             pending: BTreeSet::new(),
+            finished: Vec::new(),
         }
+    }
+
+    /// Takes the refunds that reached a final status since the last call, oldest first.
+    pub fn take_finished(&mut self) -> Vec<FinishedRefund> {
+        std::mem::take(&mut self.finished)
+            .into_iter()
+            .filter_map(|(index, at)| {
+                let refund = self.refunds.get(index)?.clone();
+                let order = self.orders.get(refund.order)?.clone();
+                Some(FinishedRefund { refund, order, at })
+            })
+            .collect()
+    }
+
+    /// When the next PROCESSING refund settles, if any.
+    pub fn next_settlement(&self) -> Option<Timestamp> {
+        self.pending.first().map(|(at, _)| *at)
     }
 
     /// The rules in force.
@@ -1289,6 +1321,7 @@ impl WechatLedger {
         if status == RefundStatus::Success {
             refund.success_at = Some(at);
         }
+        self.finished.push((index, at));
         let refund_id = refund.refund_id.clone();
         let give_back = refund.settlement_refund_fee;
         if status == RefundStatus::Refundclose {

@@ -15,6 +15,7 @@
 //! [`envelope::verify_response_as`].
 //!
 //! [`bill`] holds the trade bill: its GBK CSVs and their zip (spec §8).
+//! Asynchronous notifications (the signed form POSTed to `notify_url`) are in [`notify`].
 //!
 //! Only UTF-8 is decoded and signed (spec §1.4 makes GBK optional).
 
@@ -25,6 +26,7 @@ pub mod envelope;
 pub mod form;
 pub mod keys;
 pub mod messages;
+pub mod notify;
 pub mod sign;
 
 pub use codes::{GatewayCode, SubCode, invalid_signature_sub_msg};

@@ -13,6 +13,8 @@
 //! - [`messages`]: typed requests and responses to and from [`Params`].
 //! - [`bill`]: downloadbill: the request, the bill's text table (writer and parser), gzip, and
 //!   the error XML with `error_code`.
+//! - [`notify`]: refund notifications (`req_info` AES-256-ECB) and payment notifications, and
+//!   the merchant's reply.
 //!
 //! A server handles a request as: [`xml::decode`] → [`sign::request_sign_type`] →
 //! [`sign::verify`] → `XxxRequest::from_params` → build a response → `to_params` →
@@ -23,6 +25,7 @@ pub mod bill;
 pub mod codes;
 pub mod fields;
 pub mod messages;
+pub mod notify;
 pub mod params;
 pub mod sign;
 pub mod xml;

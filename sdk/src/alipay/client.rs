@@ -106,6 +106,11 @@ impl Client {
 
     /// The signed parameters of one request: the common parameters (`charset=utf-8`,
     /// `format=JSON`, `version=1.0`, `timestamp` in Beijing time), `biz_content`, `sign`.
+    /// Alipay's public key (notification verification).
+    pub(crate) fn alipay_public_key(&self) -> &rsa::PublicKey {
+        &self.inner.alipay_public_key
+    }
+
     pub(crate) fn signed_params(
         &self,
         method: Method,

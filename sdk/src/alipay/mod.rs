@@ -35,6 +35,7 @@
 mod client;
 mod error;
 mod fields;
+pub mod notify;
 mod precreate;
 mod refund;
 mod refund_query;

@@ -163,6 +163,11 @@ impl Client {
         &self.inner.retry
     }
 
+    /// The API key (notification decryption and verification).
+    pub(crate) fn api_key(&self) -> &str {
+        &self.inner.api_key
+    }
+
     pub(crate) fn clock(&self) -> &dyn Clock {
         &*self.inner.clock
     }

@@ -31,6 +31,7 @@
 mod bill;
 mod client;
 mod error;
+pub mod notify;
 mod order_query;
 mod payment;
 mod refund;

@@ -13,5 +13,8 @@ mod support;
 mod calls;
 mod errors;
 mod keys;
+mod notify;
+#[path = "../shared/receiver.rs"]
+mod receiver;
 mod retry;
 mod signatures;

@@ -13,8 +13,11 @@ mod bills;
 mod calls;
 mod certificates;
 mod errors;
+mod notify;
 mod paging;
 mod payment;
+#[path = "../shared/receiver.rs"]
+mod receiver;
 mod retry;
 mod sandbox;
 mod signatures;

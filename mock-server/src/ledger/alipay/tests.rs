@@ -222,6 +222,7 @@ fn unknown_other_apps_and_unscanned_trades_do_not_exist() {
                 subject: "s".into(),
                 body: None,
                 store_id: None,
+                notify_url: None,
             },
             t0(),
             &mut ids,
@@ -333,6 +334,7 @@ fn precreate_pay_close_and_their_conflicts() {
         subject: subject.into(),
         body: None,
         store_id: None,
+        notify_url: None,
     };
     let first = l
         .precreate(pre("Q1", 8_888, "iPhone"), t0(), &mut ids)
