@@ -78,3 +78,60 @@ async fn refund_and_payment_notifications_open_with_the_sdk_and_its_reply_is_acc
         Some(NotifyError::Signature)
     );
 }
+
+#[tokio::test]
+async fn buyer_payment_of_a_unified_order_notifies_its_notify_url() {
+    let sandbox = start().await;
+    let receiver = Receiver::start(notify::success_reply()).await;
+    let client = sandbox
+        .builder()
+        .sign_type(SignType::HmacSha256)
+        .build()
+        .unwrap();
+    let order = paysandbox_sdk::wechat::UnifiedOrderRequest::builder()
+        .out_trade_no("sdk-paid-0001")
+        .body("notified goods")
+        .total_fee(4200)
+        .spbill_create_ip("203.0.113.9")
+        .notify_url(&receiver.url)
+        .trade_type(paysandbox_sdk::wechat::TradeType::Jsapi)
+        .openid("oUpF8uMuAJO_M2pxb1Q9zNjWeS6o")
+        .attach("cart-7")
+        .build()
+        .unwrap();
+    client.unified_order(&order).await.unwrap();
+    // Nothing is sent before the buyer pays.
+    assert!(receiver.bodies().is_empty());
+
+    let paid = sandbox
+        .admin_post(
+            "/admin/wechat/orders/sdk-paid-0001/pay",
+            json!({"mch_id": MCH, "bank_type": "CMB_CREDIT"}),
+        )
+        .await;
+    let id = paid["notification_id"].as_u64().unwrap();
+    let bodies = receiver.bodies();
+    assert_eq!(bodies.len(), 1);
+    let payment = client.payment_notification(&bodies[0]).unwrap();
+    // Signed with the unified order's sign type, carrying the order as paid.
+    assert_eq!(payment.sign_type, Some(SignType::HmacSha256));
+    assert_eq!(payment.out_trade_no, "sdk-paid-0001");
+    assert_eq!(
+        payment.transaction_id,
+        paid["transaction_id"].as_str().unwrap()
+    );
+    assert_eq!(payment.total_fee, 4200);
+    assert_eq!(payment.cash_fee, 4200);
+    assert_eq!(payment.trade_type, "JSAPI");
+    assert_eq!(payment.openid, "oUpF8uMuAJO_M2pxb1Q9zNjWeS6o");
+    assert_eq!(payment.bank_type, "CMB_CREDIT");
+    assert_eq!(payment.attach.as_deref(), Some("cart-7"));
+    assert_eq!(payment.appid, APPID);
+    assert_eq!(payment.mch_id, MCH);
+    // The reply was accepted: one attempt, delivered.
+    let n = sandbox
+        .admin_get(&format!("/admin/notifications/{id}"))
+        .await;
+    assert_eq!(n["status"], "delivered");
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 1);
+}
