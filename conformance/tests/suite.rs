@@ -37,10 +37,18 @@ fn deviations_file_lists_every_cited_id() {
     let file = deviations::Deviations::embedded().unwrap();
     file.check_cited().unwrap();
     assert!(file.len() >= 50, "rows lost: {}", file.len());
+    // Ids are kebab-case and unique, so a citation names exactly one row.
+    let mut ids: Vec<&str> = file.iter().map(|d| d.id.as_str()).collect();
     assert!(
-        file.iter()
-            .all(|d| d.id.starts_with("wx-") || d.id.starts_with("ali-"))
+        ids.iter().all(|id| id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')),
+        "{ids:?}"
     );
+    ids.sort_unstable();
+    let before = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), before, "duplicate ids");
     let row = file.cite(deviations::WX_MCHID_NOT_EXIST_UNSIGNED).unwrap();
     assert!(row.mock.contains("unsigned"), "{row:?}");
 }
