@@ -31,6 +31,7 @@ fn main() {
         wechat_sandbox: WechatLedger::new(WechatRules::default()),
         sandbox_keys: Default::default(),
         alipay: AlipayLedger::new(AlipayRules::default()),
+        alipay_bills: Default::default(),
         ids: IdGenerator::seeded(1),
     };
     demo::seed(&mut world, now).unwrap();

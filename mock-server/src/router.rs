@@ -1,6 +1,6 @@
 //! Which handler answers a request: the admin API on the admin listener, the platform
-//! routes on the API listeners (Alipay's `/gateway.do` first, then the WeChat paths; both on
-//! HTTPS and plain HTTP), nginx-style 404 pages for anything else.
+//! routes on the API listeners (Alipay's `/gateway.do` and its bill downloads first, then the
+//! WeChat paths; both on HTTPS and plain HTTP), nginx-style 404 pages for anything else.
 
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -25,6 +25,11 @@ pub async fn handle(
             // A refund or close may have produced a notification.
             state.notifier.wake();
             response
+        }
+        Surface::ApiTls | Surface::ApiPlain
+            if request.uri().path() == alipay::bill::DOWNLOAD_PATH =>
+        {
+            alipay::bill::download(&request, state, info)
         }
         Surface::ApiTls | Surface::ApiPlain => {
             match wechat::Route::from_path(request.uri().path()) {

@@ -11,6 +11,7 @@ use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles};
 use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
 use rustls::ServerConfig;
 
+use crate::alipay::bill::BillLinks;
 use crate::clock::{Clock, Timestamp};
 use crate::demo;
 use crate::faults::Faults;
@@ -108,6 +109,8 @@ pub struct World {
     pub sandbox_keys: SandboxKeys,
     /// The Alipay ledger.
     pub alipay: AlipayLedger,
+    /// Alipay bill download links issued by the gateway (30 s each).
+    pub alipay_bills: BillLinks,
     /// Ids and nonces.
     pub ids: IdGenerator,
 }
@@ -196,6 +199,7 @@ impl AppState {
                 wechat_sandbox: WechatLedger::new(config.wechat_rules.clone()),
                 sandbox_keys: SandboxKeys::default(),
                 alipay: AlipayLedger::new(config.alipay_rules.clone()),
+                alipay_bills: BillLinks::default(),
                 ids: IdGenerator::seeded(config.seed),
             }),
             config,
@@ -281,6 +285,7 @@ impl AppState {
             wechat_sandbox: WechatLedger::new(self.config.wechat_rules.clone()),
             sandbox_keys: SandboxKeys::default(),
             alipay: AlipayLedger::new(self.config.alipay_rules.clone()),
+            alipay_bills: BillLinks::default(),
             ids: IdGenerator::seeded(self.config.seed),
         };
         self.faults().clear();

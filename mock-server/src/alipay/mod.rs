@@ -1,7 +1,8 @@
 //! The Alipay gateway: `GET` and `POST` `/gateway.do` on the HTTPS listener (no client
 //! certificate needed) and on the plain-HTTP listener. The `method` parameter picks the API:
 //! `alipay.trade.refund`, `alipay.trade.fastpay.refund.query`, `alipay.trade.query`,
-//! `alipay.trade.close`, `alipay.trade.precreate`.
+//! `alipay.trade.close`, `alipay.trade.precreate`, `alipay.data.dataservice.bill.downloadurl.query`
+//! (whose URL points at [`bill::DOWNLOAD_PATH`] on the same listener).
 //!
 //! Every request goes through the same checks, in this order (the first failure answers; the
 //! wire form of each answer is in [`reply`]):
@@ -25,6 +26,7 @@
 //! 9. method dispatch: the biz_content (40004 `ACQ.INVALID_PARAMETER`), then the ledger's rules
 //!    ([`crate::ledger::alipay`], e.g. [`crate::ledger::alipay::AlipayLedger::refund`]).
 
+pub mod bill;
 mod close;
 mod precreate;
 mod refund;
@@ -88,6 +90,7 @@ pub async fn handle(
         return finish(state, info, &method, &path, exchange, reply);
     }
     let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
+    let origin = bill::origin(&request, info.surface == crate::server::Surface::ApiTls);
     let form_body = method == hyper::Method::POST
         && request.headers().get(CONTENT_TYPE).is_none_or(|v| {
             v.to_str()
@@ -126,7 +129,7 @@ pub async fn handle(
         return finish(state, info, &method, &path, exchange, Reply::Status(status));
     }
 
-    let reply = process(&params, fault, state);
+    let reply = process(&params, fault, state, &origin);
     finish(state, info, &method, &path, exchange, reply)
 }
 
@@ -174,8 +177,14 @@ fn pre_auth_error(state: &AppState, params: &[(String, String)], sub_code: SubCo
     Reply::gateway_default(method, signer, sub_code)
 }
 
-/// Steps 4 to 9.
-fn process(params: &[(String, String)], fault: Option<Fault>, state: &AppState) -> Reply {
+/// Steps 4 to 9. `origin` (`<scheme>://<host>` of the request) is where bill download URLs
+/// point.
+fn process(
+    params: &[(String, String)],
+    fault: Option<Fault>,
+    state: &AppState,
+    origin: &str,
+) -> Reply {
     let common = match CommonParams::parse(params) {
         Ok(common) => common,
         Err(error) => return pre_auth_error(state, params, error.sub_code),
@@ -231,6 +240,7 @@ fn process(params: &[(String, String)], fault: Option<Fault>, state: &AppState) 
             Method::TradePrecreate => {
                 precreate::handle(&caller, biz, common.notify_url.as_deref(), &mut world, now)
             }
+            Method::DataBillDownloadUrlQuery => bill::handle(&caller, biz, &mut world, now, origin),
             _ => Reply::gateway_default(Some(method), None, SubCode::IsvInvalidMethod),
         }
     };

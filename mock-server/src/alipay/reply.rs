@@ -2,7 +2,7 @@
 //!
 //! | outcome | node | code / sub_code | signed |
 //! |---|---|---|---|
-//! | `method` missing or not one of the five served | `error_response` | 40001 `isv.missing-method` / 40002 `isv.invalid-method` | no (UNCONFIRMED: no node can be named) |
+//! | `method` missing or not one of the six served | `error_response` | 40001 `isv.missing-method` / 40002 `isv.invalid-method` | no (UNCONFIRMED: no node can be named) |
 //! | query or body not decodable, or a key twice with two values | method node if the method is readable, else `error_response` | 40002 `isv.invalid-charset` (not UTF-8) / `isv.invalid-parameter` | like the rows below |
 //! | another common parameter missing or invalid | method node | 40001 `isv.missing-*` / 40002 `isv.invalid-*` | yes when app_id names a known app, else no |
 //! | unknown `app_id` | method node | 40002 `isv.invalid-app-id` `无效的AppID参数` | no: no key to pick |
@@ -11,6 +11,7 @@
 //! | injected `err_code` | method node | the sub_code's own code (`ACQ.*` 40004, `isp.*` 20000) | yes |
 //! | biz_content unusable | method node | 40004 `ACQ.INVALID_PARAMETER` (precreate above the limit: `ACQ.TOTAL_FEE_EXCEED`) | yes |
 //! | ledger refusal | method node, with the API's echo fields | 40004 `ACQ.*` ([`refund_error`], ...) | yes |
+//! | bill URL refused ([`super::bill`]) | method node | 40004 `isv.invalid_arguments` / `isp.bill_not_exist` | yes |
 //! | success | method node | 10000 `Success` | yes |
 //! | injected `http_status` | — | bare status, empty body | — |
 //!

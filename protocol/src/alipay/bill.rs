@@ -15,6 +15,131 @@ use std::io::{Cursor, Read, Write};
 
 use crate::money::{AmountError, format_yuan, parse_yuan_unbounded};
 
+/// `bill_type` of the download URL query (spec §8).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BillType {
+    /// `trade`: the acquiring business bill (业务明细), one row per payment or refund.
+    Trade,
+    /// `signcustomer`: the account bill (账务明细), every balance movement.
+    Signcustomer,
+}
+
+impl BillType {
+    /// The wire value.
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BillType::Trade => "trade",
+            BillType::Signcustomer => "signcustomer",
+        }
+    }
+
+    /// From the wire value (exact, lower case).
+    #[must_use]
+    pub fn from_wire(s: &str) -> Option<BillType> {
+        match s {
+            "trade" => Some(BillType::Trade),
+            "signcustomer" => Some(BillType::Signcustomer),
+            _ => None,
+        }
+    }
+
+    /// `bizType` of the download URL: `trade`, or `fnd` for the account bill.
+    #[must_use]
+    pub fn biz_type(self) -> &'static str {
+        match self {
+            BillType::Trade => "trade",
+            BillType::Signcustomer => "fnd",
+        }
+    }
+}
+
+impl fmt::Display for BillType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `bill_date`: a daily bill (`yyyy-MM-dd`) or a monthly one (`yyyy-MM`), always a valid
+/// calendar date (Beijing days; which ones exist is the gateway's business).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum BillDate {
+    /// One day.
+    Day {
+        /// Year.
+        year: u16,
+        /// Month, 1 to 12.
+        month: u8,
+        /// Day of the month.
+        day: u8,
+    },
+    /// One calendar month.
+    Month {
+        /// Year.
+        year: u16,
+        /// Month, 1 to 12.
+        month: u8,
+    },
+}
+
+impl BillDate {
+    /// A daily bill date, if it is a calendar date.
+    #[must_use]
+    pub fn day(year: u16, month: u8, day: u8) -> Option<BillDate> {
+        crate::wechat::bill::BillDate::new(year, month, day).map(|_| BillDate::Day {
+            year,
+            month,
+            day,
+        })
+    }
+
+    /// A monthly bill date, if `month` is 1 to 12.
+    #[must_use]
+    pub fn month(year: u16, month: u8) -> Option<BillDate> {
+        (1..=12)
+            .contains(&month)
+            .then_some(BillDate::Month { year, month })
+    }
+
+    /// Parses `yyyy-MM-dd` or `yyyy-MM` (digits, zero-padded, a real date).
+    #[must_use]
+    pub fn parse(s: &str) -> Option<BillDate> {
+        if let Some(day) = crate::wechat::bill::BillDate::parse_dashed(s) {
+            return Some(BillDate::Day {
+                year: day.year,
+                month: day.month,
+                day: day.day,
+            });
+        }
+        let (y, m) = s.split_once('-')?;
+        if y.len() != 4 || m.len() != 2 || !(y.bytes().chain(m.bytes())).all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        BillDate::month(y.parse().ok()?, m.parse().ok()?)
+    }
+
+    /// Digits only, as in the download URL's `bizDates` and the file names: `yyyyMMdd` or
+    /// `yyyyMM`.
+    #[must_use]
+    pub fn compact(self) -> String {
+        match self {
+            BillDate::Day { year, month, day } => format!("{year:04}{month:02}{day:02}"),
+            BillDate::Month { year, month } => format!("{year:04}{month:02}"),
+        }
+    }
+}
+
+/// The wire form: `yyyy-MM-dd` or `yyyy-MM`.
+impl fmt::Display for BillDate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            BillDate::Day { year, month, day } => write!(f, "{year:04}-{month:02}-{day:02}"),
+            BillDate::Month { year, month } => write!(f, "{year:04}-{month:02}"),
+        }
+    }
+}
+
 /// 业务类型 of a payment row.
 pub const BIZ_TRADE: &str = "交易";
 /// 业务类型 of a refund row.
@@ -541,18 +666,23 @@ pub fn write_zip(pid: &str, date: &str, bill: &TradeBill) -> Result<Vec<u8>, Tra
     Ok(cursor.into_inner())
 }
 
-/// Reads the detail file out of a bill zip: the entry whose text starts with
-/// [`DETAIL_TITLE`], whatever its name's encoding. Entries above `limit` bytes are refused.
+/// Every entry of a bill zip, as (name, raw bytes) in archive order: the CSVs are GBK (decode
+/// them with [`from_gbk`]). Entries above `limit` bytes are refused.
 ///
 /// # Errors
-/// [`TradeBillError::Zip`] for an unreadable archive or no detail entry; parse errors.
-pub fn read_zip(bytes: &[u8], limit: u64) -> Result<TradeBill, TradeBillError> {
+/// [`TradeBillError::Zip`] for an unreadable archive or an entry above the limit.
+pub fn zip_entries(bytes: &[u8], limit: u64) -> Result<Vec<(String, Vec<u8>)>, TradeBillError> {
     let mut archive =
         zip::ZipArchive::new(Cursor::new(bytes)).map_err(|e| TradeBillError::Zip(e.to_string()))?;
+    let mut entries = Vec::with_capacity(archive.len());
     for i in 0..archive.len() {
         let mut entry = archive
             .by_index(i)
             .map_err(|e| TradeBillError::Zip(e.to_string()))?;
+        let name = entry
+            .name()
+            .map_err(|e| TradeBillError::Zip(e.to_string()))?
+            .into_owned();
         let mut raw = Vec::new();
         (&mut entry)
             .take(limit.saturating_add(1))
@@ -561,6 +691,18 @@ pub fn read_zip(bytes: &[u8], limit: u64) -> Result<TradeBill, TradeBillError> {
         if raw.len() as u64 > limit {
             return Err(TradeBillError::Zip("entry too large".to_owned()));
         }
+        entries.push((name, raw));
+    }
+    Ok(entries)
+}
+
+/// Reads the detail file out of a bill zip: the entry whose text starts with
+/// [`DETAIL_TITLE`], whatever its name's encoding. Entries above `limit` bytes are refused.
+///
+/// # Errors
+/// [`TradeBillError::Zip`] for an unreadable archive or no detail entry; parse errors.
+pub fn read_zip(bytes: &[u8], limit: u64) -> Result<TradeBill, TradeBillError> {
+    for (_, raw) in zip_entries(bytes, limit)? {
         let text = from_gbk(&raw);
         if text.trim_start().starts_with(DETAIL_TITLE) {
             return parse_detail(&text);
@@ -569,4 +711,59 @@ pub fn read_zip(bytes: &[u8], limit: u64) -> Result<TradeBill, TradeBillError> {
     Err(TradeBillError::Zip(
         "no detail file in the archive".to_owned(),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bill_dates_parse_days_and_months() {
+        assert_eq!(
+            BillDate::parse("2023-11-15"),
+            Some(BillDate::Day {
+                year: 2023,
+                month: 11,
+                day: 15
+            })
+        );
+        assert_eq!(
+            BillDate::parse("2024-02"),
+            Some(BillDate::Month {
+                year: 2024,
+                month: 2
+            })
+        );
+        for bad in [
+            "2023-02-29",
+            "2023-13",
+            "2023-00",
+            "20231115",
+            "2023-1-15",
+            "2023-11-15 ",
+            "2023-11-",
+            "２０２３-11",
+            "+023-11",
+            "",
+        ] {
+            assert_eq!(BillDate::parse(bad), None, "{bad}");
+        }
+        let day = BillDate::day(2024, 2, 29).unwrap();
+        assert_eq!(day.to_string(), "2024-02-29");
+        assert_eq!(day.compact(), "20240229");
+        let month = BillDate::month(2023, 9).unwrap();
+        assert_eq!(month.to_string(), "2023-09");
+        assert_eq!(month.compact(), "202309");
+        assert_eq!(BillDate::day(2023, 2, 29), None);
+        assert_eq!(BillDate::month(2023, 13), None);
+    }
+
+    #[test]
+    fn bill_types_round_trip() {
+        for t in [BillType::Trade, BillType::Signcustomer] {
+            assert_eq!(BillType::from_wire(t.as_str()), Some(t));
+        }
+        assert_eq!(BillType::from_wire("TRADE"), None);
+        assert_eq!(BillType::Signcustomer.biz_type(), "fnd");
+    }
 }

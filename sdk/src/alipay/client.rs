@@ -111,6 +111,12 @@ impl Client {
         &self.inner.alipay_public_key
     }
 
+    /// The HTTP client (its roots, timeouts and proxies), for requests outside the gateway:
+    /// bill downloads.
+    pub(crate) fn http(&self) -> &reqwest::Client {
+        &self.inner.http
+    }
+
     pub(crate) fn signed_params(
         &self,
         method: Method,

@@ -97,6 +97,15 @@ pub enum Error {
     /// The client is misconfigured (keys, gateway URL, CA); nothing was sent.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    /// The bill download URL query answered `isp.bill_not_exist` (账单不存在): nothing happened
+    /// in that period, or the bill is not generated yet (daily bills exist from 10:00 the next
+    /// day, monthly ones from the 4th). For reconciliation an empty day, not a failure.
+    #[error("no bill for that date (isp.bill_not_exist)")]
+    NoBill,
+    /// A bill download URL was used after it expired (30 s after it was issued; the download
+    /// answers 下载超时，请重新下载). Ask for a new URL; [`Error::is_retryable`].
+    #[error("the bill download link expired (下载超时，请重新下载)")]
+    BillLinkExpired,
 }
 
 /// Why an answer's signature was refused.
@@ -222,6 +231,7 @@ impl Error {
         match self {
             Self::Transport(t) => t.is_timeout(),
             Self::Gateway { sub_code, .. } => sub_code.is_retryable(),
+            Self::BillLinkExpired => true,
             _ => false,
         }
     }
@@ -242,7 +252,9 @@ impl Error {
             Self::Gateway { code, sub_code, .. } => {
                 sub_code.outcome_unknown() || *code == GatewayCode::ServiceUnavailable
             }
-            Self::InvalidRequest(_) | Self::Config(_) => false,
+            Self::InvalidRequest(_) | Self::Config(_) | Self::NoBill | Self::BillLinkExpired => {
+                false
+            }
         }
     }
 }

@@ -1,12 +1,13 @@
 //! Alipay open platform (`gateway.do`, OpenAPI v2, RSA2/RSA): refund, refund query, trade
-//! query, close, precreate.
+//! query, close, precreate, trade bills.
 //!
 //! - [`Client`] / [`ClientBuilder`]: app id, app private key (PKCS#1 or PKCS#8 PEM, or bare
 //!   base64; text or file), Alipay public key, gateway URL, sign type, timeouts, trusted
 //!   roots, retries, clock.
 //! - [`RefundRequest`] ([`Client::trade_refund`]), [`RefundQuery`]
 //!   ([`Client::refund_query`]), [`TradeId`] ([`Client::trade_query`],
-//!   [`Client::trade_close`]), [`PrecreateRequest`] ([`Client::precreate`]).
+//!   [`Client::trade_close`]), [`PrecreateRequest`] ([`Client::precreate`]), [`BillType`] and
+//!   [`BillDate`] ([`Client::bill_download_url`], [`Client::download_bill`] → [`TradeBill`]).
 //! - [`Error`]: one enum for every failure, with [`Error::is_retryable`] and
 //!   [`Error::is_outcome_unknown`]; gateway and business refusals are both
 //!   [`Error::Gateway`], with `code` and `sub_code`.
@@ -32,6 +33,7 @@
 //! under `error_response`; they come back as [`Error::Gateway`]. An unsigned answer is never
 //! taken as a success. A verified answer must also be about the trade (and refund) asked for.
 
+mod bill;
 mod client;
 mod error;
 mod fields;
@@ -41,6 +43,7 @@ mod refund;
 mod refund_query;
 mod trade;
 
+pub use bill::MAX_BILL_BYTES;
 pub use client::{
     Client, ClientBuilder, DEFAULT_CONNECT_TIMEOUT, DEFAULT_GATEWAY_URL, DEFAULT_TIMEOUT,
     REFUND_SPACING,
@@ -51,9 +54,10 @@ pub use refund::{RefundRequest, RefundRequestBuilder};
 pub use refund_query::{RefundQuery, refund_made};
 pub use trade::TradeId;
 
+pub use paysandbox_protocol::alipay::bill::{BillDate, BillType, TradeBill, TradeBillRow};
 pub use paysandbox_protocol::alipay::{
-    FastpayRefundQueryResponse, FundBill, GatewayCode, RefundStatus, ResponseStatus, SignType,
-    SubCode, TradeCloseResponse, TradePrecreateResponse, TradeQueryResponse, TradeRefundResponse,
-    TradeStatus,
+    BillDownloadUrlQueryResponse, FastpayRefundQueryResponse, FundBill, GatewayCode, RefundStatus,
+    ResponseStatus, SignType, SubCode, TradeCloseResponse, TradePrecreateResponse,
+    TradeQueryResponse, TradeRefundResponse, TradeStatus,
 };
 pub use paysandbox_protocol::money::Fen;

@@ -53,8 +53,14 @@ pub struct Sandbox {
 }
 
 pub async fn start() -> Sandbox {
+    start_with(|_| {}).await
+}
+
+/// A sandbox configured further by `configure` (clock frozen at T0 first).
+pub async fn start_with(configure: impl FnOnce(&mut SandboxConfig)) -> Sandbox {
     let mut config = SandboxConfig::new(data_dir());
     config.clock = ClockMode::FrozenAt(T0);
+    configure(&mut config);
     let running = RunningSandbox::start(config).await.unwrap();
     // reqwest is built without a provider of its own: give the admin client a configuration
     // explicitly (the SDK does the same for its clients).

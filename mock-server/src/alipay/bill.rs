@@ -1,0 +1,547 @@
+//! `alipay.data.dataservice.bill.downloadurl.query` (spec §8) and the download its URL points
+//! at, `GET /downloadBillFile.resource` on both API listeners.
+//!
+//! Rules of the query, in order (UNCONFIRMED choices are listed in DEVIATIONS.md):
+//! - biz_content unusable, `bill_type` other than `trade`, `bill_date` neither `yyyy-MM-dd`
+//!   nor `yyyy-MM` → 40004 `isv.invalid_arguments`; `signcustomer` (the account bill) is not
+//!   modelled and is refused the same way;
+//! - a day that is today or later (Beijing), a month that is the current one or later, or a
+//!   bill more than [`HISTORY_MONTHS`] calendar months back → `isv.invalid_arguments`;
+//! - yesterday's bill before [`READY_HOUR`]:00, or last month's before the 4th at
+//!   [`READY_HOUR`]:00 → `isp.bill_not_exist` (it is not generated yet: "T+1, after 10:00");
+//! - no payment and no refund of the app in the period → `isp.bill_not_exist`;
+//! - otherwise 10000 with `bill_download_url` =
+//!   `<scheme>://<Host of the request>/downloadBillFile.resource?bizType=trade&userId=<pid>0156&fileType=csv.zip&bizDates=<yyyyMMdd>&downloadFileName=<pid>0156_<yyyyMMdd>.csv.zip&fileId=…&timestamp=<ms>&token=…`,
+//!   valid for [`LINK_LIFETIME`] on the injected clock.
+//!
+//! The zip is built when the URL is issued (a snapshot of the ledger): payments (业务类型
+//! 交易) of trades paid in the period, refunds (退款, negative amounts, 退款批次号/请求号 =
+//! out_request_no) made in it, by their 完成时间. 服务费 is [`SERVICE_FEE_BASIS_POINTS`] of
+//! the amount, rounded half up to the fen: taken on payments (negative), given back on refunds.
+//!
+//! The download answers the zip (`application/octet-stream`, `Content-Disposition: attachment`)
+//! while the token is valid; an expired or unknown token gets HTTP 200 with an HTML page saying
+//! [`EXPIRED_TEXT`] (UNCONFIRMED: the spec gives the text only).
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_DISPOSITION, CONTENT_TYPE, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use paysandbox_protocol::alipay::bill::{
+    BIZ_REFUND, BIZ_TRADE, BillDate, BillType, TradeBill, TradeBillRow, file_names, write_zip,
+};
+use paysandbox_protocol::alipay::{
+    BillDownloadUrlQueryRequest, BillDownloadUrlQueryResponse, BizRequest, ResponseStatus, SubCode,
+    parse_urlencoded,
+};
+
+use super::reply::{self, Caller, Reply};
+use crate::clock::Timestamp;
+use crate::http::{self, Body};
+use crate::journal::JournalEntry;
+use crate::ledger::alipay::{Refund, Trade};
+use crate::server::ConnInfo;
+use crate::state::{AppState, World};
+use crate::wechat::downloadbill::{beijing_day, day_start};
+
+/// The download's path (the real host is `dwbillcenter.alipay.com`).
+pub const DOWNLOAD_PATH: &str = "/downloadBillFile.resource";
+/// How long a download URL works after it was issued (spec §8).
+pub const LINK_LIFETIME: Duration = Duration::from_secs(30);
+/// Beijing hour from which yesterday's bill exists ("T+1, recommended after 10:00").
+pub const READY_HOUR: i64 = 10;
+/// Day of the month from which last month's bill exists ("around the 4th").
+pub const MONTHLY_READY_DAY: u8 = 4;
+/// How many calendar months back bills are kept ("about 30 months").
+pub const HISTORY_MONTHS: i64 = 30;
+/// The service fee rate in basis points (0.60%, the common rate).
+pub const SERVICE_FEE_BASIS_POINTS: u64 = 60;
+/// What an expired or unknown download link answers.
+pub const EXPIRED_TEXT: &str = "下载超时，请重新下载";
+
+const HOUR_MS: i64 = 3_600_000;
+
+/// The seller's Alipay user id (pid, `2088` and 12 digits) of an app. The sandbox has no
+/// separate seller accounts: it is `2088` followed by the app id's last 12 digits (a numeric
+/// app id of at least 12 digits), else by 12 digits of a hash of the app id.
+pub fn seller_pid(app_id: &str) -> String {
+    let digits = app_id.len() >= 12 && app_id.bytes().all(|b| b.is_ascii_digit());
+    match app_id.get(app_id.len().saturating_sub(12)..) {
+        Some(tail) if digits => format!("2088{tail}"),
+        _ => {
+            // FNV-1a: stable across runs and platforms.
+            let hash = app_id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+            format!("2088{:012}", hash % 1_000_000_000_000)
+        }
+    }
+}
+
+/// The service fee on `fen`, rounded half up to the fen.
+pub fn service_fee(fen: u64) -> i64 {
+    let fee = (fen.saturating_mul(SERVICE_FEE_BASIS_POINTS) + 5_000) / 10_000;
+    i64::try_from(fee).unwrap_or(i64::MAX)
+}
+
+/// One issued download link.
+#[derive(Debug, Clone)]
+struct BillLink {
+    app_id: String,
+    file_name: String,
+    zip: Bytes,
+    expires_at: Timestamp,
+}
+
+/// The download links issued and not yet pruned, by token.
+#[derive(Debug, Default)]
+pub struct BillLinks {
+    links: HashMap<String, BillLink>,
+}
+
+impl BillLinks {
+    /// Forgets links that expired before `now` (called on each issue, so they do not pile up).
+    fn prune(&mut self, now: Timestamp) {
+        self.links.retain(|_, link| link.expires_at >= now);
+    }
+
+    /// How many links are kept.
+    pub fn len(&self) -> usize {
+        self.links.len()
+    }
+
+    /// Whether none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.links.is_empty()
+    }
+
+    /// The app, file name and zip of a link still valid at `now`.
+    fn get(&self, token: &str, now: Timestamp) -> Option<&BillLink> {
+        self.links.get(token).filter(|link| now <= link.expires_at)
+    }
+}
+
+/// A period of Beijing time: `[start, end)`.
+#[derive(Debug, Clone, Copy)]
+struct Period {
+    start: Timestamp,
+    end: Timestamp,
+}
+
+impl Period {
+    fn contains(self, at: Timestamp) -> bool {
+        self.start <= at && at < self.end
+    }
+}
+
+/// Year and month as one month count (`year * 12 + month - 1`).
+fn month_index(year: u16, month: u8) -> i64 {
+    i64::from(year) * 12 + i64::from(month) - 1
+}
+
+/// The first Beijing day (days since the epoch) of a month index.
+fn month_first_day(index: i64) -> Option<i64> {
+    let year = u16::try_from(index.div_euclid(12)).ok()?;
+    let month = u8::try_from(index.rem_euclid(12) + 1).ok()?;
+    paysandbox_protocol::wechat::bill::BillDate::new(year, month, 1)
+        .map(paysandbox_protocol::wechat::bill::BillDate::days_since_epoch)
+}
+
+/// Why a bill cannot be had.
+enum Refusal {
+    /// `isv.invalid_arguments`, and why (for the journal).
+    Invalid(&'static str),
+    /// `isp.bill_not_exist`, and why.
+    NotExist(&'static str),
+}
+
+/// The period a bill date covers, if its bill exists at `now`.
+fn period(date: BillDate, now: Timestamp) -> Result<Period, Refusal> {
+    let (today, ms_into_today) = beijing_day(now);
+    let today_date = paysandbox_protocol::wechat::bill::BillDate::from_days_since_epoch(today)
+        .ok_or(Refusal::Invalid("the clock is outside the calendar"))?;
+    let this_month = month_index(today_date.year, today_date.month);
+    let (first_day, end_day, month) = match date {
+        BillDate::Day { year, month, day } => {
+            let first = paysandbox_protocol::wechat::bill::BillDate::new(year, month, day)
+                .ok_or(Refusal::Invalid("not a calendar date"))?
+                .days_since_epoch();
+            (first, first + 1, month_index(year, month))
+        }
+        BillDate::Month { year, month } => {
+            let index = month_index(year, month);
+            let first = month_first_day(index).ok_or(Refusal::Invalid("not a month"))?;
+            let end = month_first_day(index + 1).ok_or(Refusal::Invalid("not a month"))?;
+            (first, end, index)
+        }
+    };
+    if end_day > today {
+        return Err(Refusal::Invalid("the period is not over"));
+    }
+    if month < this_month - HISTORY_MONTHS {
+        return Err(Refusal::Invalid("older than the bills kept"));
+    }
+    // The bill is generated on the day after the period ends (the 4th for a month), at 10:00.
+    let ready_day = match date {
+        BillDate::Day { .. } => end_day,
+        BillDate::Month { .. } => end_day + i64::from(MONTHLY_READY_DAY) - 1,
+    };
+    if today < ready_day || (today == ready_day && ms_into_today < READY_HOUR * HOUR_MS) {
+        return Err(Refusal::NotExist("not generated yet"));
+    }
+    Ok(Period {
+        start: day_start(first_day),
+        end: day_start(end_day),
+    })
+}
+
+/// `yyyy年MM月dd日 HH:mm:ss` in Beijing time, as in the CSV headers.
+fn chinese_datetime(at: Timestamp) -> String {
+    let text = at.beijing_datetime();
+    match (
+        text.get(0..4),
+        text.get(5..7),
+        text.get(8..10),
+        text.get(10..),
+    ) {
+        (Some(y), Some(m), Some(d), Some(rest)) => format!("{y}年{m}月{d}日{rest}"),
+        _ => text,
+    }
+}
+
+fn payment_row(trade: &Trade, paid_at: Timestamp) -> TradeBillRow {
+    let total = i64::try_from(trade.total_amount).unwrap_or(i64::MAX);
+    TradeBillRow {
+        trade_no: trade.trade_no.clone(),
+        out_trade_no: trade.out_trade_no.clone(),
+        biz_type: BIZ_TRADE.to_owned(),
+        subject: trade.subject.clone(),
+        created_at: trade.created_at.beijing_datetime(),
+        finished_at: paid_at.beijing_datetime(),
+        store_id: trade.store_id.clone().unwrap_or_default(),
+        buyer_account: trade.buyer_logon_id.clone().unwrap_or_default(),
+        total_amount: total,
+        receipt_amount: total,
+        service_fee: -service_fee(trade.total_amount),
+        ..TradeBillRow::default()
+    }
+}
+
+fn refund_row(refund: &Refund, trade: &Trade) -> TradeBillRow {
+    let amount = i64::try_from(refund.refund_amount).unwrap_or(i64::MAX);
+    TradeBillRow {
+        trade_no: refund.trade_no.clone(),
+        out_trade_no: refund.out_trade_no.clone(),
+        biz_type: BIZ_REFUND.to_owned(),
+        subject: trade.subject.clone(),
+        created_at: trade.created_at.beijing_datetime(),
+        finished_at: refund.refunded_at.beijing_datetime(),
+        store_id: trade.store_id.clone().unwrap_or_default(),
+        buyer_account: trade.buyer_logon_id.clone().unwrap_or_default(),
+        total_amount: -amount,
+        receipt_amount: -amount,
+        refund_request_no: refund.out_request_no.clone(),
+        service_fee: service_fee(refund.refund_amount),
+        remark: refund.refund_reason.clone().unwrap_or_default(),
+        ..TradeBillRow::default()
+    }
+}
+
+/// The trade bill's rows of one app and period, by 完成时间 (payments of one instant before
+/// its refunds).
+fn rows(world: &World, app_id: &str, period: Period) -> Vec<TradeBillRow> {
+    let mut rows: Vec<(Timestamp, TradeBillRow)> = Vec::new();
+    for trade in world.alipay.trades(Some(app_id)) {
+        if let Some(paid_at) = trade.paid_at.filter(|t| period.contains(*t)) {
+            rows.push((paid_at, payment_row(trade, paid_at)));
+        }
+    }
+    let by_trade_no: HashMap<&str, &Trade> = world
+        .alipay
+        .trades(Some(app_id))
+        .map(|t| (t.trade_no.as_str(), t))
+        .collect();
+    for refund in world.alipay.refunds(Some(app_id)) {
+        if period.contains(refund.refunded_at)
+            && let Some(trade) = by_trade_no.get(refund.trade_no.as_str())
+        {
+            rows.push((refund.refunded_at, refund_row(refund, trade)));
+        }
+    }
+    rows.sort_by_key(|(at, _)| *at);
+    rows.into_iter().map(|(_, row)| row).collect()
+}
+
+/// Answers the download URL query of an authenticated app. `origin` is
+/// `<scheme>://<host[:port]>` of the request, where the URL points.
+pub fn handle(
+    caller: &Caller,
+    biz: Option<&str>,
+    world: &mut World,
+    now: Timestamp,
+    origin: &str,
+) -> Reply {
+    let invalid = |why: &str| {
+        let sub_code = SubCode::IsvInvalidArguments;
+        let msg = reply::sub_msg(&sub_code, Some(caller.method));
+        Reply::failure(caller, sub_code, msg).noting(why)
+    };
+    let request = match BillDownloadUrlQueryRequest::parse_opt(biz) {
+        Ok(request) => request,
+        Err(error) => return invalid(&error.to_string()),
+    };
+    let Some(bill_type) = BillType::from_wire(&request.bill_type) else {
+        return invalid("unknown bill_type");
+    };
+    let Some(date) = BillDate::parse(&request.bill_date) else {
+        return invalid("bill_date is neither yyyy-MM-dd nor yyyy-MM");
+    };
+    if bill_type == BillType::Signcustomer {
+        return invalid("signcustomer (the account bill) is not modelled");
+    }
+    let period = match period(date, now) {
+        Ok(period) => period,
+        Err(Refusal::Invalid(why)) => return invalid(why),
+        Err(Refusal::NotExist(why)) => {
+            let sub_code = SubCode::IspBillNotExist;
+            let msg = reply::sub_msg(&sub_code, Some(caller.method));
+            return Reply::failure(caller, sub_code, msg).noting(why);
+        }
+    };
+    let rows = rows(world, &caller.app_id, period);
+    if rows.is_empty() {
+        let sub_code = SubCode::IspBillNotExist;
+        let msg = reply::sub_msg(&sub_code, Some(caller.method));
+        return Reply::failure(caller, sub_code, msg).noting("no business in the period");
+    }
+    let pid = seller_pid(&caller.app_id);
+    let account = format!("{pid}0156");
+    let bill = TradeBill {
+        account: account.clone(),
+        start: chinese_datetime(period.start),
+        end: chinese_datetime(period.end),
+        rows,
+        exported_at: chinese_datetime(now),
+    };
+    let biz_dates = date.compact();
+    let zip = match write_zip(&pid, &biz_dates, &bill) {
+        Ok(zip) => zip,
+        Err(error) => {
+            tracing::error!(%error, "could not zip an Alipay bill");
+            let sub_code = SubCode::IspUnknowError;
+            let msg = reply::sub_msg(&sub_code, Some(caller.method));
+            return Reply::failure(caller, sub_code, msg);
+        }
+    };
+    let (file_name, _, _) = file_names(&pid, &biz_dates);
+    let token = format!("{}{}", world.ids.nonce(), world.ids.nonce());
+    let file_id = world.ids.nonce();
+    let url = format!(
+        "{origin}{DOWNLOAD_PATH}?bizType={}&userId={account}&fileType=csv.zip&bizDates={biz_dates}&downloadFileName={file_name}&fileId={file_id}&timestamp={}&token={token}",
+        bill_type.biz_type(),
+        now.0,
+    );
+    world.alipay_bills.prune(now);
+    world.alipay_bills.links.insert(
+        token,
+        BillLink {
+            app_id: caller.app_id.clone(),
+            file_name,
+            zip: Bytes::from(zip),
+            expires_at: now.plus(LINK_LIFETIME),
+        },
+    );
+    let node = BillDownloadUrlQueryResponse {
+        status: ResponseStatus::success(),
+        bill_download_url: Some(url),
+        bill_file_code: None,
+    };
+    Reply::node(caller, &node, "SUCCESS")
+}
+
+/// Where a download URL points for this request: its scheme (by listener) and the host it
+/// was sent to (the absolute-form authority, else `Host`), or `localhost` when neither is a
+/// plain host name.
+pub fn origin(request: &Request<Incoming>, tls: bool) -> String {
+    let host = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            request
+                .headers()
+                .get(hyper::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}
+
+/// `GET /downloadBillFile.resource`: the zip of a valid token, else the expiry page.
+pub fn download(request: &Request<Incoming>, state: &AppState, info: &ConnInfo) -> Response<Body> {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
+    let params = parse_urlencoded(&query).unwrap_or_default();
+    let now = state.clock.now();
+    let found = if method == hyper::Method::GET {
+        params
+            .iter()
+            .find(|(k, _)| k == "token")
+            .and_then(|(_, token)| state.world().alipay_bills.get(token, now).cloned())
+    } else {
+        None
+    };
+    let (response, status, outcome, app_id, note) = match (&method, found) {
+        (m, _) if *m != hyper::Method::GET => {
+            let status = StatusCode::METHOD_NOT_ALLOWED;
+            let page = http::nginx_page(status, None);
+            let response = http::respond(status, "text/html", page.clone());
+            (
+                response,
+                status,
+                "HTTP 405".to_owned(),
+                None,
+                Bytes::from(page),
+            )
+        }
+        (_, Some(link)) => {
+            let note = Bytes::from(format!("<{} bytes: {}>", link.zip.len(), link.file_name));
+            let mut response = http::respond(StatusCode::OK, "application/octet-stream", link.zip);
+            if let Ok(value) =
+                HeaderValue::from_str(&format!("attachment; filename=\"{}\"", link.file_name))
+            {
+                response.headers_mut().insert(CONTENT_DISPOSITION, value);
+            }
+            (
+                response,
+                StatusCode::OK,
+                "SUCCESS".to_owned(),
+                Some(link.app_id),
+                note,
+            )
+        }
+        (_, None) => {
+            let page = format!(
+                "<html><head><meta charset=\"utf-8\"><title>{EXPIRED_TEXT}</title></head><body>{EXPIRED_TEXT}</body></html>"
+            );
+            let mut response = http::respond(StatusCode::OK, "text/html", page.clone());
+            response.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static("text/html;charset=utf-8"),
+            );
+            (
+                response,
+                StatusCode::OK,
+                "link expired or unknown".to_owned(),
+                None,
+                Bytes::from(page),
+            )
+        }
+    };
+    state.journal().record(JournalEntry {
+        seq: 0,
+        at: now,
+        method: method.to_string(),
+        path,
+        peer: info.peer.to_string(),
+        merchant: app_id,
+        request: params,
+        status: status.as_u16(),
+        outcome,
+        response: note,
+    });
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY_MS: i64 = 86_400_000;
+
+    #[test]
+    fn pids_are_2088_and_12_digits() {
+        assert_eq!(seller_pid("2021000000000001"), "2088000000000001");
+        let other = seller_pid("sandbox-app");
+        assert_eq!(other.len(), 16);
+        assert!(other.starts_with("2088"));
+        assert!(other.bytes().all(|b| b.is_ascii_digit()));
+        assert_eq!(other, seller_pid("sandbox-app"));
+        assert_ne!(other, seller_pid("sandbox-app2"));
+    }
+
+    #[test]
+    fn fees_round_half_up() {
+        assert_eq!(service_fee(10_000), 60);
+        assert_eq!(service_fee(250), 2); // 1.5 fen
+        assert_eq!(service_fee(249), 1);
+        assert_eq!(service_fee(0), 0);
+    }
+
+    #[test]
+    fn periods_follow_t_plus_one_at_ten() {
+        // 2023-11-15 06:13:20 Beijing.
+        let t0 = Timestamp(1_700_000_000_000);
+        let day = |d| BillDate::day(2023, 11, d).unwrap();
+        assert!(matches!(period(day(15), t0), Err(Refusal::Invalid(_))));
+        assert!(matches!(period(day(16), t0), Err(Refusal::Invalid(_))));
+        assert!(matches!(period(day(14), t0), Err(Refusal::NotExist(_))));
+        let p = period(day(13), t0).ok().unwrap();
+        assert_eq!(p.start.beijing_datetime(), "2023-11-13 00:00:00");
+        assert_eq!(p.end.beijing_datetime(), "2023-11-14 00:00:00");
+        // 10:00 on the 15th: the 14th is ready.
+        let ten = Timestamp(t0.0 + (3 * 3600 + 46 * 60 + 40) * 1000);
+        assert_eq!(ten.beijing_datetime(), "2023-11-15 10:00:00");
+        assert!(period(day(14), ten).is_ok());
+        assert!(matches!(
+            period(day(14), Timestamp(ten.0 - 1)),
+            Err(Refusal::NotExist(_))
+        ));
+        // Months: the current one is refused, October exists from 4 November 10:00, 30
+        // months back is the limit.
+        let month = |y, m| BillDate::month(y, m).unwrap();
+        assert!(matches!(
+            period(month(2023, 11), t0),
+            Err(Refusal::Invalid(_))
+        ));
+        let oct = period(month(2023, 10), t0).ok().unwrap();
+        assert_eq!(oct.start.beijing_datetime(), "2023-10-01 00:00:00");
+        assert_eq!(oct.end.beijing_datetime(), "2023-11-01 00:00:00");
+        assert!(period(month(2021, 5), t0).is_ok());
+        assert!(matches!(
+            period(month(2021, 4), t0),
+            Err(Refusal::Invalid(_))
+        ));
+        assert!(period(day(1).min(BillDate::day(2021, 5, 1).unwrap()), t0).is_ok());
+        assert!(matches!(
+            period(BillDate::day(2021, 4, 30).unwrap(), t0),
+            Err(Refusal::Invalid(_))
+        ));
+        let nov3 = Timestamp(t0.0 - 12 * DAY_MS + 4 * HOUR_MS);
+        assert_eq!(nov3.beijing_datetime(), "2023-11-03 10:13:20");
+        assert!(matches!(
+            period(month(2023, 10), nov3),
+            Err(Refusal::NotExist(_))
+        ));
+        assert!(period(month(2023, 10), Timestamp(nov3.0 + DAY_MS)).is_ok());
+    }
+
+    #[test]
+    fn header_dates_are_chinese() {
+        assert_eq!(
+            chinese_datetime(Timestamp(1_700_000_000_000)),
+            "2023年11月15日 06:13:20"
+        );
+    }
+}
