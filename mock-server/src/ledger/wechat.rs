@@ -1511,6 +1511,24 @@ impl WechatLedger {
         self.merchants.insert(copy.mch_id.clone(), copy);
     }
 
+    /// The ledger a call acts on: `sandbox_ledger` for `/sandboxnew/` calls (`sandbox`),
+    /// after mirroring the merchant `mch_id` from `production` into it (see
+    /// [`WechatLedger::mirror_merchant`]), else `production`.
+    pub fn select<'a>(
+        production: &'a mut WechatLedger,
+        sandbox_ledger: &'a mut WechatLedger,
+        sandbox: bool,
+        mch_id: &str,
+    ) -> &'a mut WechatLedger {
+        if !sandbox {
+            return production;
+        }
+        if let Some(merchant) = production.merchant(mch_id) {
+            sandbox_ledger.mirror_merchant(merchant);
+        }
+        sandbox_ledger
+    }
+
     /// `/pay/unifiedorder` (§6.1). An out_trade_no already used: paid -> ORDERPAID, closed
     /// -> ORDERCLOSED; unpaid with the same appid, body, attach, amount, currency, trade
     /// type, openid and product_id -> the same order again, with the same prepay_id while it
