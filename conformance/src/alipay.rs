@@ -484,24 +484,11 @@ impl StateMachineTest for Machine {
         let balance = ref_state.balance;
         let seq = env.block_on(async move {
             admin
-                .ok(
-                    reqwest::Method::PATCH,
+                .begin_case(
                     &format!("/admin/alipay/apps/{app}"),
-                    Some(json!({ "seller_balance": balance })),
+                    json!({ "seller_balance": balance }),
                 )
-                .await?;
-            admin
-                .ok(reqwest::Method::DELETE, "/admin/faults", None)
-                .await?;
-            let tail = admin
-                .ok(reqwest::Method::GET, "/admin/journal?limit=1", None)
-                .await?;
-            Ok::<_, crate::env::EnvError>(
-                tail.get(0)
-                    .and_then(|e| e.get("seq"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-            )
+                .await
         });
         let seq = seq.unwrap_or_else(|e| fail!("case setup failed: {e}"));
         Sut {
@@ -658,15 +645,9 @@ impl StateMachineTest for Machine {
             }
             Transition::Fault { code, after_apply } => {
                 model.fault = Some((code, *after_apply));
-                let body = json!({
-                    "endpoint": "alipay.trade.refund",
-                    "count": 1,
-                    "err_code": code,
-                    "after_apply": after_apply,
-                });
                 env.block_on(
                     env.admin
-                        .ok(reqwest::Method::POST, "/admin/faults", Some(body)),
+                        .inject_fault("alipay.trade.refund", code, *after_apply),
                 )
                 .unwrap_or_else(|e| fail!("{t:?}: {e}"));
             }
@@ -759,19 +740,11 @@ async fn invariants(env: &Env, prefix: &str, model: &Model, since: u64) -> Resul
             ));
         }
     }
-    let apps = env
+    let balance = env
         .admin
-        .ok(reqwest::Method::GET, "/admin/alipay/apps", None)
+        .listed_number("/admin/alipay/apps", "app_id", app, "seller_balance")
         .await
-        .map_err(|e| e.to_string())?;
-    let balance = apps
-        .as_array()
-        .and_then(|l| {
-            l.iter()
-                .find(|a| a.get("app_id").and_then(Value::as_str) == Some(app))
-        })
-        .and_then(|a| a.get("seller_balance"))
-        .and_then(Value::as_u64)
+        .map_err(|e| e.to_string())?
         .ok_or("app not listed")?;
     if balance + total != model.initial_balance || balance != model.balance {
         return Err(format!(

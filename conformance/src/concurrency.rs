@@ -124,18 +124,15 @@ async fn case(env: &Env, case: &str, total: u64, fees: &[(usize, u64)]) -> Resul
             held.len()
         ));
     }
-    let merchants = admin
-        .ok(reqwest::Method::GET, "/admin/wechat/merchants", None)
+    let balance = admin
+        .listed_number(
+            "/admin/wechat/merchants",
+            "mch_id",
+            mch,
+            "refundable_balance",
+        )
         .await
-        .map_err(|e| e.to_string())?;
-    let balance = merchants
-        .as_array()
-        .and_then(|l| {
-            l.iter()
-                .find(|m| m.get("mch_id").and_then(Value::as_str) == Some(mch))
-        })
-        .and_then(|m| m.get("refundable_balance"))
-        .and_then(Value::as_u64)
+        .map_err(|e| e.to_string())?
         .ok_or("merchant not listed")?;
     if balance + sum != 100_000_000 {
         return Err(format!("balance {balance} + refunded {sum} ≠ 100000000"));

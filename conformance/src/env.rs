@@ -141,6 +141,76 @@ impl Admin {
         }
     }
 
+    /// Readies the sandbox for a new state-machine case: sets the starting balance with a
+    /// PATCH of `balance_body` to `balance_path`, drops any queued fault, and returns the
+    /// journal position the case's invariants check from.
+    ///
+    /// # Errors
+    /// As [`Admin::ok`].
+    pub async fn begin_case(
+        &self,
+        balance_path: &str,
+        balance_body: Value,
+    ) -> Result<u64, EnvError> {
+        self.ok(reqwest::Method::PATCH, balance_path, Some(balance_body))
+            .await?;
+        self.ok(reqwest::Method::DELETE, "/admin/faults", None)
+            .await?;
+        let tail = self
+            .ok(reqwest::Method::GET, "/admin/journal?limit=1", None)
+            .await?;
+        Ok(tail
+            .get(0)
+            .and_then(|e| e.get("seq"))
+            .and_then(Value::as_u64)
+            .unwrap_or(0))
+    }
+
+    /// Queues one fault: the next call of `endpoint` answers `err_code`, before the ledger
+    /// sees the request or (with `after_apply`) after it applied it.
+    ///
+    /// # Errors
+    /// As [`Admin::ok`].
+    pub async fn inject_fault(
+        &self,
+        endpoint: &str,
+        err_code: &str,
+        after_apply: bool,
+    ) -> Result<(), EnvError> {
+        let body = json!({
+            "endpoint": endpoint,
+            "count": 1,
+            "err_code": err_code,
+            "after_apply": after_apply,
+        });
+        self.ok(reqwest::Method::POST, "/admin/faults", Some(body))
+            .await
+            .map(|_| ())
+    }
+
+    /// The number `field` of the entry whose `id_field` is `id` in the listing at `path`
+    /// (a merchant's refundable balance, an app's seller balance); `None` when not listed.
+    ///
+    /// # Errors
+    /// As [`Admin::ok`].
+    pub async fn listed_number(
+        &self,
+        path: &str,
+        id_field: &str,
+        id: &str,
+        field: &str,
+    ) -> Result<Option<u64>, EnvError> {
+        let list = self.ok(reqwest::Method::GET, path, None).await?;
+        Ok(list
+            .as_array()
+            .and_then(|l| {
+                l.iter()
+                    .find(|e| e.get(id_field).and_then(Value::as_str) == Some(id))
+            })
+            .and_then(|e| e.get(field))
+            .and_then(Value::as_u64))
+    }
+
     /// Advances the sandbox clock.
     ///
     /// # Errors

@@ -765,24 +765,11 @@ impl StateMachineTest for Machine {
         let balance = ref_state.balance;
         let seq = env.block_on(async move {
             admin
-                .ok(
-                    reqwest::Method::PATCH,
+                .begin_case(
                     &format!("/admin/wechat/merchants/{mch_id}"),
-                    Some(json!({ "refundable_balance": balance })),
+                    json!({ "refundable_balance": balance }),
                 )
-                .await?;
-            admin
-                .ok(reqwest::Method::DELETE, "/admin/faults", None)
-                .await?;
-            let tail = admin
-                .ok(reqwest::Method::GET, "/admin/journal?limit=1", None)
-                .await?;
-            Ok::<_, crate::env::EnvError>(
-                tail.get(0)
-                    .and_then(|e| e.get("seq"))
-                    .and_then(Value::as_u64)
-                    .unwrap_or(0),
-            )
+                .await
         });
         let seq = seq.unwrap_or_else(|e| fail!("case setup failed: {e}"));
         Sut {
@@ -1012,16 +999,10 @@ impl StateMachineTest for Machine {
             }
             Transition::Fault(f) => {
                 model.fault = Some(*f);
-                let body = json!({
-                    "endpoint": "wechat.refund",
-                    "count": 1,
-                    "err_code": f.code,
-                    "after_apply": f.after_apply,
-                });
-                if let Err(e) = env.block_on(env.admin.ok(
-                    reqwest::Method::POST,
-                    "/admin/faults",
-                    Some(body),
+                if let Err(e) = env.block_on(env.admin.inject_fault(
+                    "wechat.refund",
+                    f.code,
+                    f.after_apply,
                 )) {
                     fail!("{t:?}: {e}");
                 }
@@ -1142,19 +1123,16 @@ async fn invariants(env: &Env, prefix: &str, model: &Model, since: u64) -> Resul
             ));
         }
     }
-    let merchants = env
+    let balance = env
         .admin
-        .ok(reqwest::Method::GET, "/admin/wechat/merchants", None)
+        .listed_number(
+            "/admin/wechat/merchants",
+            "mch_id",
+            mch,
+            "refundable_balance",
+        )
         .await
-        .map_err(|e| e.to_string())?;
-    let balance = merchants
-        .as_array()
-        .and_then(|l| {
-            l.iter()
-                .find(|m| m.get("mch_id").and_then(Value::as_str) == Some(mch))
-        })
-        .and_then(|m| m.get("refundable_balance"))
-        .and_then(Value::as_u64)
+        .map_err(|e| e.to_string())?
         .ok_or("merchant not listed")?;
     if balance + live != model.initial_balance {
         return Err(format!(

@@ -323,14 +323,7 @@ fn seed_order(state: &AppState, query: &str, body: &[u8]) -> AdminResult {
         ids,
         ..
     } = &mut *world;
-    let ledger = if sandbox {
-        if let Some(merchant) = wechat.merchant(&seed.mch_id) {
-            wechat_sandbox.mirror_merchant(merchant);
-        }
-        wechat_sandbox
-    } else {
-        wechat
-    };
+    let ledger = WechatLedger::select(wechat, wechat_sandbox, sandbox, &seed.mch_id);
     let order = ledger.seed_order(seed, now, ids)?;
     Ok((StatusCode::CREATED, order_json(&order, ledger)))
 }

@@ -920,12 +920,7 @@ impl WechatLedger {
         }
         let transaction_id = match seed.transaction_id {
             Some(id) => id,
-            None => loop {
-                let id = ids.wechat_transaction_id(paid_at);
-                if !self.orders_by_transaction_id.contains_key(id.as_str()) {
-                    break id;
-                }
-            },
+            None => new_transaction_id(&self.orders_by_transaction_id, ids, paid_at),
         };
         if self
             .orders_by_transaction_id
@@ -935,19 +930,7 @@ impl WechatLedger {
                 "transaction_id {transaction_id}"
             )));
         }
-        let coupons: Vec<Coupon> = seed
-            .coupons
-            .into_iter()
-            .map(|c| Coupon {
-                id: c.id.unwrap_or_else(|| ids.coupon_id()),
-                kind: c.kind,
-                fee: c.fee,
-            })
-            .collect();
-        let coupon_total: u64 = coupons.iter().map(|c| c.fee).sum();
-        if coupon_total > seed.total_fee {
-            return Err(AdminError::Invalid("coupons exceed total_fee".into()));
-        }
+        let coupons = paid_coupons(seed.coupons, seed.total_fee, ids)?;
         let details = self.intern(OrderDetails {
             appid,
             fee_type: "CNY".to_owned(),
@@ -1511,6 +1494,24 @@ impl WechatLedger {
         self.merchants.insert(copy.mch_id.clone(), copy);
     }
 
+    /// The ledger a call acts on: `sandbox_ledger` for `/sandboxnew/` calls (`sandbox`),
+    /// after mirroring the merchant `mch_id` from `production` into it (see
+    /// [`WechatLedger::mirror_merchant`]), else `production`.
+    pub fn select<'a>(
+        production: &'a mut WechatLedger,
+        sandbox_ledger: &'a mut WechatLedger,
+        sandbox: bool,
+        mch_id: &str,
+    ) -> &'a mut WechatLedger {
+        if !sandbox {
+            return production;
+        }
+        if let Some(merchant) = production.merchant(mch_id) {
+            sandbox_ledger.mirror_merchant(merchant);
+        }
+        sandbox_ledger
+    }
+
     /// `/pay/unifiedorder` (§6.1). An out_trade_no already used: paid -> ORDERPAID, closed
     /// -> ORDERCLOSED; unpaid with the same appid, body, attach, amount, currency, trade
     /// type, openid and product_id -> the same order again, with the same prepay_id while it
@@ -1715,18 +1716,7 @@ impl WechatLedger {
                 )));
             }
         }
-        let coupons: Vec<Coupon> = payment
-            .coupons
-            .into_iter()
-            .map(|c| Coupon {
-                id: c.id.unwrap_or_else(|| ids.coupon_id()),
-                kind: c.kind,
-                fee: c.fee,
-            })
-            .collect();
-        if coupons.iter().map(|c| c.fee).sum::<u64>() > order.total_fee {
-            return Err(AdminError::Invalid("coupons exceed total_fee".into()));
-        }
+        let coupons = paid_coupons(payment.coupons, order.total_fee, ids)?;
         let openid = payment
             .openid
             .or_else(|| Some(order.details.openid.clone()).filter(|o| !o.is_empty()))
@@ -1737,12 +1727,7 @@ impl WechatLedger {
             ..(*order.details).clone()
         };
         let transaction_id: Box<str> = if order.transaction_id.is_empty() {
-            loop {
-                let id = ids.wechat_transaction_id(now);
-                if !self.orders_by_transaction_id.contains_key(id.as_str()) {
-                    break id.into();
-                }
-            }
+            new_transaction_id(&self.orders_by_transaction_id, ids, now).into()
         } else {
             order.transaction_id.clone()
         };
@@ -1816,6 +1801,41 @@ fn merchant_index_refund(
             .refunds_by_out_refund_no
             .insert(out_refund_no, refund_index);
     }
+}
+
+/// A transaction_id for an order paid at `at` that no order holds yet.
+fn new_transaction_id(
+    taken: &HashMap<Box<str>, usize>,
+    ids: &mut IdGenerator,
+    at: Timestamp,
+) -> String {
+    loop {
+        let id = ids.wechat_transaction_id(at);
+        if !taken.contains_key(id.as_str()) {
+            break id;
+        }
+    }
+}
+
+/// The coupons of a seeded or admin-paid order, with generated ids where none was given;
+/// refused when they add up to more than the order's `total_fee`.
+fn paid_coupons(
+    coupons: Vec<SeedCoupon>,
+    total_fee: u64,
+    ids: &mut IdGenerator,
+) -> Result<Vec<Coupon>, AdminError> {
+    let coupons: Vec<Coupon> = coupons
+        .into_iter()
+        .map(|c| Coupon {
+            id: c.id.unwrap_or_else(|| ids.coupon_id()),
+            kind: c.kind,
+            fee: c.fee,
+        })
+        .collect();
+    if coupons.iter().map(|c| c.fee).sum::<u64>() > total_fee {
+        return Err(AdminError::Invalid("coupons exceed total_fee".into()));
+    }
+    Ok(coupons)
 }
 
 #[cfg(test)]

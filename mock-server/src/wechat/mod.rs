@@ -296,14 +296,12 @@ fn process(
         ids,
         ..
     } = &mut *world;
-    let ledger = if route.sandbox {
-        if let Some(merchant) = wechat.merchant(&signer.mch_id) {
-            wechat_sandbox.mirror_merchant(merchant);
-        }
-        wechat_sandbox
-    } else {
-        wechat
-    };
+    let ledger = crate::ledger::wechat::WechatLedger::select(
+        wechat,
+        wechat_sandbox,
+        route.sandbox,
+        &signer.mch_id,
+    );
     let reply = match endpoint {
         Endpoint::Refund => refund::handle(&params, &signer, ledger, ids, now),
         Endpoint::RefundQuery => refundquery::handle(&params, &signer, ledger, now),

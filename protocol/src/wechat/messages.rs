@@ -62,13 +62,13 @@ pub fn wire_name(pattern: &str, path: &[usize]) -> String {
 
 /// Reads fields of `params` at an index path (empty for top-level fields).
 #[derive(Clone, Copy)]
-struct At<'a> {
+pub(super) struct At<'a> {
     params: &'a Params,
     path: &'a [usize],
 }
 
 impl<'a> At<'a> {
-    fn top(params: &'a Params) -> Self {
+    pub(super) fn top(params: &'a Params) -> Self {
         Self { params, path: &[] }
     }
 
@@ -80,13 +80,13 @@ impl<'a> At<'a> {
         }
     }
 
-    fn text(&self, pattern: &'static str) -> Result<String> {
+    pub(super) fn text(&self, pattern: &'static str) -> Result<String> {
         self.get(pattern)
             .map(str::to_owned)
             .ok_or(FieldError::missing(pattern))
     }
 
-    fn opt_text(&self, pattern: &str) -> Option<String> {
+    pub(super) fn opt_text(&self, pattern: &str) -> Option<String> {
         self.get(pattern).map(str::to_owned)
     }
 
@@ -95,11 +95,11 @@ impl<'a> At<'a> {
         self.get(pattern).unwrap_or_default().to_owned()
     }
 
-    fn uint(&self, pattern: &'static str) -> Result<u64> {
+    pub(super) fn uint(&self, pattern: &'static str) -> Result<u64> {
         fields::parse_uint(pattern, self.get(pattern).unwrap_or_default())
     }
 
-    fn opt_uint(&self, pattern: &'static str) -> Result<Option<u64>> {
+    pub(super) fn opt_uint(&self, pattern: &'static str) -> Result<Option<u64>> {
         self.get(pattern)
             .map(|v| fields::parse_uint(pattern, v))
             .transpose()
@@ -114,7 +114,7 @@ impl<'a> At<'a> {
             .ok_or(FieldError::invalid(pattern, "count too large"))
     }
 
-    fn opt_enum<T>(
+    pub(super) fn opt_enum<T>(
         &self,
         pattern: &'static str,
         parse: fn(&str) -> Option<T>,
@@ -124,20 +124,24 @@ impl<'a> At<'a> {
             .transpose()
     }
 
-    fn enumerated<T>(&self, pattern: &'static str, parse: fn(&str) -> Option<T>) -> Result<T> {
+    pub(super) fn enumerated<T>(
+        &self,
+        pattern: &'static str,
+        parse: fn(&str) -> Option<T>,
+    ) -> Result<T> {
         self.opt_enum(pattern, parse)?
             .ok_or(FieldError::missing(pattern))
     }
 }
 
 /// Writes fields into `params` at an index path.
-struct Put<'a> {
+pub(super) struct Put<'a> {
     params: &'a mut Params,
     path: &'a [usize],
 }
 
 impl<'a> Put<'a> {
-    fn top(params: &'a mut Params) -> Self {
+    pub(super) fn top(params: &'a mut Params) -> Self {
         Self { params, path: &[] }
     }
 
@@ -148,23 +152,23 @@ impl<'a> Put<'a> {
         }
     }
 
-    fn text(&mut self, pattern: &str, value: &str) {
+    pub(super) fn text(&mut self, pattern: &str, value: &str) {
         self.params
             .insert_text(wire_name(pattern, self.path), value);
     }
 
     /// Skips `None` and empty values: an empty optional field is the same as an absent one.
-    fn opt_text(&mut self, pattern: &str, value: Option<&str>) {
+    pub(super) fn opt_text(&mut self, pattern: &str, value: Option<&str>) {
         if let Some(v) = value.filter(|v| !v.is_empty()) {
             self.text(pattern, v);
         }
     }
 
-    fn int(&mut self, pattern: &str, value: impl std::fmt::Display) {
+    pub(super) fn int(&mut self, pattern: &str, value: impl std::fmt::Display) {
         self.params.insert_int(wire_name(pattern, self.path), value);
     }
 
-    fn opt_int(&mut self, pattern: &str, value: Option<impl std::fmt::Display>) {
+    pub(super) fn opt_int(&mut self, pattern: &str, value: Option<impl std::fmt::Display>) {
         if let Some(v) = value {
             self.int(pattern, v);
         }
@@ -221,7 +225,7 @@ fn check_positive_fee(field: &'static str, n: u64) -> Result<()> {
 // Coupons: the same (type, id, fee) triple under three naming schemes.
 
 /// The patterns of one coupon family.
-struct CouponNames {
+pub(super) struct CouponNames {
     count: &'static str,
     kind: &'static str,
     id: &'static str,
@@ -242,8 +246,9 @@ const RECORD_COUPONS: CouponNames = CouponNames {
     id: "coupon_refund_id_$n_$m",
     fee: "coupon_refund_fee_$n_$m",
 };
-/// Order query (§6.2): `coupon_count`, `coupon_type_$n`, `coupon_id_$n`, `coupon_fee_$n`.
-const ORDER_COUPONS: CouponNames = CouponNames {
+/// Order query (§6.2) and payment notification (§6.4): `coupon_count`, `coupon_type_$n`,
+/// `coupon_id_$n`, `coupon_fee_$n`.
+pub(super) const ORDER_COUPONS: CouponNames = CouponNames {
     count: "coupon_count",
     kind: "coupon_type_$n",
     id: "coupon_id_$n",
@@ -251,13 +256,13 @@ const ORDER_COUPONS: CouponNames = CouponNames {
 };
 
 /// A coupon type seen through its (type, id, fee) triple.
-trait CouponTriple: Sized {
+pub(super) trait CouponTriple: Sized {
     fn parts(&self) -> (Option<CouponType>, &str, u64);
     fn from_parts(kind: Option<CouponType>, id: String, fee: u64) -> Self;
 }
 
 /// Writes the counter (always, even 0: real responses carry zero counters) and each coupon.
-fn put_coupons<C: CouponTriple>(put: &mut Put<'_>, names: &CouponNames, coupons: &[C]) {
+pub(super) fn put_coupons<C: CouponTriple>(put: &mut Put<'_>, names: &CouponNames, coupons: &[C]) {
     put.int(names.count, coupons.len());
     let mut path = put.path.to_vec();
     path.push(0);
@@ -275,7 +280,7 @@ fn put_coupons<C: CouponTriple>(put: &mut Put<'_>, names: &CouponNames, coupons:
 
 /// Reads coupons driven by the counter; stops at the first missing required field with an
 /// error rather than trusting the counter for allocation.
-fn get_coupons<C: CouponTriple>(at: At<'_>, names: &CouponNames) -> Result<Vec<C>> {
+pub(super) fn get_coupons<C: CouponTriple>(at: At<'_>, names: &CouponNames) -> Result<Vec<C>> {
     let count = at.count(names.count)?;
     let mut path = at.path.to_vec();
     path.push(0);

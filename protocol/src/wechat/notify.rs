@@ -17,9 +17,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use md5::{Digest, Md5};
 
-use super::codes::{CouponType, RefundAccount, RefundStatus, ResultCode, ReturnCode, return_msg};
+use super::codes::{RefundAccount, RefundStatus, ResultCode, ReturnCode, return_msg};
 use super::fields::{self, FieldError};
-use super::messages::{OrderCoupon, wire_name};
+use super::messages::{At, ORDER_COUPONS, OrderCoupon, Put, get_coupons, put_coupons};
 use super::params::Params;
 use super::sign::{self, SignType};
 use super::xml::{self, XmlError};
@@ -418,49 +418,34 @@ impl PaymentNotification {
     /// must never carry empty elements (easywechat 5 signs them, §1.3).
     pub fn to_params(&self) -> Params {
         let mut p = Params::new();
-        let opt_text = |p: &mut Params, name: &str, v: Option<&str>| {
-            if let Some(v) = v.filter(|v| !v.is_empty()) {
-                p.insert_text(name, v);
-            }
-        };
-        p.insert_text("return_code", ReturnCode::Success.as_str());
-        p.insert_text("return_msg", return_msg::OK);
-        p.insert_text("appid", self.appid.as_str());
-        p.insert_text("mch_id", self.mch_id.as_str());
-        opt_text(&mut p, "device_info", self.device_info.as_deref());
-        p.insert_text("nonce_str", self.nonce_str.as_str());
-        opt_text(&mut p, "sign_type", self.sign_type.map(SignType::as_str));
-        p.insert_text("result_code", self.result_code.as_str());
-        opt_text(&mut p, "err_code", self.err_code.as_deref());
-        opt_text(&mut p, "err_code_des", self.err_code_des.as_deref());
-        p.insert_text("openid", self.openid.as_str());
-        opt_text(&mut p, "is_subscribe", self.is_subscribe.as_deref());
-        p.insert_text("trade_type", self.trade_type.as_str());
-        p.insert_text("bank_type", self.bank_type.as_str());
-        p.insert_int("total_fee", self.total_fee);
-        if let Some(v) = self.settlement_total_fee {
-            p.insert_int("settlement_total_fee", v);
-        }
-        opt_text(&mut p, "fee_type", self.fee_type.as_deref());
-        p.insert_int("cash_fee", self.cash_fee);
-        opt_text(&mut p, "cash_fee_type", self.cash_fee_type.as_deref());
-        if let Some(v) = self.coupon_fee {
-            p.insert_int("coupon_fee", v);
-        }
+        let mut put = Put::top(&mut p);
+        put.text("return_code", ReturnCode::Success.as_str());
+        put.text("return_msg", return_msg::OK);
+        put.text("appid", &self.appid);
+        put.text("mch_id", &self.mch_id);
+        put.opt_text("device_info", self.device_info.as_deref());
+        put.text("nonce_str", &self.nonce_str);
+        put.opt_text("sign_type", self.sign_type.map(SignType::as_str));
+        put.text("result_code", self.result_code.as_str());
+        put.opt_text("err_code", self.err_code.as_deref());
+        put.opt_text("err_code_des", self.err_code_des.as_deref());
+        put.text("openid", &self.openid);
+        put.opt_text("is_subscribe", self.is_subscribe.as_deref());
+        put.text("trade_type", &self.trade_type);
+        put.text("bank_type", &self.bank_type);
+        put.int("total_fee", self.total_fee);
+        put.opt_int("settlement_total_fee", self.settlement_total_fee);
+        put.opt_text("fee_type", self.fee_type.as_deref());
+        put.int("cash_fee", self.cash_fee);
+        put.opt_text("cash_fee_type", self.cash_fee_type.as_deref());
+        put.opt_int("coupon_fee", self.coupon_fee);
         if !self.coupons.is_empty() {
-            p.insert_int("coupon_count", self.coupons.len());
-            for (n, c) in self.coupons.iter().enumerate() {
-                if let Some(kind) = c.coupon_type {
-                    p.insert_text(wire_name("coupon_type_$n", &[n]), kind.as_str());
-                }
-                p.insert_text(wire_name("coupon_id_$n", &[n]), c.coupon_id.as_str());
-                p.insert_int(wire_name("coupon_fee_$n", &[n]), c.coupon_fee);
-            }
+            put_coupons(&mut put, &ORDER_COUPONS, &self.coupons);
         }
-        p.insert_text("transaction_id", self.transaction_id.as_str());
-        p.insert_text("out_trade_no", self.out_trade_no.as_str());
-        opt_text(&mut p, "attach", self.attach.as_deref());
-        p.insert_text("time_end", self.time_end.as_str());
+        put.text("transaction_id", &self.transaction_id);
+        put.text("out_trade_no", &self.out_trade_no);
+        put.opt_text("attach", self.attach.as_deref());
+        put.text("time_end", &self.time_end);
         p
     }
 
@@ -478,80 +463,36 @@ impl PaymentNotification {
                 p.non_empty("return_msg").unwrap_or_default().to_owned(),
             ));
         }
-        let text = |name: &'static str| {
-            p.non_empty(name)
-                .map(str::to_owned)
-                .ok_or(FieldError::missing(name))
-        };
-        let opt = |name: &str| p.non_empty(name).map(str::to_owned);
-        let uint = |name: &'static str| fields::parse_uint(name, p.non_empty(name).unwrap_or(""));
-        let opt_uint = |name: &'static str| {
-            p.non_empty(name)
-                .map(|v| fields::parse_uint(name, v))
-                .transpose()
-        };
-        let count = opt_uint("coupon_count")?.unwrap_or(0);
-        if count > 100 {
+        let at = At::top(p);
+        // Tighter than the order query's counter limit: a notification lists at most 100.
+        if at.opt_uint("coupon_count")?.unwrap_or(0) > 100 {
             return Err(FieldError::invalid("coupon_count", "count too large").into());
         }
-        let mut coupons = Vec::new();
-        for n in 0..usize::try_from(count).unwrap_or(0) {
-            let kind = p
-                .non_empty(&wire_name("coupon_type_$n", &[n]))
-                .map(|v| {
-                    CouponType::from_wire(v)
-                        .ok_or(FieldError::invalid("coupon_type_$n", "unknown value"))
-                })
-                .transpose()?;
-            let id = p
-                .non_empty(&wire_name("coupon_id_$n", &[n]))
-                .ok_or(FieldError::missing("coupon_id_$n"))?;
-            let fee = fields::parse_uint(
-                "coupon_fee_$n",
-                p.non_empty(&wire_name("coupon_fee_$n", &[n])).unwrap_or(""),
-            )?;
-            coupons.push(OrderCoupon {
-                coupon_type: kind,
-                coupon_id: id.to_owned(),
-                coupon_fee: fee,
-            });
-        }
+        let coupons = get_coupons(at, &ORDER_COUPONS)?;
         Ok(Self {
-            appid: text("appid")?,
-            mch_id: text("mch_id")?,
-            device_info: opt("device_info"),
-            nonce_str: text("nonce_str")?,
-            sign_type: p
-                .non_empty("sign_type")
-                .map(|v| {
-                    SignType::from_wire(v).ok_or(FieldError::invalid("sign_type", "unknown value"))
-                })
-                .transpose()?,
-            result_code: p
-                .non_empty("result_code")
-                .map(|v| {
-                    ResultCode::from_wire(v)
-                        .ok_or(FieldError::invalid("result_code", "unknown value"))
-                })
-                .transpose()?
-                .ok_or(FieldError::missing("result_code"))?,
-            err_code: opt("err_code"),
-            err_code_des: opt("err_code_des"),
-            openid: text("openid")?,
-            is_subscribe: opt("is_subscribe"),
-            trade_type: text("trade_type")?,
-            bank_type: text("bank_type")?,
-            total_fee: uint("total_fee")?,
-            settlement_total_fee: opt_uint("settlement_total_fee")?,
-            fee_type: opt("fee_type"),
-            cash_fee: uint("cash_fee")?,
-            cash_fee_type: opt("cash_fee_type"),
-            coupon_fee: opt_uint("coupon_fee")?,
+            appid: at.text("appid")?,
+            mch_id: at.text("mch_id")?,
+            device_info: at.opt_text("device_info"),
+            nonce_str: at.text("nonce_str")?,
+            sign_type: at.opt_enum("sign_type", SignType::from_wire)?,
+            result_code: at.enumerated("result_code", ResultCode::from_wire)?,
+            err_code: at.opt_text("err_code"),
+            err_code_des: at.opt_text("err_code_des"),
+            openid: at.text("openid")?,
+            is_subscribe: at.opt_text("is_subscribe"),
+            trade_type: at.text("trade_type")?,
+            bank_type: at.text("bank_type")?,
+            total_fee: at.uint("total_fee")?,
+            settlement_total_fee: at.opt_uint("settlement_total_fee")?,
+            fee_type: at.opt_text("fee_type"),
+            cash_fee: at.uint("cash_fee")?,
+            cash_fee_type: at.opt_text("cash_fee_type"),
+            coupon_fee: at.opt_uint("coupon_fee")?,
             coupons,
-            transaction_id: text("transaction_id")?,
-            out_trade_no: text("out_trade_no")?,
-            attach: opt("attach"),
-            time_end: text("time_end")?,
+            transaction_id: at.text("transaction_id")?,
+            out_trade_no: at.text("out_trade_no")?,
+            attach: at.opt_text("attach"),
+            time_end: at.text("time_end")?,
         })
     }
 

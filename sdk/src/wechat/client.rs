@@ -223,28 +223,10 @@ impl Client {
         let body = wire::encode_request(request.to_params(), &inner.api_key, SignType::Md5);
         let url = format!("{}{SANDBOX_PREFIX}/pay/getsignkey", inner.base_url);
         tracing::debug!(%url, "WeChat Pay sandbox key");
-        let response = inner
-            .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
-            .body(body)
-            .send()
-            .await
-            .map_err(TransportError::from_reqwest)?;
-        let status = response.status().as_u16();
-        let body = read_body(response).await?;
-        if status != 200 {
-            return Err(http_error(status, &body));
-        }
+        let body = self.post_xml_ok(&url, body).await?;
         let params = xml::decode(&body).map_err(|e| Error::decode(format!("XML: {e}")))?;
         if params.get("return_code") != Some("SUCCESS") {
-            let msg = params
-                .get("return_msg")
-                .or_else(|| params.get("retmsg"))
-                .unwrap_or_default();
-            return Err(Error::Protocol {
-                return_msg: msg.to_owned(),
-            });
+            return Err(wire::protocol_error(&params));
         }
         let answer = GetSignKeyResponse::from_params(&params)
             .map_err(|e| Error::decode(format!("getsignkey response: {e}")))?;
@@ -304,19 +286,7 @@ impl Client {
         let body = wire::encode_request(params, key, inner.sign_type);
         let url = format!("{}{}", inner.base_url, endpoint.path(self.is_sandbox()));
         tracing::debug!(%url, attempt, "WeChat Pay request");
-        let response = inner
-            .http
-            .post(&url)
-            .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
-            .body(body)
-            .send()
-            .await
-            .map_err(TransportError::from_reqwest)?;
-        let status = response.status().as_u16();
-        let body = read_body(response).await?;
-        if status != 200 {
-            return Err(http_error(status, &body));
-        }
+        let body = self.post_xml_ok(&url, body).await?;
         let result = wire::open_response(
             &body,
             &wire::Expected {
@@ -362,47 +332,55 @@ impl Client {
         };
         let url = format!("{}{prefix}{path}", inner.base_url);
         tracing::debug!(%url, "WeChat Pay request");
-        let mut response = inner
+        self.post_xml(
+            &url,
+            wire::encode_request(params, &key, inner.sign_type),
+            limit,
+        )
+        .await
+    }
+
+    /// POSTs an XML `body` to `url` once: the HTTP status and the raw answer, refusing
+    /// answers above `limit` bytes.
+    async fn post_xml(
+        &self,
+        url: &str,
+        body: String,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), Error> {
+        let mut response = self
+            .inner
             .http
-            .post(&url)
+            .post(url)
             .header(reqwest::header::CONTENT_TYPE, "text/xml; charset=utf-8")
-            .body(wire::encode_request(params, &key, inner.sign_type))
+            .body(body)
             .send()
             .await
             .map_err(TransportError::from_reqwest)?;
         let status = response.status().as_u16();
-        let mut body = Vec::new();
+        let mut answer = Vec::new();
         while let Some(chunk) = response
             .chunk()
             .await
             .map_err(TransportError::from_reqwest)?
         {
-            if body.len() + chunk.len() > limit {
+            if answer.len() + chunk.len() > limit {
                 return Err(Error::decode(format!("response larger than {limit} bytes")));
             }
-            body.extend_from_slice(&chunk);
+            answer.extend_from_slice(&chunk);
         }
-        Ok((status, body))
+        Ok((status, answer))
     }
-}
 
-/// Reads a response body, refusing more than [`xml::MAX_BODY_BYTES`].
-async fn read_body(mut response: reqwest::Response) -> Result<Vec<u8>, Error> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response
-        .chunk()
-        .await
-        .map_err(TransportError::from_reqwest)?
-    {
-        if body.len() + chunk.len() > xml::MAX_BODY_BYTES {
-            return Err(Error::decode(format!(
-                "response larger than {} bytes",
-                xml::MAX_BODY_BYTES
-            )));
+    /// [`Client::post_xml`] for XML answers (at most [`xml::MAX_BODY_BYTES`]): the body of a
+    /// 200, any other status as [`Error::Http`].
+    async fn post_xml_ok(&self, url: &str, body: String) -> Result<Vec<u8>, Error> {
+        let (status, answer) = self.post_xml(url, body, xml::MAX_BODY_BYTES).await?;
+        if status != 200 {
+            return Err(http_error(status, &answer));
         }
-        body.extend_from_slice(&chunk);
+        Ok(answer)
     }
-    Ok(body)
 }
 
 enum IdentitySource {

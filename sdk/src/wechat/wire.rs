@@ -31,6 +31,18 @@ pub(crate) struct Expected<'a> {
     pub(crate) appid: &'a str,
 }
 
+/// The [`Error::Protocol`] of a `return_code=FAIL` answer: its `return_msg`, or the
+/// sandbox's `retmsg`.
+pub(crate) fn protocol_error(params: &Params) -> Error {
+    let msg = params
+        .get("return_msg")
+        .or_else(|| params.get("retmsg"))
+        .unwrap_or_default();
+    Error::Protocol {
+        return_msg: msg.to_owned(),
+    }
+}
+
 /// Checks a 200 response body and returns its parameters when it is a verified
 /// `result_code=SUCCESS` answer.
 ///
@@ -52,13 +64,7 @@ pub(crate) fn open_response(body: &[u8], expected: &Expected<'_>) -> Result<Para
         .and_then(ReturnCode::from_wire)
         .ok_or_else(|| Error::decode("missing or unknown return_code"))?;
     if return_code == ReturnCode::Fail {
-        let msg = params
-            .get("return_msg")
-            .or_else(|| params.get("retmsg"))
-            .unwrap_or_default();
-        return Err(Error::Protocol {
-            return_msg: msg.to_owned(),
-        });
+        return Err(protocol_error(&params));
     }
     let result_code = params
         .non_empty("result_code")
