@@ -1,12 +1,17 @@
 //! The known-answer vectors (`protocol/tests/data/known_answers.json`), checked against
 //! `paysandbox-protocol`, the code both the mock and the SDK sign and verify with.
 //!
-//! Sections this crate does not know (notification vectors, added later) are skipped, so the
-//! file can grow without breaking the suite.
+//! Sections: `wechat` (signatures), `alipay` (request canonical strings and signatures, response
+//! node signatures) and `wechat_refund_notify` (refund notification `req_info` decryption).
+//! Sections this crate does not know are reported as skipped, so the file can grow without
+//! breaking the suite.
 
 use paysandbox_protocol::alipay::{
     self, SignType as AliSignType, canonical_string, merge_params, parse_private_key,
     parse_public_key, parse_urlencoded,
+};
+use paysandbox_protocol::wechat::notify::{
+    decrypt_req_info, encrypt_req_info, parse_root, req_info_key,
 };
 use paysandbox_protocol::wechat::{Params, SignType, sign};
 use serde_json::Value;
@@ -23,6 +28,9 @@ pub struct VectorReport {
     pub alipay_requests: usize,
     /// Alipay response vectors (node signature, envelope verification).
     pub alipay_responses: usize,
+    /// WeChat refund notification vectors (`req_info` decrypted to its plaintext and fields,
+    /// and encrypted back to the same bytes).
+    pub wechat_refund_notify: usize,
     /// Top-level sections present but not known to this crate.
     pub skipped_sections: Vec<String>,
 }
@@ -62,11 +70,16 @@ pub fn check_all(file: &str) -> Result<VectorReport, String> {
                 report.alipay_requests = requests;
                 report.alipay_responses = responses;
             }
+            "wechat_refund_notify" => report.wechat_refund_notify = check_refund_notify(section)?,
             other if other.starts_with('_') => {}
             other => report.skipped_sections.push(other.to_owned()),
         }
     }
-    if report.wechat == 0 || report.alipay_requests == 0 || report.alipay_responses == 0 {
+    if report.wechat == 0
+        || report.alipay_requests == 0
+        || report.alipay_responses == 0
+        || report.wechat_refund_notify == 0
+    {
         return Err(format!("a section lost its vectors: {report:?}"));
     }
     Ok(report)
@@ -113,6 +126,56 @@ fn check_wechat(section: &Value) -> Result<usize, String> {
         }
         if checked == 0 {
             return Err(format!("{name}: no expected signature"));
+        }
+    }
+    Ok(vectors.len())
+}
+
+fn check_refund_notify(section: &Value) -> Result<usize, String> {
+    let vectors = section
+        .get("vectors")
+        .and_then(Value::as_array)
+        .ok_or("wechat_refund_notify.vectors missing")?;
+    for v in vectors {
+        let name = text(v, "name", "wechat_refund_notify vector")?;
+        let key = text(v, "api_key", name)?;
+        let req_info = text(v, "req_info", name)?;
+        let plaintext = text(v, "plaintext", name)?;
+        let got = decrypt_req_info(req_info, key).map_err(|e| format!("{name}: {e}"))?;
+        if got != plaintext {
+            return Err(format!("{name}: decrypted {got:?}, expected {plaintext:?}"));
+        }
+        // ECB with standard PKCS#7 is deterministic: encrypting gives the platform's bytes.
+        if encrypt_req_info(plaintext, key) != req_info {
+            return Err(format!("{name}: re-encryption differs from req_info"));
+        }
+        if let Some(md5) = v.get("key_md5_hex").and_then(Value::as_str)
+            && req_info_key(key) != md5.as_bytes()
+        {
+            return Err(format!("{name}: AES key is not {md5}"));
+        }
+        if let Some(pad) = v.get("padding_bytes").and_then(Value::as_u64) {
+            let made = 16 - plaintext.len() % 16;
+            if u64::try_from(made).ok() != Some(pad) {
+                return Err(format!("{name}: {made} padding bytes, expected {pad}"));
+            }
+        }
+        let fields = v
+            .get("fields")
+            .and_then(Value::as_object)
+            .filter(|f| !f.is_empty())
+            .ok_or_else(|| format!("{name}: fields missing"))?;
+        let parsed = parse_root(&got).map_err(|e| format!("{name}: {e}"))?;
+        for (field, expected) in fields {
+            let expected = expected
+                .as_str()
+                .ok_or_else(|| format!("{name}: fields.{field} not text"))?;
+            if parsed.get(field) != Some(expected) {
+                return Err(format!(
+                    "{name}: {field} is {:?}, expected {expected:?}",
+                    parsed.get(field)
+                ));
+            }
         }
     }
     Ok(vectors.len())

@@ -75,16 +75,28 @@ fn every_known_answer_vector() {
     let report = vectors::check_all(vectors::KNOWN_ANSWERS).unwrap();
     assert!(report.wechat >= 7, "{report:?}");
     assert_eq!((report.alipay_requests, report.alipay_responses), (4, 4));
+    assert_eq!(report.wechat_refund_notify, 3);
+    assert!(report.skipped_sections.is_empty(), "{report:?}");
     let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
     broken["wechat"]["vectors"][0]["md5"] = "00000000000000000000000000000000".into();
     assert!(vectors::check_all(&broken.to_string()).is_err());
+    // A refund notification field that the decrypted document does not carry is caught.
+    let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+    broken["wechat_refund_notify"]["vectors"][1]["fields"]["refund_fee"] = "7".into();
+    let err = vectors::check_all(&broken.to_string()).unwrap_err();
+    assert!(err.contains("refund_fee"), "{err}");
+    // So is a req_info that no longer decrypts to its plaintext.
+    let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+    broken["wechat_refund_notify"]["vectors"][0]["api_key"] =
+        "wrongkeywrongkeywrongkeywrongkey".into();
+    assert!(vectors::check_all(&broken.to_string()).is_err());
     let mut grown: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
-    grown["wechat_notify"] = serde_json::json!({ "vectors": [] });
+    grown["future_section"] = serde_json::json!({ "vectors": [] });
     assert_eq!(
         vectors::check_all(&grown.to_string())
             .unwrap()
             .skipped_sections,
-        vec!["wechat_notify".to_owned()]
+        vec!["future_section".to_owned()]
     );
 }
 

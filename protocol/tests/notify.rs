@@ -1,6 +1,6 @@
-//! Notifications: the `req_info` known-answer vectors of `tests/data/notify_vectors.json`
-//! (spec wechat-v2.md §5.4), payment notification signing, and the Alipay V1 notification
-//! signature.
+//! Notifications: the `req_info` known-answer vectors of the `wechat_refund_notify` section of
+//! `tests/data/known_answers.json` (spec wechat-v2.md §5.4), payment notification signing, and
+//! the Alipay V1 notification signature.
 
 #![allow(
     clippy::unwrap_used,
@@ -25,11 +25,14 @@ use serde_json::Value;
 fn vectors() -> Vec<Value> {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/tests/data/notify_vectors.json"
+        "/tests/data/known_answers.json"
     ))
     .unwrap();
     let v: Value = serde_json::from_str(&text).unwrap();
-    v["req_info"].as_array().unwrap().clone()
+    v["wechat_refund_notify"]["vectors"]
+        .as_array()
+        .unwrap()
+        .clone()
 }
 
 #[test]

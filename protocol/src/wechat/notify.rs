@@ -9,7 +9,8 @@
 //! - The reply ([`NotifyReply`]): `SUCCESS`/`OK`, or `FAIL` with a reason (§5.5).
 //!
 //! The server seals and signs, the SDK opens and verifies: both sides share this code, and the
-//! known-answer vectors of §5.4 (`tests/data/notify_vectors.json`) pin it.
+//! known-answer vectors of §5.4 (the `wechat_refund_notify` section of
+//! `tests/data/known_answers.json`) pin it.
 
 use aes::Aes256;
 use aes::cipher::{BlockCipherDecrypt, BlockCipherEncrypt, KeyInit};
