@@ -32,6 +32,8 @@
 
 pub mod alipay;
 pub mod bulk;
+#[cfg(test)]
+mod docs;
 pub mod failure;
 pub mod general;
 pub mod notifications;
