@@ -114,7 +114,12 @@ pub(super) fn advance(
     Box::pin(async move {
         let by = Duration::from_secs(advance.seconds)
             .checked_add(Duration::from_millis(advance.millis))
-            .ok_or_else(|| Failure::bad_request("seconds and millis add up past u64 seconds"))?;
+            .ok_or_else(|| {
+                Failure::bad_request(format!(
+                    "seconds plus millis is more than {} seconds",
+                    u64::MAX
+                ))
+            })?;
         let done = state.notifier.advance(state, by).await;
         Ok(Reply::ok(AdvanceView {
             clock: ClockView {
