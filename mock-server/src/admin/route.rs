@@ -166,13 +166,18 @@ tuple_input!(A, B);
 tuple_input!(A, B, C);
 tuple_input!(A, B, C, D);
 
-/// Strings as a JSON object, for the string-only extractors; the first of repeated names wins.
-fn string_object(pairs: impl IntoIterator<Item = (String, String)>) -> Value {
+/// A struct of strings from name-value pairs (path parameters, query parameters); the first
+/// of repeated names wins. `part` names what is read, for the 400.
+fn from_strings<T: DeserializeOwned>(
+    pairs: impl IntoIterator<Item = (String, String)>,
+    part: &str,
+) -> Result<T, Failure> {
     let mut object = Map::new();
     for (name, value) in pairs {
         object.entry(name).or_insert(Value::String(value));
     }
-    Value::Object(object)
+    serde_json::from_value(Value::Object(object))
+        .map_err(|e| Failure::bad_request(format!("invalid {part}: {e}")))
 }
 
 /// The path parameters, as a struct whose fields are the pattern's `{names}` (strings).
@@ -185,9 +190,7 @@ impl<T: DeserializeOwned> Input for Path<T> {
             .params
             .iter()
             .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()));
-        serde_json::from_value(string_object(params))
-            .map(Path)
-            .map_err(|e| Failure::bad_request(format!("invalid path: {e}")))
+        from_strings(params, "path").map(Path)
     }
 
     fn describe(doc: &mut InputDoc) {
@@ -203,9 +206,7 @@ pub struct Query<T>(pub T);
 impl<T: DeserializeOwned> Input for Query<T> {
     fn read(raw: &Raw<'_>) -> Result<Self, Failure> {
         let pairs = form_urlencoded::parse(raw.query.as_bytes()).into_owned();
-        serde_json::from_value(string_object(pairs))
-            .map(Query)
-            .map_err(|e| Failure::bad_request(format!("invalid query: {e}")))
+        from_strings(pairs, "query").map(Query)
     }
 
     fn describe(doc: &mut InputDoc) {
