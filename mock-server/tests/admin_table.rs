@@ -78,7 +78,7 @@ async fn get_admin_lists_the_table_with_fields_views_and_fault_names() {
             "path": "/admin/wechat/refunds/{refund_id}/status",
             "summary": "forces a PROCESSING refund's outcome",
             "query": [],
-            "body": { "format": "json", "fields": ["status"] },
+            "body": { "format": "json", "types": ["ForceStatus"], "fields": ["status"] },
             "view": "WechatRefundView",
         })
     );
@@ -89,7 +89,7 @@ async fn get_admin_lists_the_table_with_fields_views_and_fault_names() {
     assert_eq!(orders["query"], json!(["mch_id", "sandbox"]));
     assert_eq!(
         orders["body"],
-        json!({ "format": "optional_json", "fields": ["sandbox"] })
+        json!({ "format": "optional_json", "types": ["LedgerBody"], "fields": ["sandbox"] })
     );
     assert_eq!(orders["view"], "Vec<OrderView>");
     let bulk = endpoints
@@ -97,6 +97,7 @@ async fn get_admin_lists_the_table_with_fields_views_and_fault_names() {
         .find(|e| e["path"] == "/admin/wechat/orders/bulk")
         .unwrap();
     assert_eq!(bulk["body"]["format"], "ndjson");
+    assert_eq!(bulk["body"]["types"], json!(["SeedOrder"]));
     assert_eq!(bulk["body"]["fields"][0], "mch_id");
     assert_eq!(
         index.body["fault_endpoints"],

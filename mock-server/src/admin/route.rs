@@ -104,7 +104,9 @@ pub enum BodyFormat {
 pub struct BodyDoc {
     /// How it is read.
     pub format: BodyFormat,
-    /// The fields it takes (of each line, for NDJSON).
+    /// The request types read from it, without module paths (of each line, for NDJSON).
+    pub types: Vec<String>,
+    /// The fields they take.
     pub fields: Vec<&'static str>,
 }
 
@@ -121,14 +123,17 @@ pub struct InputDoc {
 }
 
 impl InputDoc {
-    fn add_body(&mut self, format: BodyFormat, fields: &[&'static str]) {
+    /// Adds a request type `T` read from the body.
+    fn add_body<T: DeserializeOwned>(&mut self, format: BodyFormat) {
         let body = self.body.get_or_insert(BodyDoc {
             format,
+            types: Vec::new(),
             fields: Vec::new(),
         });
         // A required part makes the whole body required.
         body.format = body.format.max(format);
-        body.fields.extend(fields.iter().copied());
+        body.types.push(short_type_name(type_name::<T>()));
+        body.fields.extend(field_names::<T>());
     }
 }
 
@@ -226,7 +231,7 @@ impl<T: DeserializeOwned> Input for Json<T> {
     }
 
     fn describe(doc: &mut InputDoc) {
-        doc.add_body(BodyFormat::Json, field_names::<T>());
+        doc.add_body::<T>(BodyFormat::Json);
     }
 }
 
@@ -244,7 +249,7 @@ impl<T: DeserializeOwned + Default> Input for OptionalJson<T> {
     }
 
     fn describe(doc: &mut InputDoc) {
-        doc.add_body(BodyFormat::OptionalJson, field_names::<T>());
+        doc.add_body::<T>(BodyFormat::OptionalJson);
     }
 }
 
@@ -262,7 +267,7 @@ impl<T: DeserializeOwned + Default> Input for Lenient<T> {
     }
 
     fn describe(doc: &mut InputDoc) {
-        doc.add_body(BodyFormat::OptionalJson, field_names::<T>());
+        doc.add_body::<T>(BodyFormat::OptionalJson);
     }
 }
 
@@ -416,7 +421,7 @@ impl Route {
             Box::pin(async move { reply.await?.into_answer() })
         });
         let mut input = InputDoc::default();
-        input.add_body(BodyFormat::Ndjson, field_names::<Line>());
+        input.add_body::<Line>(BodyFormat::Ndjson);
         Route::new(
             method,
             path,
@@ -683,6 +688,7 @@ mod tests {
             doc.body,
             Some(BodyDoc {
                 format: BodyFormat::Json,
+                types: vec!["Force".to_owned(), "Flag".to_owned()],
                 fields: vec!["status", "sandbox"],
             })
         );
@@ -710,6 +716,7 @@ mod tests {
             describe::<Lenient<Flag>>().body,
             Some(BodyDoc {
                 format: BodyFormat::OptionalJson,
+                types: vec!["Flag".to_owned()],
                 fields: vec!["sandbox"],
             })
         );
