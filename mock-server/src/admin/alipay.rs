@@ -1,205 +1,226 @@
 //! `/admin/alipay/...`: apps with their keys, trades in any state and age, balances, and the
 //! buyer's side (scan, pay) plus freeze and finish.
 
-use hyper::{Method, StatusCode};
+use std::path::PathBuf;
+
 use paysandbox_protocol::money::{format_yuan, parse_yuan};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
-use super::{AdminResult, Failure, bad_request, parse, query_param, set};
-use crate::ledger::alipay::{AdminError, App, NewApp, SeedTrade, Trade, TradeStatus};
-use crate::state::{AlipayKeys, AppState};
+use super::failure::Failure;
+use super::route::{Json, OptionalJson, Path, Query, Reply};
+use crate::ledger::alipay::{AdminError, App, NewApp, Refund, SeedTrade, Trade, TradeStatus};
+use crate::state::AppState;
 
-impl From<AdminError> for Failure {
-    fn from(error: AdminError) -> Self {
-        let status = match error {
-            AdminError::UnknownApp(_) | AdminError::UnknownTrade(_) => StatusCode::NOT_FOUND,
-            AdminError::Duplicate(_) | AdminError::Ambiguous(_) | AdminError::Conflict(_) => {
-                StatusCode::CONFLICT
-            }
-            _ => StatusCode::BAD_REQUEST,
-        };
-        Failure(status, error.to_string())
+/// `?app_id=`: only this app's (listings), or the app whose trade is meant (actions).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AppQuery {
+    /// The app.
+    pub app_id: Option<String>,
+}
+
+/// An app as the admin API shows it: the app, its balance in yuan and its key files.
+#[derive(Debug, Clone, Serialize)]
+pub struct AppView {
+    /// The app.
+    #[serde(flatten)]
+    pub app: App,
+    /// `seller_balance` in yuan (`"1000000.00"`).
+    pub seller_balance_yuan: String,
+    /// The key files and public keys clients need.
+    pub keys: KeysView,
+}
+
+/// An app's key files (both pairs, in every encoding clients read) and its public keys.
+#[derive(Debug, Clone, Serialize)]
+pub struct KeysView {
+    /// PKCS#1 PEM.
+    pub app_private_key_path: PathBuf,
+    /// PKCS#8 PEM.
+    pub app_private_key_pkcs8_path: PathBuf,
+    /// Bare base64 of the PKCS#1 DER.
+    pub app_private_key_base64_path: PathBuf,
+    /// Bare base64 of the PKCS#8 DER.
+    pub app_private_key_pkcs8_base64_path: PathBuf,
+    /// SPKI PEM.
+    pub app_public_key_path: PathBuf,
+    /// Bare base64 SPKI.
+    pub app_public_key_base64_path: PathBuf,
+    /// The gateway's public key, SPKI PEM: clients verify answers with it.
+    pub alipay_public_key_path: PathBuf,
+    /// The same, bare base64.
+    pub alipay_public_key_base64_path: PathBuf,
+    /// The app public key, bare base64.
+    pub app_public_key: String,
+    /// The gateway's public key, bare base64.
+    pub alipay_public_key: String,
+}
+
+impl AppView {
+    /// The view of `app`, reading (or, the first time, generating) its keys: call it outside
+    /// the world lock.
+    fn of(state: &AppState, app: App) -> Result<AppView, Failure> {
+        let keys = state.alipay_keys(&app.app_id)?;
+        let files = &keys.files;
+        Ok(AppView {
+            seller_balance_yuan: format_yuan(app.seller_balance),
+            keys: KeysView {
+                app_private_key_path: files.app_private_key_path.clone(),
+                app_private_key_pkcs8_path: files.app_private_key_pkcs8_path.clone(),
+                app_private_key_base64_path: files.app_private_key_base64_path.clone(),
+                app_private_key_pkcs8_base64_path: files.app_private_key_pkcs8_base64_path.clone(),
+                app_public_key_path: files.app_public_key_path.clone(),
+                app_public_key_base64_path: files.app_public_key_base64_path.clone(),
+                alipay_public_key_path: files.alipay_public_key_path.clone(),
+                alipay_public_key_base64_path: files.alipay_public_key_base64_path.clone(),
+                app_public_key: files.app.public_base64.clone(),
+                alipay_public_key: files.alipay.public_base64.clone(),
+            },
+            app,
+        })
     }
 }
 
-/// The endpoints, for `GET /admin`.
-pub(super) const INDEX: &[&str] = &[
-    "GET|POST /admin/alipay/apps {app_id, name, seller_balance (fen), app_auth_tokens}",
-    "PATCH /admin/alipay/apps/{app_id} {seller_balance}",
-    "GET|POST /admin/alipay/trades?app_id= {app_id, total_amount (yuan string) | total_fen, out_trade_no, trade_no, status, paid_seconds_ago, frozen, subject, buyer_logon_id, buyer_user_id}",
-    "GET /admin/alipay/refunds?app_id=",
-    "POST /admin/alipay/trades/{trade_no|out_trade_no}/scan|pay|freeze|finish?app_id= {buyer_logon_id, buyer_user_id | frozen}",
-];
-
-/// Routes `/admin/alipay/<rest>`.
-pub(super) fn route(
+pub(super) fn create_app(
     state: &AppState,
-    method: &Method,
-    rest: &[&str],
-    query: &str,
-    body: &[u8],
-) -> AdminResult {
-    let app_id = query_param(query, "app_id");
-    match (method, rest) {
-        (&Method::POST, ["apps"]) => create_app(state, body),
-        (&Method::GET, ["apps"]) => {
-            let apps: Vec<App> = state.world().alipay.apps().into_iter().cloned().collect();
-            let mut out = Vec::with_capacity(apps.len());
-            for app in &apps {
-                out.push(app_json(state, app)?);
-            }
-            Ok((StatusCode::OK, json!(out)))
-        }
-        (&Method::PATCH, ["apps", id]) => update_app(state, id, body),
-        (&Method::POST, ["trades"]) => seed_trade(state, body),
-        (&Method::GET, ["trades"]) => {
-            let now = state.clock.now();
-            let world = state.world();
-            let trades: Vec<Value> = world
-                .alipay
-                .trades(app_id.as_deref())
-                .map(|t| trade_json(t, world.alipay.trade_status(t, now)))
-                .collect();
-            Ok((StatusCode::OK, json!(trades)))
-        }
-        (&Method::GET, ["refunds"]) => {
-            let world = state.world();
-            let refunds: Vec<Value> = world
-                .alipay
-                .refunds(app_id.as_deref())
-                .map(|r| {
-                    let mut value = json!(r);
-                    set(
-                        &mut value,
-                        "refund_yuan",
-                        json!(format_yuan(r.refund_amount)),
-                    );
-                    value
-                })
-                .collect();
-            Ok((StatusCode::OK, json!(refunds)))
-        }
-        (&Method::POST, ["trades", id, action]) => {
-            trade_action(state, app_id.as_deref(), id, action, body)
-        }
-        _ => Err(Failure(
-            StatusCode::NOT_FOUND,
-            "no such admin endpoint; GET /admin lists them".into(),
-        )),
-    }
-}
-
-fn keys_json(keys: &AlipayKeys) -> Value {
-    let f = &keys.files;
-    json!({
-        "app_private_key_path": f.app_private_key_path,
-        "app_private_key_pkcs8_path": f.app_private_key_pkcs8_path,
-        "app_private_key_base64_path": f.app_private_key_base64_path,
-        "app_private_key_pkcs8_base64_path": f.app_private_key_pkcs8_base64_path,
-        "app_public_key_path": f.app_public_key_path,
-        "app_public_key_base64_path": f.app_public_key_base64_path,
-        "alipay_public_key_path": f.alipay_public_key_path,
-        "alipay_public_key_base64_path": f.alipay_public_key_base64_path,
-        "app_public_key": f.app.public_base64,
-        "alipay_public_key": f.alipay.public_base64,
-    })
-}
-
-fn app_json(state: &AppState, app: &App) -> Result<Value, Failure> {
-    let keys = state
-        .alipay_keys(&app.app_id)
-        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
-    let mut value = json!(app);
-    set(
-        &mut value,
-        "seller_balance_yuan",
-        json!(format_yuan(app.seller_balance)),
-    );
-    set(&mut value, "keys", keys_json(&keys));
-    Ok(value)
-}
-
-fn create_app(state: &AppState, body: &[u8]) -> AdminResult {
-    let new: NewApp = parse(body)?;
+    Json(new): Json<NewApp>,
+) -> Result<Reply<AppView>, Failure> {
     if state.world().alipay.app(&new.app_id).is_some() {
         return Err(AdminError::Duplicate(format!("app {}", new.app_id)).into());
     }
     // Key files first, outside the world lock: the first time they take two RSA keygens.
-    if let Err(error) = state.alipay_keys(&new.app_id) {
-        let invalid = matches!(
-            &error,
-            crate::state::StartError::Certs(paysandbox_certs::CertError::InvalidAppId(_))
-        );
-        return Err(if invalid {
-            bad_request("app_id must be 1 to 32 of [0-9A-Za-z_-]")
-        } else {
-            Failure(StatusCode::INTERNAL_SERVER_ERROR, error.to_string())
-        });
-    }
+    state.alipay_keys(&new.app_id)?;
     let app = state.world().alipay.create_app(new)?;
-    Ok((StatusCode::CREATED, app_json(state, &app)?))
+    Ok(Reply::created(AppView::of(state, app)?))
 }
 
-fn update_app(state: &AppState, app_id: &str, body: &[u8]) -> AdminResult {
-    #[derive(Deserialize)]
-    struct Update {
-        seller_balance: Option<u64>,
-    }
-    let update: Update = parse(body)?;
+pub(super) fn apps(state: &AppState, (): ()) -> Result<Reply<Vec<AppView>>, Failure> {
+    let apps: Vec<App> = state.world().alipay.apps().into_iter().cloned().collect();
+    let views = apps
+        .into_iter()
+        .map(|app| AppView::of(state, app))
+        .collect::<Result<_, _>>()?;
+    Ok(Reply::ok(views))
+}
+
+/// `/admin/alipay/apps/{app_id}`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppPath {
+    /// The app.
+    pub app_id: String,
+}
+
+/// `PATCH /admin/alipay/apps/{app_id}`: what changes; absent fields stay.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppUpdate {
+    /// Fen refunds can draw on (ACQ.SELLER_BALANCE_NOT_ENOUGH beyond it).
+    pub seller_balance: Option<u64>,
+}
+
+pub(super) fn update_app(
+    state: &AppState,
+    (Path(path), Json(update)): (Path<AppPath>, Json<AppUpdate>),
+) -> Result<Reply<AppView>, Failure> {
     let app = {
         let mut world = state.world();
         if let Some(balance) = update.seller_balance {
-            world.alipay.set_balance(app_id, balance)?;
+            world.alipay.set_balance(&path.app_id, balance)?;
         }
         world
             .alipay
-            .app(app_id)
+            .app(&path.app_id)
             .cloned()
-            .ok_or_else(|| AdminError::UnknownApp(app_id.to_owned()))?
+            .ok_or(AdminError::UnknownApp(path.app_id))?
     };
-    Ok((StatusCode::OK, app_json(state, &app)?))
+    Ok(Reply::ok(AppView::of(state, app)?))
 }
 
-fn seed_trade(state: &AppState, body: &[u8]) -> AdminResult {
-    #[derive(Deserialize)]
-    struct Seed {
-        app_id: String,
-        /// Yuan, as a string: `"88.88"`.
-        total_amount: Option<Value>,
-        /// Fen.
-        total_fen: Option<u64>,
-        out_trade_no: Option<String>,
-        trade_no: Option<String>,
-        #[serde(default)]
-        status: TradeStatus,
-        paid_seconds_ago: Option<u64>,
-        #[serde(default)]
-        frozen: bool,
-        subject: Option<String>,
-        body: Option<String>,
-        store_id: Option<String>,
-        buyer_logon_id: Option<String>,
-        buyer_user_id: Option<String>,
-        notify_url: Option<String>,
+/// A trade as the admin API shows it: the stored trade and what derives from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct TradeView {
+    /// The trade.
+    #[serde(flatten)]
+    pub trade: Trade,
+    /// The state a client sees (TRADE_FINISHED once the refund period is over).
+    pub trade_status: &'static str,
+    /// `total_amount` in yuan.
+    pub total_yuan: String,
+    /// `refunded` in yuan.
+    pub refunded_yuan: String,
+    /// Refunds made.
+    pub refund_count: usize,
+}
+
+impl TradeView {
+    fn of(trade: Trade, status: TradeStatus) -> TradeView {
+        TradeView {
+            trade_status: status.as_str(),
+            total_yuan: format_yuan(trade.total_amount),
+            refunded_yuan: format_yuan(trade.refunded),
+            refund_count: trade.refund_count(),
+            trade,
+        }
     }
-    let seed: Seed = parse(body)?;
-    let total = match (&seed.total_amount, seed.total_fen) {
-        (Some(Value::String(yuan)), None) => {
-            parse_yuan(yuan).map_err(|e| bad_request(format!("total_amount {yuan:?}: {e}")))?
-        }
-        (Some(_), None) => {
-            return Err(bad_request(
+}
+
+/// `POST /admin/alipay/trades`: a trade in any state and age. The amount is given once,
+/// in yuan or in fen.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TradeSeed {
+    /// The app.
+    pub app_id: String,
+    /// Yuan, as a string: `"88.88"`.
+    pub total_amount: Option<Value>,
+    /// Fen.
+    pub total_fen: Option<u64>,
+    /// Merchant order number (generated when absent).
+    pub out_trade_no: Option<String>,
+    /// Alipay trade number (generated when absent).
+    pub trade_no: Option<String>,
+    /// Stored state (default TRADE_SUCCESS).
+    #[serde(default)]
+    pub status: TradeStatus,
+    /// Paid this many seconds before now.
+    pub paid_seconds_ago: Option<u64>,
+    /// Frozen (refunds refused).
+    #[serde(default)]
+    pub frozen: bool,
+    /// Title.
+    pub subject: Option<String>,
+    /// Description.
+    pub body: Option<String>,
+    /// Store id.
+    pub store_id: Option<String>,
+    /// Masked buyer login.
+    pub buyer_logon_id: Option<String>,
+    /// Buyer user id.
+    pub buyer_user_id: Option<String>,
+    /// Where trade notifications go.
+    pub notify_url: Option<String>,
+}
+
+impl TradeSeed {
+    /// The amount in fen: `total_amount` (a yuan string) or `total_fen`, exactly one.
+    fn total_fen(&self) -> Result<u64, Failure> {
+        match (&self.total_amount, self.total_fen) {
+            (Some(Value::String(yuan)), None) => parse_yuan(yuan)
+                .map_err(|e| Failure::bad_request(format!("total_amount {yuan:?}: {e}"))),
+            (Some(_), None) => Err(Failure::bad_request(
                 "total_amount is a yuan string such as \"88.88\"; give fen as total_fen",
-            ));
-        }
-        (None, Some(fen)) => fen,
-        _ => {
-            return Err(bad_request(
+            )),
+            (None, Some(fen)) => Ok(fen),
+            _ => Err(Failure::bad_request(
                 "give exactly one of total_amount and total_fen",
-            ));
+            )),
         }
-    };
+    }
+}
+
+pub(super) fn seed_trade(
+    state: &AppState,
+    Json(seed): Json<TradeSeed>,
+) -> Result<Reply<TradeView>, Failure> {
+    let total_amount = seed.total_fen()?;
     let now = state.clock.now();
     let mut world = state.world();
     let world = &mut *world;
@@ -208,7 +229,7 @@ fn seed_trade(state: &AppState, body: &[u8]) -> AdminResult {
             app_id: seed.app_id,
             out_trade_no: seed.out_trade_no,
             trade_no: seed.trade_no,
-            total_amount: total,
+            total_amount,
             status: seed.status,
             paid_seconds_ago: seed.paid_seconds_ago,
             frozen: seed.frozen,
@@ -223,77 +244,136 @@ fn seed_trade(state: &AppState, body: &[u8]) -> AdminResult {
         &mut world.ids,
     )?;
     let status = world.alipay.trade_status(&trade, now);
-    Ok((StatusCode::CREATED, trade_json(&trade, status)))
+    Ok(Reply::created(TradeView::of(trade, status)))
 }
 
-fn trade_action(
+pub(super) fn trades(
     state: &AppState,
-    app_id: Option<&str>,
-    id: &str,
-    action: &str,
-    body: &[u8],
-) -> AdminResult {
-    #[derive(Deserialize, Default)]
-    struct Buyer {
-        buyer_logon_id: Option<String>,
-        buyer_user_id: Option<String>,
+    Query(query): Query<AppQuery>,
+) -> Result<Reply<Vec<TradeView>>, Failure> {
+    let now = state.clock.now();
+    let world = state.world();
+    let trades = world
+        .alipay
+        .trades(query.app_id.as_deref())
+        .map(|trade| TradeView::of(trade.clone(), world.alipay.trade_status(trade, now)))
+        .collect();
+    Ok(Reply::ok(trades))
+}
+
+/// A refund as the admin API shows it: the refund and its amount in yuan.
+#[derive(Debug, Clone, Serialize)]
+pub struct AlipayRefundView {
+    /// The refund.
+    #[serde(flatten)]
+    pub refund: Refund,
+    /// `refund_amount` in yuan.
+    pub refund_yuan: String,
+}
+
+pub(super) fn refunds(
+    state: &AppState,
+    Query(query): Query<AppQuery>,
+) -> Result<Reply<Vec<AlipayRefundView>>, Failure> {
+    let world = state.world();
+    let refunds = world
+        .alipay
+        .refunds(query.app_id.as_deref())
+        .map(|refund| AlipayRefundView {
+            refund_yuan: format_yuan(refund.refund_amount),
+            refund: refund.clone(),
+        })
+        .collect();
+    Ok(Reply::ok(refunds))
+}
+
+/// `/admin/alipay/trades/{trade}/...`: the trade's `trade_no` or `out_trade_no`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TradePath {
+    /// trade_no or out_trade_no.
+    pub trade: String,
+}
+
+/// `POST /admin/alipay/trades/{trade}/pay`: who pays (the sandbox buyer when absent).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Buyer {
+    /// Masked buyer login.
+    pub buyer_logon_id: Option<String>,
+    /// Buyer user id.
+    pub buyer_user_id: Option<String>,
+}
+
+/// `POST /admin/alipay/trades/{trade}/freeze`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct Freeze {
+    /// Frozen (default) or thawed.
+    #[serde(default = "yes")]
+    pub frozen: bool,
+}
+
+impl Default for Freeze {
+    fn default() -> Self {
+        Freeze { frozen: true }
     }
-    #[derive(Deserialize)]
-    struct Freeze {
-        #[serde(default = "yes")]
-        frozen: bool,
-    }
-    fn yes() -> bool {
-        true
-    }
-    let optional = |body: &[u8]| body.iter().all(u8::is_ascii_whitespace);
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Which trade a trade action means.
+type TradeAction = (Path<TradePath>, Query<AppQuery>);
+
+/// Runs `action` on the trade under the world lock and shows the trade after it.
+fn act(
+    state: &AppState,
+    (Path(path), Query(query)): TradeAction,
+    action: impl FnOnce(
+        &mut crate::ledger::alipay::AlipayLedger,
+        Option<&str>,
+        &str,
+    ) -> Result<Trade, AdminError>,
+) -> Result<Reply<TradeView>, Failure> {
     let now = state.clock.now();
     let mut world = state.world();
-    let trade = match action {
-        "scan" => world.alipay.scan(app_id, id)?,
-        "pay" => {
-            let buyer: Buyer = if optional(body) {
-                Buyer::default()
-            } else {
-                parse(body)?
-            };
-            world
-                .alipay
-                .pay(app_id, id, buyer.buyer_logon_id, buyer.buyer_user_id, now)?
-        }
-        "freeze" => {
-            let frozen = if optional(body) {
-                true
-            } else {
-                parse::<Freeze>(body)?.frozen
-            };
-            world.alipay.set_frozen(app_id, id, frozen)?
-        }
-        "finish" => world.alipay.finish(app_id, id)?,
-        _ => {
-            return Err(Failure(
-                StatusCode::NOT_FOUND,
-                "trade actions are scan, pay, freeze and finish".into(),
-            ));
-        }
-    };
+    let trade = action(&mut world.alipay, query.app_id.as_deref(), &path.trade)?;
     let status = world.alipay.trade_status(&trade, now);
-    Ok((StatusCode::OK, trade_json(&trade, status)))
+    Ok(Reply::ok(TradeView::of(trade, status)))
 }
 
-fn trade_json(trade: &Trade, status: TradeStatus) -> Value {
-    let mut value = json!(trade);
-    set(&mut value, "trade_status", json!(status.as_str()));
-    set(
-        &mut value,
-        "total_yuan",
-        json!(format_yuan(trade.total_amount)),
-    );
-    set(
-        &mut value,
-        "refunded_yuan",
-        json!(format_yuan(trade.refunded)),
-    );
-    set(&mut value, "refund_count", json!(trade.refund_count()));
-    value
+pub(super) fn scan(state: &AppState, which: TradeAction) -> Result<Reply<TradeView>, Failure> {
+    act(state, which, |alipay, app_id, trade| {
+        alipay.scan(app_id, trade)
+    })
+}
+
+pub(super) fn pay(
+    state: &AppState,
+    (path, query, OptionalJson(buyer)): (Path<TradePath>, Query<AppQuery>, OptionalJson<Buyer>),
+) -> Result<Reply<TradeView>, Failure> {
+    let now = state.clock.now();
+    act(state, (path, query), |alipay, app_id, trade| {
+        alipay.pay(
+            app_id,
+            trade,
+            buyer.buyer_logon_id,
+            buyer.buyer_user_id,
+            now,
+        )
+    })
+}
+
+pub(super) fn freeze(
+    state: &AppState,
+    (path, query, OptionalJson(freeze)): (Path<TradePath>, Query<AppQuery>, OptionalJson<Freeze>),
+) -> Result<Reply<TradeView>, Failure> {
+    act(state, (path, query), |alipay, app_id, trade| {
+        alipay.set_frozen(app_id, trade, freeze.frozen)
+    })
+}
+
+pub(super) fn finish(state: &AppState, which: TradeAction) -> Result<Reply<TradeView>, Failure> {
+    act(state, which, |alipay, app_id, trade| {
+        alipay.finish(app_id, trade)
+    })
 }

@@ -8,8 +8,10 @@ use std::time::Instant;
 use http_body_util::BodyExt;
 use hyper::StatusCode;
 use hyper::body::Incoming;
-use serde_json::{Value, json};
+use serde::Serialize;
 
+use super::failure::Failure;
+use super::route::{Reply, ReplyFuture};
 use crate::ledger::wechat::SeedOrder;
 use crate::state::AppState;
 
@@ -23,12 +25,34 @@ const MAX_LINES: u64 = 20_000_000;
 /// Errors echoed back in full.
 const REPORTED_ERRORS: usize = 10;
 
+/// What a bulk load did.
+#[derive(Debug, Clone, Serialize)]
+pub struct BulkReport {
+    /// Orders seeded.
+    pub seeded: u64,
+    /// Lines refused (bad JSON, or refused by the ledger).
+    pub failed: u64,
+    /// The first refused lines.
+    pub errors: Vec<LineError>,
+    /// Wall-clock time the load took.
+    pub seconds: f64,
+}
+
+/// A refused line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineError {
+    /// 1-based line number.
+    pub line: u64,
+    /// Why it was refused.
+    pub error: String,
+}
+
 #[derive(Default)]
 struct Progress {
     line: u64,
     seeded: u64,
     failed: u64,
-    errors: Vec<Value>,
+    errors: Vec<LineError>,
     batch: Vec<(u64, SeedOrder)>,
 }
 
@@ -36,7 +60,7 @@ impl Progress {
     fn fail(&mut self, line: u64, error: String) {
         self.failed += 1;
         if self.errors.len() < REPORTED_ERRORS {
-            self.errors.push(json!({ "line": line, "error": error }));
+            self.errors.push(LineError { line, error });
         }
     }
 
@@ -78,16 +102,18 @@ impl Progress {
 }
 
 /// Streams the body, seeding as it goes; answers with counts and the first errors.
-pub async fn seed_orders(body: Incoming, state: &AppState) -> (StatusCode, Value) {
+pub(super) fn seed_orders(body: Incoming, state: &AppState) -> ReplyFuture<'_, BulkReport> {
+    Box::pin(seed_stream(body, state))
+}
+
+async fn seed_stream(mut body: Incoming, state: &AppState) -> Result<Reply<BulkReport>, Failure> {
     let started = Instant::now();
     let mut progress = Progress::default();
     let mut pending: Vec<u8> = Vec::new();
-    let mut body = body;
     while let Some(frame) = body.frame().await {
         let Ok(frame) = frame else {
-            return (
-                StatusCode::BAD_REQUEST,
-                json!({ "error": "the request body ended early", "seeded": progress.seeded }),
+            return Err(
+                Failure::bad_request("the request body ended early").with_seeded(progress.seeded)
             );
         };
         let Some(data) = frame.data_ref() else {
@@ -108,13 +134,11 @@ pub async fn seed_orders(body: Incoming, state: &AppState) -> (StatusCode, Value
         pending.drain(..start);
         if pending.len() > MAX_LINE || progress.line > MAX_LINES {
             progress.flush(state);
-            return (
+            return Err(Failure::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                json!({
-                    "error": format!("lines must be under {MAX_LINE} bytes and at most {MAX_LINES}"),
-                    "seeded": progress.seeded,
-                }),
-            );
+                format!("lines must be under {MAX_LINE} bytes and at most {MAX_LINES}"),
+            )
+            .with_seeded(progress.seeded));
         }
     }
     if !pending.is_empty() {
@@ -122,13 +146,10 @@ pub async fn seed_orders(body: Incoming, state: &AppState) -> (StatusCode, Value
         progress.take_line(&last, state);
     }
     progress.flush(state);
-    (
-        StatusCode::OK,
-        json!({
-            "seeded": progress.seeded,
-            "failed": progress.failed,
-            "errors": progress.errors,
-            "seconds": started.elapsed().as_secs_f64(),
-        }),
-    )
+    Ok(Reply::ok(BulkReport {
+        seeded: progress.seeded,
+        failed: progress.failed,
+        errors: progress.errors,
+        seconds: started.elapsed().as_secs_f64(),
+    }))
 }

@@ -27,7 +27,6 @@
 //! A receiver must not call the admin API while it handles a notification: the drive that is
 //! delivering holds the engine until the receiver answers (or the request times out).
 
-pub mod admin;
 mod build;
 
 use std::collections::{BTreeMap, VecDeque};

@@ -1,0 +1,271 @@
+//! Sandbox-wide endpoints: the index (`GET /admin`), the clock, reset, faults and the journal.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use hyper::StatusCode;
+use serde::{Deserialize, Serialize};
+
+use super::failure::Failure;
+use super::route::{InputDoc, Json, Query, Reply, ReplyFuture};
+use super::shape::variant_names;
+use super::table;
+use crate::faults::{Endpoint, Fault};
+use crate::journal::JournalEntry;
+use crate::state::AppState;
+
+/// `GET /admin`: every endpoint of the table, and the names faults can be injected into.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexView {
+    /// The endpoints, in table order.
+    pub endpoints: Vec<EndpointView>,
+    /// Every `endpoint` a fault can name (`POST /admin/faults`).
+    pub fault_endpoints: Vec<&'static str>,
+}
+
+/// One endpoint of the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointView {
+    /// `GET`, `POST`...
+    pub method: String,
+    /// The path pattern: `{name}` segments are parameters.
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Query parameters and body fields.
+    #[serde(flatten)]
+    pub input: InputDoc,
+    /// The answer's type, as docs/admin.md describes it.
+    pub view: String,
+}
+
+pub(super) fn index(_state: &AppState, (): ()) -> Result<Reply<IndexView>, Failure> {
+    let endpoints = table()
+        .iter()
+        .map(|route| EndpointView {
+            method: route.method().to_string(),
+            path: route.path(),
+            summary: route.summary(),
+            input: route.input().clone(),
+            view: route.view().to_owned(),
+        })
+        .collect();
+    Ok(Reply::ok(IndexView {
+        endpoints,
+        fault_endpoints: fault_endpoints().to_vec(),
+    }))
+}
+
+/// Every fault endpoint name, as the wire spells it.
+pub fn fault_endpoints() -> &'static [&'static str] {
+    variant_names::<Endpoint>()
+}
+
+/// The sandbox clock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ClockView {
+    /// Milliseconds since the Unix epoch.
+    pub now_ms: i64,
+    /// `yyyy-MM-dd HH:mm:ss`, Beijing time.
+    pub beijing: String,
+    /// Whether it stands still between advances.
+    pub frozen: bool,
+}
+
+impl ClockView {
+    fn of(state: &AppState) -> ClockView {
+        let now = state.clock.now();
+        ClockView {
+            now_ms: now.0,
+            beijing: now.beijing_datetime(),
+            frozen: state.clock.is_frozen(),
+        }
+    }
+}
+
+pub(super) fn clock(state: &AppState, (): ()) -> Result<Reply<ClockView>, Failure> {
+    Ok(Reply::ok(ClockView::of(state)))
+}
+
+/// `POST /admin/clock/advance`: how far.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Advance {
+    /// Seconds.
+    pub seconds: u64,
+    /// Milliseconds, added to the seconds.
+    pub millis: u64,
+}
+
+/// The clock after an advance, and the WeChat refunds that settled on the way.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AdvanceView {
+    /// The clock now.
+    #[serde(flatten)]
+    pub clock: ClockView,
+    /// refund_ids that reached a final status, in order.
+    pub settled_refunds: Vec<String>,
+}
+
+pub(super) fn advance(
+    state: &AppState,
+    Json(advance): Json<Advance>,
+) -> ReplyFuture<'_, AdvanceView> {
+    Box::pin(async move {
+        let by = Duration::from_secs(advance.seconds)
+            .checked_add(Duration::from_millis(advance.millis))
+            .ok_or_else(|| {
+                Failure::bad_request(format!(
+                    "seconds plus millis is more than {} seconds",
+                    u64::MAX
+                ))
+            })?;
+        let done = state.notifier.advance(state, by).await;
+        Ok(Reply::ok(AdvanceView {
+            clock: ClockView {
+                now_ms: done.now.0,
+                beijing: done.now.beijing_datetime(),
+                frozen: state.clock.is_frozen(),
+            },
+            settled_refunds: done.settled_refunds,
+        }))
+    })
+}
+
+/// `{"reset": true}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ResetView {
+    /// Always true.
+    pub reset: bool,
+}
+
+pub(super) fn reset(state: &AppState, (): ()) -> Result<Reply<ResetView>, Failure> {
+    state.reset()?;
+    Ok(Reply::ok(ResetView { reset: true }))
+}
+
+/// `{"cleared": true}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct ClearedView {
+    /// Always true.
+    pub cleared: bool,
+}
+
+/// How many faults are still queued, per endpoint name (endpoints with none left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct PendingFaults(pub HashMap<Endpoint, usize>);
+
+pub(super) fn faults(state: &AppState, (): ()) -> Result<Reply<PendingFaults>, Failure> {
+    Ok(Reply::ok(PendingFaults(state.faults().pending())))
+}
+
+/// `POST /admin/faults`: a fault and how many answers it replaces.
+#[derive(Debug, Clone, Deserialize)]
+pub struct FaultInjection {
+    /// The endpoint whose answers are replaced.
+    pub endpoint: Endpoint,
+    /// How many of its next answers (1 to 10,000).
+    #[serde(default = "one")]
+    pub count: usize,
+    /// A business error code: WeChat err_code, or Alipay sub_code.
+    #[serde(default)]
+    pub err_code: Option<String>,
+    /// An HTTP status with an empty body instead.
+    #[serde(default)]
+    pub http_status: Option<u16>,
+    /// Wall-clock milliseconds to wait before answering.
+    #[serde(default)]
+    pub delay_ms: Option<u64>,
+    /// Apply the request to the ledger first, then answer with the fault.
+    #[serde(default)]
+    pub after_apply: bool,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// Most copies of one fault a call may queue.
+const MAX_FAULT_COUNT: usize = 10_000;
+
+pub(super) fn inject_fault(
+    state: &AppState,
+    Json(injection): Json<FaultInjection>,
+) -> Result<Reply<PendingFaults>, Failure> {
+    let FaultInjection {
+        endpoint,
+        count,
+        err_code,
+        http_status,
+        delay_ms,
+        after_apply,
+    } = injection;
+    if err_code.is_none() && http_status.is_none() && delay_ms.is_none() {
+        return Err(Failure::bad_request(
+            "a fault needs err_code, http_status or delay_ms",
+        ));
+    }
+    if let Some(status) = http_status
+        && StatusCode::from_u16(status).is_err()
+    {
+        return Err(Failure::bad_request(format!(
+            "invalid http_status {status}"
+        )));
+    }
+    if endpoint.is_alipay()
+        && let Some(code) = &err_code
+        && matches!(
+            paysandbox_protocol::alipay::SubCode::from_wire(code).gateway_code(),
+            paysandbox_protocol::alipay::GatewayCode::Other(_)
+        )
+    {
+        return Err(Failure::bad_request(format!(
+            "{code} is not an Alipay sub_code (ACQ.*, isv.*, isp.*, aop.*)"
+        )));
+    }
+    if count == 0 || count > MAX_FAULT_COUNT {
+        return Err(Failure::bad_request("count must be 1 to 10000"));
+    }
+    let fault = Fault {
+        err_code,
+        http_status,
+        delay_ms,
+        after_apply,
+    };
+    let mut faults = state.faults();
+    faults.push(endpoint, fault, count);
+    Ok(Reply::created(PendingFaults(faults.pending())))
+}
+
+pub(super) fn clear_faults(state: &AppState, (): ()) -> Result<Reply<ClearedView>, Failure> {
+    state.faults().clear();
+    Ok(Reply::ok(ClearedView { cleared: true }))
+}
+
+/// `GET /admin/journal?limit=N`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct JournalQuery {
+    /// How many of the newest entries (default 100; a value that is not a number counts as
+    /// absent).
+    pub limit: Option<String>,
+}
+
+/// Entries listed when the query names no (valid) limit.
+const DEFAULT_JOURNAL_LIMIT: usize = 100;
+
+pub(super) fn journal(
+    state: &AppState,
+    Query(query): Query<JournalQuery>,
+) -> Result<Reply<Vec<JournalEntry>>, Failure> {
+    let limit = query
+        .limit
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(DEFAULT_JOURNAL_LIMIT);
+    Ok(Reply::ok(state.journal().tail(limit)))
+}
+
+pub(super) fn clear_journal(state: &AppState, (): ()) -> Result<Reply<ClearedView>, Failure> {
+    state.journal().clear();
+    Ok(Reply::ok(ClearedView { cleared: true }))
+}

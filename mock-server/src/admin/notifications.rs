@@ -1,0 +1,175 @@
+//! `/admin/notifications/...`: the outbox (list, show), one more attempt now (resend),
+//! delivering what is due (flush), and a WeChat payment notification for any paid order.
+//! The resend, flush and payment endpoints await the delivery engine.
+
+use paysandbox_protocol::wechat::SignType;
+use serde::{Deserialize, Serialize};
+
+use super::failure::Failure;
+use super::route::{Json, Path, Query, Reply, ReplyFuture};
+use crate::ledger::wechat::OrderRef;
+use crate::notify::{Notification, Status};
+use crate::state::AppState;
+
+/// `GET /admin/notifications`: every given parameter must equal the notification's field.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct NotificationFilter {
+    /// `wechat` or `alipay`.
+    pub platform: Option<String>,
+    /// `refund`, `payment` or `trade`.
+    pub kind: Option<String>,
+    /// `pending`, `delivered`, `failed` or `no_url`.
+    pub status: Option<String>,
+    /// mch_id or app_id.
+    pub merchant: Option<String>,
+    /// The merchant's order number.
+    pub out_trade_no: Option<String>,
+    /// transaction_id or trade_no.
+    pub trade_id: Option<String>,
+    /// WeChat refund_id.
+    pub refund_id: Option<String>,
+    /// WeChat out_refund_no or Alipay out_biz_no.
+    pub refund_no: Option<String>,
+}
+
+/// How a field appears in JSON, to compare with a query parameter.
+fn wire_text<T: Serialize>(value: &T) -> String {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(text)) => text,
+        _ => String::new(),
+    }
+}
+
+impl NotificationFilter {
+    fn admits(&self, n: &Notification) -> bool {
+        let checks: [(&Option<String>, String); 8] = [
+            (&self.platform, wire_text(&n.platform)),
+            (&self.kind, wire_text(&n.kind)),
+            (&self.status, wire_text(&n.status)),
+            (&self.merchant, n.merchant.clone()),
+            (&self.out_trade_no, n.out_trade_no.clone()),
+            (&self.trade_id, n.trade_id.clone()),
+            (&self.refund_id, n.refund_id.clone().unwrap_or_default()),
+            (&self.refund_no, n.refund_no.clone().unwrap_or_default()),
+        ];
+        checks
+            .iter()
+            .all(|(wanted, value)| wanted.as_ref().is_none_or(|w| w == value))
+    }
+}
+
+pub(super) fn list(
+    state: &AppState,
+    Query(filter): Query<NotificationFilter>,
+) -> Result<Reply<Vec<Notification>>, Failure> {
+    Ok(Reply::ok(state.notifier.list(|n| filter.admits(n))))
+}
+
+/// `/admin/notifications/{id}/...`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct NotificationPath {
+    /// The notification's id (a number; anything else is unknown).
+    pub id: String,
+}
+
+fn find(state: &AppState, id: &str) -> Result<Notification, Failure> {
+    id.parse::<u64>()
+        .ok()
+        .and_then(|n| state.notifier.get(n))
+        .ok_or_else(|| Failure::not_found(format!("no notification {id}")))
+}
+
+pub(super) fn show(
+    state: &AppState,
+    Path(path): Path<NotificationPath>,
+) -> Result<Reply<Notification>, Failure> {
+    Ok(Reply::ok(find(state, &path.id)?))
+}
+
+pub(super) fn resend(
+    state: &AppState,
+    Path(path): Path<NotificationPath>,
+) -> ReplyFuture<'_, Notification> {
+    Box::pin(async move {
+        let id = path.id;
+        let notification = find(state, &id)?;
+        if notification.status == Status::NoUrl {
+            return Err(Failure::conflict(format!(
+                "notification {id} has no notify_url"
+            )));
+        }
+        let after = state
+            .notifier
+            .resend(state, notification.id)
+            .await
+            .ok_or_else(|| Failure::not_found(format!("no notification {id}")))?;
+        Ok(Reply::ok(after))
+    })
+}
+
+/// `{"flushed": true}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct FlushedView {
+    /// Always true.
+    pub flushed: bool,
+}
+
+pub(super) fn flush(state: &AppState, (): ()) -> ReplyFuture<'_, FlushedView> {
+    Box::pin(async move {
+        state.notifier.drive(state).await;
+        Ok(Reply::ok(FlushedView { flushed: true }))
+    })
+}
+
+/// `POST /admin/notifications/wechat/payment`: the payment notification of a paid order.
+#[derive(Debug, Clone, Deserialize)]
+pub struct PaymentNotification {
+    /// The merchant.
+    pub mch_id: String,
+    /// The order by merchant number...
+    pub out_trade_no: Option<String>,
+    /// ...or by WeChat id (wins when both are given).
+    pub transaction_id: Option<String>,
+    /// Where to POST it.
+    pub notify_url: String,
+    /// `MD5` (default) or `HMAC-SHA256`.
+    #[serde(default)]
+    pub sign_type: Option<String>,
+    /// The `/sandboxnew/` ledger's order.
+    #[serde(default)]
+    pub sandbox: bool,
+}
+
+pub(super) fn wechat_payment(
+    state: &AppState,
+    Json(request): Json<PaymentNotification>,
+) -> ReplyFuture<'_, Notification> {
+    Box::pin(async move {
+        let order = match (request.transaction_id, request.out_trade_no) {
+            (Some(id), _) => OrderRef::TransactionId(id),
+            (None, Some(no)) => OrderRef::OutTradeNo(no),
+            (None, None) => {
+                return Err(Failure::bad_request("give out_trade_no or transaction_id"));
+            }
+        };
+        let sign_type = match request.sign_type.as_deref() {
+            None => SignType::Md5,
+            Some(s) => SignType::from_wire(s)
+                .ok_or_else(|| Failure::bad_request("sign_type is MD5 or HMAC-SHA256"))?,
+        };
+        let id = state.notifier.wechat_payment(
+            state,
+            &request.mch_id,
+            &order,
+            &request.notify_url,
+            sign_type,
+            request.sandbox,
+        )?;
+        state.notifier.drive(state).await;
+        let notification = state
+            .notifier
+            .get(id)
+            .ok_or_else(|| Failure::not_found(format!("no notification {id}")))?;
+        Ok(Reply::created(notification))
+    })
+}
