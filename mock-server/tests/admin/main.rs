@@ -6,11 +6,9 @@
     clippy::indexing_slicing
 )]
 
-mod support;
-
+use paysandbox_testkit::prelude::*;
 use reqwest::Method;
 use serde_json::json;
-use support::*;
 
 #[tokio::test]
 async fn journal_records_requests_and_reset_restores_the_demo_state() {
@@ -47,7 +45,7 @@ async fn journal_records_requests_and_reset_restores_the_demo_state() {
     assert_eq!(refunds[0]["status"], "PROCESSING");
     assert_eq!(refunds[0]["out_trade_no"], "demo-order-0001");
 
-    sandbox.admin_post("/admin/reset", json!({})).await;
+    sandbox.reset().await;
     let (_, refunds) = sandbox
         .admin(Method::GET, "/admin/wechat/refunds", None)
         .await;
@@ -150,7 +148,7 @@ async fn bulk_seeding_streams_ndjson_and_reports_bad_lines() {
     body +=
         &format!("{{\"mch_id\":\"{MCH}\",\"out_trade_no\":\"bulk-00000001\",\"total_fee\":100}}\n");
     body += &format!("{{\"mch_id\":\"{MCH}\",\"out_trade_no\":\"bulk-last\",\"total_fee\":100}}");
-    let response = reqwest::Client::new()
+    let response = http_client()
         .post(format!(
             "{}/admin/wechat/orders/bulk",
             sandbox.running.admin_url

@@ -1,18 +1,11 @@
 //! `alipay.data.dataservice.bill.downloadurl.query` and `/downloadBillFile.resource`: the
 //! exact CSV lines of a seeded day, the URL's host following the request, the 30 s expiry on
 //! the injected clock, monthly bills, and every error (signed, 40004).
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use paysandbox_protocol::alipay::bill::{file_names, from_gbk, read_zip, zip_entries};
 use serde_json::{Value, json};
-use support::*;
+
+use crate::support::*;
 
 const METHOD: &str = "alipay.data.dataservice.bill.downloadurl.query";
 /// The demo app's seller: `2088` + the app id's last 12 digits, then `0156`.
@@ -84,7 +77,7 @@ async fn query(sandbox: &Sandbox, bill_type: &str, bill_date: &str) -> Value {
 /// GETs a URL with the sandbox CA; returns status, content type, disposition, body.
 async fn fetch(sandbox: &Sandbox, url: &str) -> (u16, String, String, Vec<u8>) {
     let response = sandbox
-        .client(Identity::None)
+        .https_client(ClientCert::None)
         .get(url)
         .send()
         .await
@@ -235,7 +228,7 @@ async fn the_url_follows_the_request_and_expires_after_30_seconds() {
         &json!({"bill_type": "trade", "bill_date": "2023-11-15"}),
     );
     let body = paysandbox_protocol::alipay::encode_urlencoded(&params);
-    let response = reqwest::Client::new()
+    let response = http_client()
         .post(format!("{}/gateway.do", sandbox.running.http_url))
         .header("host", "bills.example.test:8080")
         .header("content-type", "application/x-www-form-urlencoded")
@@ -251,7 +244,7 @@ async fn the_url_follows_the_request_and_expires_after_30_seconds() {
     );
     // Over plain HTTP to the sandbox itself the same path and query work.
     let local = url.replace("http://bills.example.test:8080", &sandbox.running.http_url);
-    let plain = reqwest::get(&local).await.unwrap();
+    let plain = http_client().get(&local).send().await.unwrap();
     assert_eq!(plain.status().as_u16(), 200);
     let zip = plain.bytes().await.unwrap();
     assert_eq!(read_zip(&zip, 1 << 20).unwrap().rows.len(), 4);
@@ -281,7 +274,7 @@ async fn the_url_follows_the_request_and_expires_after_30_seconds() {
     };
     expired(fetch(&sandbox, &url).await);
     // The plain-HTTP link issued earlier has expired too; an unknown token, or none, likewise.
-    let plain = reqwest::get(&local).await.unwrap();
+    let plain = http_client().get(&local).send().await.unwrap();
     let content_type = plain.headers()["content-type"].to_str().unwrap().to_owned();
     assert_eq!(content_type, "text/html;charset=utf-8");
     let token_at = url.find("&token=").unwrap();
@@ -375,10 +368,7 @@ async fn every_refusal_is_a_signed_40004() {
 
     // Injected faults reach this method too.
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({"endpoint": METHOD, "count": 1, "err_code": "isp.unknow-error"}),
-        )
+        .fault(Fault::err_code(METHOD, "isp.unknow-error").count(1))
         .await;
     let node = query(&sandbox, "trade", "2023-10").await;
     assert_eq!(node["code"], "20000", "{node}");

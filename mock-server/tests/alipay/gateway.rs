@@ -1,18 +1,11 @@
 //! `/gateway.do`: transports (GET, query+body, body only, plain HTTP, absolute-form request
 //! line), the common-parameter checks, signatures both ways, and the unsigned answers.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use paysandbox_protocol::alipay::{SignType, encode_urlencoded, parse_envelope};
 use serde_json::json;
-use support::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+use crate::support::*;
 
 const QUERY: &str = "alipay.trade.query";
 const REFUND: &str = "alipay.trade.refund";
@@ -71,7 +64,7 @@ async fn compact_envelope_node_first_then_sign_and_fields_in_gateway_order() {
     );
     // Signed with the platform key, not the app key.
     let app_public = paysandbox_protocol::alipay::parse_public_key(
-        &std::fs::read_to_string(alipay_files().app_public_key_path).unwrap(),
+        &std::fs::read_to_string(&alipay_files().app_public_key_path).unwrap(),
     )
     .unwrap();
     assert!(
@@ -150,7 +143,7 @@ async fn a_plus_sent_unencoded_in_the_query_breaks_the_signature_and_2b_does_not
         .cloned()
         .collect();
     let raw = format!("{}&sign={sign}", encode_urlencoded(&without));
-    let client = reqwest::Client::new();
+    let client = http_client();
     let base = format!("{}/gateway.do", sandbox.running.http_url);
     let body = client
         .get(format!("{base}?{raw}"))
@@ -199,7 +192,7 @@ async fn empty_parameters_and_empty_biz_fields_are_absent() {
 async fn gopay_charset_in_url_and_body_counts_once_two_values_are_refused() {
     let sandbox = start().await;
     let params = alipay_signed(QUERY, &query_biz());
-    let client = reqwest::Client::new();
+    let client = http_client();
     let url = |q: &str| format!("{}/gateway.do?{q}", sandbox.running.http_url);
     let send = |q: &'static str| {
         client
@@ -262,7 +255,9 @@ async fn missing_or_unknown_method_is_an_unsigned_error_response() {
         r#"{"error_response":{"code":"40002","msg":"Invalid Arguments","sub_code":"isv.invalid-method","sub_msg":"不存在的方法名"}}"#
     );
     // The bare gateway URL.
-    let body = reqwest::get(format!("{}/gateway.do", sandbox.running.http_url))
+    let body = http_client()
+        .get(format!("{}/gateway.do", sandbox.running.http_url))
+        .send()
         .await
         .unwrap()
         .text()
@@ -400,7 +395,7 @@ async fn undecodable_parameters_are_refused_before_anything_else() {
         sandbox.running.http_url,
         encode_urlencoded(&query)
     );
-    let client = reqwest::Client::new();
+    let client = http_client();
     for (body, sub_code, sub_msg) in [
         ("biz_content=%FF%FE", "isv.invalid-charset", "字符集错误"),
         ("biz_content=%G1", "isv.invalid-parameter", "参数无效"),
@@ -480,7 +475,7 @@ async fn missing_or_malformed_biz_content_is_acq_invalid_parameter() {
 #[tokio::test]
 async fn other_http_methods_get_nginx_405_and_the_journal_records_alipay_calls() {
     let sandbox = start().await;
-    let response = reqwest::Client::new()
+    let response = http_client()
         .put(format!("{}/gateway.do", sandbox.running.http_url))
         .send()
         .await

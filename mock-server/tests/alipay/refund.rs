@@ -1,18 +1,11 @@
 //! `alipay.trade.refund`: the success answer and every business code under its rule, through
 //! real HTTPS with every answer's signature checked.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use paysandbox_protocol::alipay::TradeRefundResponse;
 use paysandbox_protocol::money::Fen;
 use serde_json::{Value, json};
-use support::*;
+
+use crate::support::*;
 
 const REFUND: &str = "alipay.trade.refund";
 
@@ -375,10 +368,7 @@ async fn refund_detail_item_list_on_request() {
 async fn injected_system_error_before_and_after_the_refund() {
     let sandbox = start().await;
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({"endpoint": "alipay.trade.refund", "err_code": "ACQ.SYSTEM_ERROR"}),
-        )
+        .fault(Fault::err_code("alipay.trade.refund", "ACQ.SYSTEM_ERROR"))
         .await;
     let node = refund(&sandbox, "demo-trade-0002", json!("1.00"), Some("f1")).await;
     assert_acq(&node, "ACQ.SYSTEM_ERROR", "系统错误");
@@ -390,10 +380,7 @@ async fn injected_system_error_before_and_after_the_refund() {
     // After apply: the money moved but the client saw SYSTEM_ERROR; the retry with the same
     // out_request_no and amount is the idempotent success.
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({"endpoint": "alipay.trade.refund", "err_code": "ACQ.SYSTEM_ERROR", "after_apply": true}),
-        )
+        .fault(Fault::err_code("alipay.trade.refund", "ACQ.SYSTEM_ERROR").after_apply(true))
         .await;
     let node = refund(&sandbox, "demo-trade-0002", json!("1.00"), Some("f1")).await;
     assert_acq(&node, "ACQ.SYSTEM_ERROR", "系统错误");
@@ -403,16 +390,10 @@ async fn injected_system_error_before_and_after_the_refund() {
 
     // 20000 by prefix, and a bare HTTP status; other methods are untouched.
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({"endpoint": "alipay.trade.refund", "err_code": "isp.unknow-error"}),
-        )
+        .fault(Fault::err_code("alipay.trade.refund", "isp.unknow-error"))
         .await;
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({"endpoint": "alipay.trade.refund", "http_status": 502}),
-        )
+        .fault(Fault::http_status("alipay.trade.refund", 502))
         .await;
     let status = trade_status(&sandbox, "demo-trade-0002").await;
     assert_eq!(status["code"], "10000");

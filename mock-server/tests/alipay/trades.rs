@@ -1,17 +1,10 @@
 //! `alipay.trade.fastpay.refund.query`, `alipay.trade.query`, `alipay.trade.close`,
 //! `alipay.trade.precreate` with the admin buyer (scan, pay), and the Alipay admin API.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use support::*;
+
+use crate::support::*;
 
 const REFUND: &str = "alipay.trade.refund";
 const REFUND_QUERY: &str = "alipay.trade.fastpay.refund.query";
@@ -511,7 +504,7 @@ async fn admin_errors_and_reset() {
         .await;
     assert_eq!(trades.as_array().unwrap().len(), 8);
 
-    sandbox.admin_post("/admin/reset", json!({})).await;
+    sandbox.reset().await;
     let (_, trades) = sandbox
         .admin(Method::GET, "/admin/alipay/trades", None)
         .await;

@@ -1,18 +1,11 @@
 //! `/pay/downloadbill`: the exact text of a day's bill (ALL, SUCCESS, REFUND, gzip), the
 //! availability rules on the injected clock, and every error in its own XML shape.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use paysandbox_protocol::wechat::bill::{gunzip, is_gzip, parse_bill};
 use paysandbox_protocol::wechat::{Params, sign, xml};
 use serde_json::{Value, json};
-use support::*;
+
+use crate::support::*;
 
 /// T0 is 2023-11-15 06:13:20 in Beijing.
 const DAY: &str = "20231115";
@@ -66,7 +59,7 @@ async fn download(sandbox: &Sandbox, fields: &[(&str, &str)], key: &str) -> (u16
     }
     let params = signed(params, key);
     let response = sandbox
-        .client(Identity::None)
+        .https_client(ClientCert::None)
         .post(format!("{}/pay/downloadbill", sandbox.running.api_url))
         .body(xml::encode(&params))
         .send()
@@ -367,7 +360,7 @@ async fn every_request_error_in_the_bill_error_shape() {
     params.insert_text("bill_date", "20231115");
     let (_, body) = sandbox
         .post_raw(
-            &sandbox.client(Identity::None),
+            &sandbox.https_client(ClientCert::None),
             "/pay/downloadbill",
             xml::encode(&params),
         )
@@ -380,7 +373,7 @@ async fn every_request_error_in_the_bill_error_shape() {
     sign::sign_in_place(&mut params, KEY, sign::SignType::Md5);
     let (_, body) = sandbox
         .post_raw(
-            &sandbox.client(Identity::None),
+            &sandbox.https_client(ClientCert::None),
             "/pay/downloadbill",
             xml::encode(&params),
         )
@@ -393,10 +386,7 @@ async fn injected_faults_and_the_journal() {
     let sandbox = start().await;
     sandbox.advance(100_000).await;
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({"endpoint": "wechat.downloadbill", "count": 1, "err_code": "SYSTEMERROR"}),
-        )
+        .fault(Fault::err_code("wechat.downloadbill", "SYSTEMERROR").count(1))
         .await;
     assert_error(&sandbox, &[("bill_date", "20231115")], "SYSTEMERROR", None).await;
     // The demo orders were paid on 2023-11-15 (Beijing): the next answer is that bill.

@@ -1,18 +1,11 @@
 //! The payment flow: `/pay/unifiedorder`, `/pay/closeorder`, `/pay/orderquery` for unpaid and
 //! closed orders, and the simulated buyer's payment through the admin API.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use paysandbox_protocol::wechat::sign::SignType;
 use paysandbox_protocol::wechat::{Params, UnifiedOrderResponse};
 use serde_json::json;
-use support::*;
+
+use crate::support::*;
 
 /// A JSAPI unified order of the demo merchant.
 fn order_params(out_trade_no: &str, total_fee: u64) -> Params {
@@ -313,7 +306,7 @@ async fn unified_order_field_rules() {
 #[tokio::test]
 async fn signature_appid_and_faults_apply_to_the_new_endpoints() {
     let sandbox = start().await;
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     let response = sandbox
         .call_with(
             &client,
@@ -336,10 +329,7 @@ async fn signature_appid_and_faults_apply_to_the_new_endpoints() {
         .await;
     assert_eq!(response.get("err_code"), Some("APPID_NOT_EXIST"));
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({"endpoint": "wechat.unifiedorder", "err_code": "SYSTEMERROR"}),
-        )
+        .fault(Fault::err_code("wechat.unifiedorder", "SYSTEMERROR"))
         .await;
     let response = sandbox
         .call_with(
@@ -351,10 +341,7 @@ async fn signature_appid_and_faults_apply_to_the_new_endpoints() {
         .await;
     assert_eq!(response.get("err_code"), Some("SYSTEMERROR"));
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({"endpoint": "wechat.closeorder", "http_status": 503}),
-        )
+        .fault(Fault::http_status("wechat.closeorder", 503))
         .await;
     let (status, _) = sandbox
         .post_raw(

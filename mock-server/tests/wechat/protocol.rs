@@ -1,21 +1,14 @@
 //! Protocol-level behaviour shared by every WeChat endpoint: method, body, XML, required
 //! fields, signatures, merchant and appid, sign types, and the request styles of real clients.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::xml;
 use serde_json::json;
-use support::*;
+
+use crate::support::*;
 
 async fn raw(sandbox: &Sandbox, path: &str, body: &str) -> paysandbox_protocol::wechat::Params {
-    let client = sandbox.client(Identity::Merchant(MCH));
+    let client = sandbox.https_client(ClientCert::Merchant(MCH));
     let (status, text) = sandbox.post_raw(&client, path, body.to_owned()).await;
     assert_eq!(status, 200, "{text}");
     xml::decode(text.as_bytes()).unwrap()
@@ -24,7 +17,7 @@ async fn raw(sandbox: &Sandbox, path: &str, body: &str) -> paysandbox_protocol::
 #[tokio::test]
 async fn get_is_refused_with_require_post() {
     let sandbox = start().await;
-    let client = sandbox.client(Identity::Merchant(MCH));
+    let client = sandbox.https_client(ClientCert::Merchant(MCH));
     let response = client
         .get(format!("{}/pay/refundquery", sandbox.running.api_url))
         .send()
@@ -54,7 +47,7 @@ async fn empty_body_malformed_xml_and_doctype_are_protocol_failures() {
 #[tokio::test]
 async fn non_utf8_body_is_refused() {
     let sandbox = start().await;
-    let client = sandbox.client(Identity::Merchant(MCH));
+    let client = sandbox.https_client(ClientCert::Merchant(MCH));
     let body = b"<xml><body>\xc9\xcc\xc6\xb7</body></xml>".to_vec();
     let (_, text) = sandbox.post_raw(&client, "/pay/refundquery", body).await;
     assert_protocol_fail(
@@ -83,7 +76,7 @@ async fn missing_required_field_is_lack_params() {
 #[tokio::test]
 async fn wrong_signature_is_an_unsigned_sign_error() {
     let sandbox = start().await;
-    let client = sandbox.client(Identity::Merchant(MCH));
+    let client = sandbox.https_client(ClientCert::Merchant(MCH));
     let mut params = signed(refund_params("demo-order-0001", "r1", 1000, 1), KEY);
     params.insert_text("refund_fee", "2");
     let (_, text) = sandbox
@@ -120,7 +113,7 @@ async fn invalid_sign_type_is_refused() {
     let mut params = refund_params("demo-order-0001", "r1", 1000, 1);
     params.insert_text("sign_type", "HMAC_SHA256");
     params.insert_text("sign", "00");
-    let client = sandbox.client(Identity::Merchant(MCH));
+    let client = sandbox.https_client(ClientCert::Merchant(MCH));
     let (_, text) = sandbox
         .post_raw(&client, "/secapi/pay/refund", xml::encode(&params))
         .await;
@@ -248,7 +241,7 @@ async fn wxjava_and_gopay_style_requests_are_accepted() {
         body += &format!("  <{k}>{escaped}</{k}>\n");
     }
     body += "</xml>";
-    let client = sandbox.client(Identity::Merchant(MCH));
+    let client = sandbox.https_client(ClientCert::Merchant(MCH));
     let response = client
         .post(format!("{}/secapi/pay/refund", sandbox.running.api_url))
         .header("Content-Type", "application/json; charset=utf-8")
@@ -283,7 +276,7 @@ async fn zero_is_a_signed_value_not_an_empty_one() {
     bad.remove("offset");
     let sign_without_zero = sign::sign(&bad, KEY, SignType::Md5);
     params.insert_text("sign", sign_without_zero);
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     let (_, text) = sandbox
         .post_raw(&client, "/pay/refundquery", xml::encode(&params))
         .await;

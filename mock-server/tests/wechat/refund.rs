@@ -1,19 +1,12 @@
 //! `/secapi/pay/refund`: the success answer and every business error code under its rule.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use std::time::Duration;
 
 use paysandbox_protocol::wechat::sign::SignType;
 use paysandbox_protocol::wechat::{Params, RefundResponse};
 use serde_json::json;
-use support::*;
+
+use crate::support::*;
 
 async fn refund(
     sandbox: &Sandbox,
@@ -283,10 +276,7 @@ async fn more_than_150_refund_requests_a_second_are_frequency_limited() {
 async fn injected_faults_answer_before_the_ledger_unless_after_apply() {
     let sandbox = start().await;
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({ "endpoint": "wechat.refund", "err_code": "SYSTEMERROR", "count": 1 }),
-        )
+        .fault(Fault::err_code("wechat.refund", "SYSTEMERROR").count(1))
         .await;
     let response = refund(&sandbox, "demo-order-0001", "r1", 1000, 100).await;
     assert_business_error(
@@ -300,10 +290,7 @@ async fn injected_faults_answer_before_the_ledger_unless_after_apply() {
     );
 
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({ "endpoint": "wechat.refund", "err_code": "BIZERR_NEED_RETRY", "after_apply": true }),
-        )
+        .fault(Fault::err_code("wechat.refund", "BIZERR_NEED_RETRY").after_apply(true))
         .await;
     let response = refund(&sandbox, "demo-order-0001", "r1", 1000, 100).await;
     assert_business_error(
@@ -324,12 +311,9 @@ async fn injected_faults_answer_before_the_ledger_unless_after_apply() {
     );
 
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({ "endpoint": "wechat.refund", "http_status": 503 }),
-        )
+        .fault(Fault::http_status("wechat.refund", 503))
         .await;
-    let client = sandbox.client(Identity::Merchant(MCH));
+    let client = sandbox.https_client(ClientCert::Merchant(MCH));
     let body = paysandbox_protocol::wechat::xml::encode(&signed(
         refund_params("demo-order-0001", "r2", 1000, 100),
         KEY,
@@ -346,10 +330,7 @@ async fn injected_faults_answer_before_the_ledger_unless_after_apply() {
     // A gateway failure after the refund was made: applied, yet the client sees a 502.
     sandbox.advance(60).await;
     sandbox
-        .admin_post(
-            "/admin/faults",
-            json!({ "endpoint": "wechat.refund", "http_status": 502, "after_apply": true }),
-        )
+        .fault(Fault::http_status("wechat.refund", 502).after_apply(true))
         .await;
     let (status, _) = sandbox
         .post_raw(&client, "/secapi/pay/refund", body.clone())

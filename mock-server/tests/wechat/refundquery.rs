@@ -1,20 +1,13 @@
 //! `/pay/refundquery`: the four ids and their priority, paging, every indexed field, errors;
 //! and concurrent refunds of one order.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use std::time::Duration;
 
 use paysandbox_protocol::wechat::sign::SignType;
 use paysandbox_protocol::wechat::{Params, RefundQueryResponse, RefundStatus};
 use serde_json::json;
-use support::*;
+
+use crate::support::*;
 
 async fn query(sandbox: &Sandbox, fields: &[(&str, &str)]) -> Params {
     let mut params = base();

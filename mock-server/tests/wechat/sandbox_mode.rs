@@ -1,18 +1,11 @@
 //! The `/sandboxnew/` sandbox: getsignkey, MD5-only sandbox-key signatures, separate storage,
 //! both refund paths, and the key's three-day life on the injected clock.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::{Params, xml};
 use serde_json::json;
-use support::*;
+
+use crate::support::*;
 
 const SANDBOX_SIGN_ERROR: &str =
     "沙箱验证签名失败，请确认沙箱签名key是否正确（通过getsignkey调用生成）";
@@ -25,7 +18,7 @@ fn getsignkey_params() -> Params {
 }
 
 async fn sandbox_key(sandbox: &Sandbox) -> String {
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     let response = sandbox
         .call_with(
             &client,
@@ -60,7 +53,7 @@ fn order_params(out_trade_no: &str, total_fee: u64) -> Params {
 
 /// Signed with `key` (MD5 unless the params say otherwise), without a client certificate.
 async fn plain_call(sandbox: &Sandbox, path: &str, params: Params, key: &str) -> Params {
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     sandbox.call_with(&client, path, params, key).await
 }
 
@@ -76,7 +69,7 @@ fn assert_sandbox_signed(response: &Params, key: &str) {
 #[tokio::test]
 async fn getsignkey_gives_one_key_that_lives_three_days() {
     let sandbox = start().await;
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     let response = sandbox
         .call_with(
             &client,
@@ -172,7 +165,7 @@ async fn getsignkey_failures() {
     let response = plain_call(&sandbox, "/sandboxnew/pay/getsignkey", missing, KEY).await;
     assert_protocol_fail(&response, "缺少参数");
     // No getsignkey outside the sandbox.
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     let (status, _) = sandbox
         .post_raw(
             &client,
@@ -309,7 +302,7 @@ async fn both_sandbox_refund_paths() {
     assert_sandbox_signed(&response, &key);
     assert_eq!(response.get("refund_fee"), Some("100"));
     // /sandboxnew/secapi/pay/refund wants one, like production /secapi/.
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     let (status, body) = sandbox
         .post_raw(
             &client,
@@ -327,7 +320,7 @@ async fn both_sandbox_refund_paths() {
     );
     // The sandbox applies the ledger's rules, one minute between refunds of an order too.
     sandbox.advance(60).await;
-    let with_cert = sandbox.client(Identity::Merchant(MCH));
+    let with_cert = sandbox.https_client(ClientCert::Merchant(MCH));
     let response = sandbox
         .call_with(
             &with_cert,

@@ -1,22 +1,15 @@
 //! Certificates on `/secapi/`: what nginx answers before the application, and CERT_ERROR.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod support;
 
 use paysandbox_certs::CertificateAuthority;
 use paysandbox_protocol::wechat::xml;
 use serde_json::json;
-use support::*;
+
+use crate::support::*;
 
 #[tokio::test]
 async fn refund_without_a_certificate_gets_nginx_400() {
     let sandbox = start().await;
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     let body = xml::encode(&signed(
         refund_params("demo-order-0001", "r1", 1000, 1),
         KEY,
@@ -45,7 +38,7 @@ async fn refund_with_a_certificate_from_another_ca_gets_nginx_400() {
     let sandbox = start().await;
     let foreign = CertificateAuthority::generate("Not the sandbox CA").unwrap();
     let cert = foreign.issue_merchant(MCH, "impostor").unwrap();
-    let client = sandbox.client(Identity::Pem(cert.cert_pem, cert.key_pem));
+    let client = sandbox.https_client(ClientCert::Pem(cert.cert_pem, cert.key_pem));
     let body = xml::encode(&signed(
         refund_params("demo-order-0001", "r1", 1000, 1),
         KEY,
@@ -67,7 +60,7 @@ async fn refund_with_another_merchants_certificate_is_cert_error() {
             json!({ "mch_id": "1900000110", "appids": ["wxd930ea5d5a258f4f"], "api_key": "k".repeat(32) }),
         )
         .await;
-    let client = sandbox.client(Identity::Merchant("1900000110"));
+    let client = sandbox.https_client(ClientCert::Merchant("1900000110"));
     let response = sandbox
         .call_with(
             &client,
@@ -82,7 +75,7 @@ async fn refund_with_another_merchants_certificate_is_cert_error() {
 #[tokio::test]
 async fn refund_query_needs_no_certificate() {
     let sandbox = start().await;
-    let client = sandbox.client(Identity::None);
+    let client = sandbox.https_client(ClientCert::None);
     let mut params = base();
     params.insert_text("out_trade_no", "demo-order-0001");
     let response = sandbox
@@ -94,7 +87,7 @@ async fn refund_query_needs_no_certificate() {
 #[tokio::test]
 async fn unknown_paths_get_nginx_404() {
     let sandbox = start().await;
-    let client = sandbox.client(Identity::Merchant(MCH));
+    let client = sandbox.https_client(ClientCert::Merchant(MCH));
     let (status, page) = sandbox.post_raw(&client, "/pay/refund", "<xml/>").await;
     assert_eq!(status, 404);
     assert!(page.contains("<title>404 Not Found</title>"), "{page}");
@@ -107,7 +100,7 @@ async fn refund_over_plain_http_is_treated_as_no_certificate() {
         refund_params("demo-order-0001", "r1", 1000, 1),
         KEY,
     ));
-    let response = reqwest::Client::new()
+    let response = http_client()
         .post(format!("{}/secapi/pay/refund", sandbox.running.http_url))
         .body(body)
         .send()
