@@ -29,7 +29,7 @@ async fn empty_sandbox() -> Sandbox {
 #[tokio::test]
 async fn a_day_of_business_reconciles_with_planted_discrepancies() {
     let sandbox = empty_sandbox().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
 
     // The day: five payments (one with a 2.00 NO_CASH coupon), one order paid the evening
     // before, one never paid.
@@ -65,7 +65,7 @@ async fn a_day_of_business_reconciles_with_planted_discrepancies() {
     }
     // day-r2 is closed by the platform (the payer's card was cancelled, say).
     let r2 = sandbox
-        .refunds()
+        .wechat_refunds()
         .await
         .into_iter()
         .find(|r| r["out_refund_no"] == "day-r2")
@@ -209,13 +209,10 @@ async fn bill_errors_are_typed() {
         other => panic!("{other:?}"),
     }
     sandbox
-        .fault(
-            "wechat.downloadbill",
-            json!({"count": 1, "err_code": "SYSTEMERROR"}),
-        )
+        .fault(Fault::err_code("wechat.downloadbill", "SYSTEMERROR").count(1))
         .await;
     let error = sandbox
-        .client()
+        .wechat_client()
         .download_bill(day(), BillType::All, false)
         .await
         .unwrap_err();

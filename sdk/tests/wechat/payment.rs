@@ -26,7 +26,7 @@ fn native_order(out_trade_no: &str, total_fee: u64) -> UnifiedOrderRequest {
 async fn order_pay_query_with_hmac() {
     let sandbox = start().await;
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .sign_type(SignType::HmacSha256)
         .build()
         .unwrap();
@@ -53,7 +53,7 @@ async fn order_pay_query_with_hmac() {
         .await
         .unwrap();
     assert_eq!(again.prepay_id, made.prepay_id);
-    let first = &sandbox.journal("/pay/unifiedorder").await[0];
+    let first = &sandbox.journal_of("/pay/unifiedorder").await[0];
     assert_eq!(sent(first, "sign_type"), Some("HMAC-SHA256"));
     assert_eq!(sent(first, "total_fee"), Some("2300"));
 
@@ -102,7 +102,7 @@ async fn order_pay_query_with_hmac() {
 #[tokio::test]
 async fn close_then_reuse_and_mismatch() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     client
         .unified_order(&native_order("sdk-close-01", 500))
         .await
