@@ -1,17 +1,7 @@
 //! The response envelope (spec §3): real captures re-signed with openssl, exact node bytes,
 //! awkward bodies, and refusal of malformed ones without panicking.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod alipay_support;
-
-use alipay_support::{alipay_private, alipay_public, app_public, sign_type, vectors};
+use crate::support::{alipay_private, alipay_public, app_public, sign_type, vectors};
 use paysandbox_protocol::alipay::{
     EncodeError, EnvelopeError, FastpayRefundQueryResponse, GatewayCode, NodeKind, ResponseError,
     ResponseStatus, SignType, SignatureError, SubCode, TradeQueryResponse, TradeRefundResponse,

@@ -1,17 +1,7 @@
 //! Form/query decoding, the query+body merge (spec §1.3) and the common-parameter checks
 //! with their exact isv.* sub_codes (spec §1.2).
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod alipay_support;
-
-use alipay_support::pairs;
+use crate::support::pairs;
 use paysandbox_protocol::alipay::{
     Charset, CommonParams, ConflictingParam, FormError, GatewayCode, Method, SignType, SubCode,
     Timestamp, encode_urlencoded, merge_params, parse_urlencoded,

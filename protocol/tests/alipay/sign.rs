@@ -1,24 +1,14 @@
 //! Request canonical string and RSA2/RSA signatures (spec §2), pinned by the known-answer
 //! vectors: the spec's own canonical string, and signatures made by openssl.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod alipay_support;
-
-use alipay_support::{alipay_public, app_private, app_public, pairs, sign_type, vectors};
+use crate::support::{alipay_public, app_private, app_public, pairs, sign_type, vectors};
 use paysandbox_protocol::alipay::{
     SignType, SignatureError, canonical_string, merge_params, parse_urlencoded, sign_bytes,
     sign_request, verify_bytes, verify_request,
 };
 
 /// The merged, decoded pairs of a request vector, however it is stored.
-fn vector_params(v: &alipay_support::RequestVector) -> Vec<(String, String)> {
+fn vector_params(v: &crate::support::RequestVector) -> Vec<(String, String)> {
     let query = match &v.query_raw {
         Some(raw) => parse_urlencoded(raw.as_bytes()).unwrap(),
         None => v.query.clone(),

@@ -1,17 +1,7 @@
 //! Key text in every form clients are configured with (spec §2.3): the openssl-made forms in
 //! the vectors file, headerless base64, odd line breaks, and a freshly generated key.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod alipay_support;
-
-use alipay_support::{pem_body, vectors};
+use crate::support::{pem_body, vectors};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use paysandbox_protocol::alipay::{

@@ -1,13 +1,5 @@
 //! Typed biz_content requests (field-named errors) and response nodes (spec §4, §5, §6).
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use paysandbox_protocol::alipay::{
     BizContentError, BizRequest, FastpayRefundQueryRequest, FastpayRefundQueryResponse,
     FieldProblem, FundBill, Method, RefundStatus, ResponseStatus, SubCode, TradeCloseRequest,

@@ -2,14 +2,6 @@
 //! decode to the same parameters, verify with the merchant key, and parse to the same
 //! typed request. Signature: vector `ours_refund_request_legacy_field_and_escapable_desc`.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::{OrderId, Params, RefundRequest, xml};
 

@@ -1,14 +1,6 @@
 //! The `<xml>` codec: what it must accept, what it must refuse (one test per case, exact
 //! variant), round trips, and no panic on arbitrary bytes.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use paysandbox_protocol::wechat::xml::{self, MAX_BODY_BYTES, MAX_FIELDS, XmlError};
 use paysandbox_protocol::wechat::{Params, ValueKind};
 use proptest::prelude::*;

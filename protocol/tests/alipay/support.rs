@@ -1,15 +1,6 @@
 //! Shared fixtures for the Alipay tests: the known-answer vectors in
 //! the `alipay` section of `tests/data/known_answers.json` and the two throwaway keys they were made with.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing,
-    dead_code // each test binary uses a different subset
-)]
-
 use paysandbox_protocol::alipay::{SignType, parse_private_key, parse_public_key};
 use rsa::{PrivateKey, PublicKey};
 use serde::Deserialize;
@@ -39,6 +30,8 @@ pub struct KeyForms {
 #[derive(Debug, Deserialize)]
 pub struct RequestVector {
     pub name: String,
+    /// Where the vector came from; shown by `Debug` when an assertion on it fails.
+    #[allow(dead_code)]
     pub source: String,
     #[serde(default)]
     pub query: Vec<(String, String)>,
@@ -54,6 +47,8 @@ pub struct RequestVector {
 #[derive(Debug, Deserialize)]
 pub struct ResponseVector {
     pub name: String,
+    /// Where the vector came from; shown by `Debug` when an assertion on it fails.
+    #[allow(dead_code)]
     pub source: String,
     pub method: String,
     pub node: String,

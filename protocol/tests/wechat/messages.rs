@@ -1,14 +1,6 @@
 //! Typed messages: request validation, response emission as the platform does it, and round
 //! trips through sign/encode/decode/from_params.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use paysandbox_protocol::wechat::fields::{FieldError, FieldErrorKind};
 use paysandbox_protocol::wechat::messages::MAX_INDEXED_COUNT;
 use paysandbox_protocol::wechat::sign::{self, SignType};
