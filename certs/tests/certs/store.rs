@@ -1,21 +1,12 @@
 //! The on-disk certificate set.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
-use common::{TempDir, assert_chains_to, parse, sans};
 use paysandbox_certs::{CertError, CertStore, DEFAULT_CA_NAME, mch_id_from_cert_der};
+
+use crate::common::{TempDir, assert_chains_to, parse, sans};
 
 const HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 const MCH_ID: &str = "1900000109";

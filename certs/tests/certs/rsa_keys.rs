@@ -1,13 +1,5 @@
 //! RSA key pairs for Alipay fixtures.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use paysandbox_certs::generate_rsa_keypair;

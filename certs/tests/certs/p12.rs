@@ -1,15 +1,5 @@
 //! PKCS#12 output: readable back, and built from the legacy algorithms every client supports.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
 use p12_keystore::{KeyStore, Pkcs12ImportPolicy};
 use paysandbox_certs::{CertificateAuthority, pkcs12};
 use x509_parser::asn1_rs::{Any, FromDer, Tag};

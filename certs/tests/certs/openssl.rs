@@ -3,30 +3,21 @@
 //! Runs with `OPENSSL_CONF=/dev/null` so that no configuration can load the legacy provider: the
 //! p12 must open with OpenSSL 3's default provider alone, as Node >= 17, Ruby and PHP use it.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::TempDir;
 use p12_keystore::{
     Certificate, EncryptionAlgorithm, KeyStore, KeyStoreEntry, MacAlgorithm, PrivateKey,
     PrivateKeyChain,
 };
 use paysandbox_certs::{CertStore, IssuedCert};
 
+use crate::common::TempDir;
+
 const MCH_ID: &str = "1900000109";
 
 fn openssl_or_skip(test: &str) -> Option<PathBuf> {
-    let found = common::openssl();
+    let found = crate::common::openssl();
     if found.is_none() {
         println!("note: `openssl` not on PATH, skipping {test}");
     }

@@ -1,26 +1,17 @@
 //! Alipay app key files in the store: layout, forms, modes, reuse and repair.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use common::TempDir;
 use paysandbox_certs::{AlipayAppFiles, CertError, CertStore};
 use rsa::pkcs1::DecodeRsaPrivateKey as _;
 use rsa::pkcs8::{DecodePrivateKey as _, DecodePublicKey as _};
 use rsa::sha2::Sha256;
+
+use crate::common::TempDir;
 
 const HOSTS: [&str; 1] = ["localhost"];
 const APP_ID: &str = "2021000000000001";

@@ -1,16 +1,5 @@
 //! The CA and the certificates it issues.
 
-// clippy.toml only exempts #[test] functions; the helpers here are test code too.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
-
-mod common;
-
-use common::{assert_chains_to, parse, sans};
 use paysandbox_certs::{
     CertError, CertificateAuthority, MERCHANT_ORGANIZATION, mch_id_from_cert_der,
 };
@@ -20,6 +9,8 @@ use x509_parser::oid_registry::{
     OID_X509_ORGANIZATIONAL_UNIT,
 };
 use x509_parser::public_key::PublicKey;
+
+use crate::common::{assert_chains_to, parse, sans};
 
 const HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 
