@@ -1,11 +1,13 @@
 //! The whole suite in-process: one sandbox (frozen clock, the real rules), a small fixed case
-//! count (`PROPTEST_CASES` for more).
+//! count (`PROPTEST_CASES` for more); and `broken_ledger`, the suite catching a planted bug.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
     clippy::indexing_slicing
 )]
+
+mod broken_ledger;
 
 use std::sync::{Arc, Mutex, OnceLock};
 

@@ -1,12 +1,6 @@
 //! The suite catches a broken ledger: with the test-only switch that lets a refund exceed
 //! what is left of the order (Σ refunds > paid), the WeChat state machine fails, and
 //! shrinking leaves a short, readable counterexample.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::panic,
-    clippy::indexing_slicing
-)]
 
 use std::sync::Arc;
 
