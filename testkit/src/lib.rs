@@ -26,6 +26,7 @@ pub mod admin;
 pub mod alipay;
 pub mod clock;
 pub mod https;
+mod loopback;
 pub mod proxy;
 pub mod receiver;
 pub mod sandbox;
