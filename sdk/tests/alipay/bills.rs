@@ -18,9 +18,8 @@ fn day() -> BillDate {
 /// The demo app without the demo trades.
 async fn empty_sandbox() -> Sandbox {
     let sandbox = start_with(|c| c.demo_data = false).await;
-    sandbox
-        .admin_post("/admin/alipay/apps", json!({ "app_id": ALIPAY_APP }))
-        .await;
+    let admin = sandbox.admin_client();
+    admin.create_app(ALIPAY_APP, json!({})).await.unwrap();
     sandbox
 }
 

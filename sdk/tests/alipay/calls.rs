@@ -173,9 +173,9 @@ async fn precreate_pay_and_refund() {
         Some("ACQ.TRADE_NOT_EXIST")
     );
 
-    sandbox
-        .admin_post("/admin/alipay/trades/sdk-qr-1/pay", json!({}))
-        .await;
+    let admin = sandbox.admin_client();
+    let pay = admin.trade_action("sdk-qr-1", TradeAction::Pay, "", json!({}));
+    pay.await.unwrap();
     let paid = client.trade_query(&trade).await.unwrap();
     assert_eq!(paid.trade_status, Some(TradeStatus::TradeSuccess));
     assert_eq!(paid.total_amount, Some(Fen(1999)));

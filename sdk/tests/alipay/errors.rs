@@ -194,12 +194,12 @@ async fn seller_balance_not_enough() {
         .retry(paysandbox_sdk::retry::RetryPolicy::new(3))
         .build()
         .unwrap();
-    sandbox
-        .admin_patch(
-            &format!("/admin/alipay/apps/{ALIPAY_APP}"),
-            json!({ "seller_balance": 99 }),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let seller_balance = |fen: u64| json!({ "seller_balance": fen });
+    admin
+        .update_app(ALIPAY_APP, seller_balance(99))
+        .await
+        .unwrap();
     let request = refund("demo-trade-0002", "balance-1", 100);
     let e = business(
         client.trade_refund(&request).await,
@@ -210,12 +210,10 @@ async fn seller_balance_not_enough() {
         sandbox.gateway_journal("alipay.trade.refund").await.len(),
         1
     );
-    sandbox
-        .admin_patch(
-            &format!("/admin/alipay/apps/{ALIPAY_APP}"),
-            json!({ "seller_balance": 100 }),
-        )
-        .await;
+    admin
+        .update_app(ALIPAY_APP, seller_balance(100))
+        .await
+        .unwrap();
     let done = client.trade_refund(&request).await.unwrap();
     assert_eq!(done.fund_change, Some(true));
 }

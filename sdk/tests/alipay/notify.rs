@@ -10,16 +10,11 @@ use crate::support::*;
 async fn payment_and_refund_notifications_verify_with_the_sdk() {
     let sandbox = start().await;
     let receiver = Receiver::answering(notify::SUCCESS_REPLY).await;
-    sandbox
-        .admin_post(
-            "/admin/alipay/trades",
-            json!({"app_id": ALIPAY_APP, "out_trade_no": "sdk-n-trade", "total_amount": "50.00",
-                   "status": "WAIT_BUYER_PAY", "notify_url": receiver.url}),
-        )
-        .await;
-    sandbox
-        .admin_post("/admin/alipay/trades/sdk-n-trade/pay", json!({}))
-        .await;
+    let unpaid = json!({ "status": "WAIT_BUYER_PAY", "notify_url": receiver.url });
+    sandbox.seed_trade("sdk-n-trade", "50.00", unpaid).await;
+    let admin = sandbox.admin_client();
+    let pay = admin.trade_action("sdk-n-trade", TradeAction::Pay, "", json!({}));
+    pay.await.unwrap();
     let client = sandbox.alipay_client();
     let paid = client.notification(&receiver.bodies()[0]).unwrap();
     assert_eq!(paid.trade_status, TradeStatus::TradeSuccess);

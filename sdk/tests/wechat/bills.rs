@@ -16,13 +16,13 @@ fn day() -> BillDate {
 /// The demo merchant without the demo orders.
 async fn empty_sandbox() -> Sandbox {
     let sandbox = start_with(|c| c.demo_data = false).await;
+    let demo = json!({ "appids": [APPID], "api_key": KEY,
+                       "company": paysandbox_mock_server::demo::COMPANY });
     sandbox
-        .admin_post(
-            "/admin/wechat/merchants",
-            json!({"mch_id": MCH, "appids": [APPID], "api_key": KEY,
-                   "company": paysandbox_mock_server::demo::COMPANY}),
-        )
-        .await;
+        .admin_client()
+        .create_merchant(MCH, demo)
+        .await
+        .unwrap();
     sandbox
 }
 
@@ -70,15 +70,12 @@ async fn a_day_of_business_reconciles_with_planted_discrepancies() {
         .into_iter()
         .find(|r| r["out_refund_no"] == "day-r2")
         .unwrap();
-    sandbox
-        .admin_post(
-            &format!(
-                "/admin/wechat/refunds/{}/status",
-                r2["refund_id"].as_str().unwrap()
-            ),
-            json!({"status": "REFUNDCLOSE"}),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let r2_id = r2["refund_id"].as_str().unwrap();
+    admin
+        .force_refund_status(r2_id, "REFUNDCLOSE")
+        .await
+        .unwrap();
 
     // Too early: the day is not over.
     match client.download_bill(day(), BillType::All, false).await {

@@ -138,12 +138,9 @@ async fn refund_refusals_from_the_ledger() {
         None,
     );
 
-    sandbox
-        .admin_patch(
-            &format!("/admin/wechat/merchants/{MCH}"),
-            json!({ "refundable_balance": 0 }),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let no_balance = json!({ "refundable_balance": 0 });
+    admin.update_merchant(MCH, no_balance).await.unwrap();
     let e = assert_business(
         refund_of(&client, "demo-order-0002", "e-balance", 8800, 1).await,
         ErrCode::NotEnough,
@@ -233,11 +230,13 @@ async fn merchant_configuration_refusals() {
     }
     // Another merchant's certificate on /secapi/: CERT_ERROR.
     let other = sandbox
-        .admin_post(
-            "/admin/wechat/merchants",
-            json!({ "mch_id": "1900000110", "appids": [APPID], "api_key": "k".repeat(32) }),
+        .admin_client()
+        .create_merchant(
+            "1900000110",
+            json!({ "appids": [APPID], "api_key": "k".repeat(32) }),
         )
-        .await;
+        .await
+        .unwrap();
     let with_other_cert = sandbox
         .wechat_builder()
         .merchant_pem_files(
@@ -254,12 +253,9 @@ async fn merchant_configuration_refusals() {
         Some("商户号与API证书不匹配"),
     );
     // An IP allow-list that does not hold 127.0.0.1: NOAUTH.
-    sandbox
-        .admin_patch(
-            &format!("/admin/wechat/merchants/{MCH}"),
-            json!({ "ip_allowlist": ["10.0.0.1"] }),
-        )
-        .await;
+    let elsewhere = json!({ "ip_allowlist": ["10.0.0.1"] });
+    let admin = sandbox.admin_client();
+    admin.update_merchant(MCH, elsewhere).await.unwrap();
     assert_business(
         sandbox
             .wechat_client()

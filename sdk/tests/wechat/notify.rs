@@ -102,12 +102,9 @@ async fn buyer_payment_of_a_unified_order_notifies_its_notify_url() {
     // Nothing is sent before the buyer pays.
     assert!(receiver.bodies().is_empty());
 
-    let paid = sandbox
-        .admin_post(
-            "/admin/wechat/orders/sdk-paid-0001/pay",
-            json!({"mch_id": MCH, "bank_type": "CMB_CREDIT"}),
-        )
-        .await;
+    let card = json!({"mch_id": MCH, "bank_type": "CMB_CREDIT"});
+    let admin = sandbox.admin_client();
+    let paid = admin.pay_order("sdk-paid-0001", "", card).await.unwrap();
     let id = paid["notification_id"].as_u64().unwrap();
     let bodies = receiver.bodies();
     assert_eq!(bodies.len(), 1);

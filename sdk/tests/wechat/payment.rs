@@ -65,12 +65,9 @@ async fn order_pay_query_with_hmac() {
     assert_eq!(unpaid.attach.as_deref(), Some("from-sdk"));
     assert_eq!(unpaid.payment, None);
 
-    let paid = sandbox
-        .admin_post(
-            "/admin/wechat/orders/sdk-pay-0001/pay",
-            json!({"openid": "oSdkBuyer", "bank_type": "CCB_DEBIT"}),
-        )
-        .await;
+    let buyer = json!({"openid": "oSdkBuyer", "bank_type": "CCB_DEBIT"});
+    let admin = sandbox.admin_client();
+    let paid = admin.pay_order("sdk-pay-0001", "", buyer).await.unwrap();
     let queried = client
         .order_query(&OrderId::OutTradeNo("sdk-pay-0001".into()))
         .await

@@ -123,12 +123,9 @@ async fn final_errors_are_not_retried() {
         .clock(clock.clone())
         .build()
         .unwrap();
-    sandbox
-        .admin_patch(
-            &format!("/admin/wechat/merchants/{MCH}"),
-            json!({ "refundable_balance": 0 }),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let no_balance = json!({ "refundable_balance": 0 });
+    admin.update_merchant(MCH, no_balance).await.unwrap();
     let e = client
         .refund(&refund("demo-order-0001", "retry-final", 1000, 1))
         .await

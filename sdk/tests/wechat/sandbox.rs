@@ -70,9 +70,9 @@ async fn sandbox_flow_uses_its_own_key_paths_and_storage() {
     );
 
     // Paid by the buyer in the sandbox, then refunded at /sandboxnew/pay/refund.
-    sandbox
-        .admin_post("/admin/wechat/orders/sdk-sbx-0001/pay?sandbox=1", json!({}))
-        .await;
+    let admin = sandbox.admin_client();
+    let pay = admin.pay_order("sdk-sbx-0001", "sandbox=1", json!({}));
+    pay.await.unwrap();
     let refund = RefundRequest::builder()
         .out_trade_no("sdk-sbx-0001")
         .out_refund_no("sdk-sbx-r1")

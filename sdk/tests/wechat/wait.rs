@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use paysandbox_sdk::wechat::{Error, RefundStatus, WaitOptions};
-use serde_json::json;
 
 use crate::support::*;
 
@@ -80,12 +79,9 @@ async fn a_refund_forced_closed_ends_the_wait() {
         .refund(&refund("demo-order-0002", "wait-close", 8800, 100))
         .await
         .unwrap();
-    sandbox
-        .admin_post(
-            &format!("/admin/wechat/refunds/{}/status", accepted.refund_id),
-            json!({ "status": "REFUNDCLOSE" }),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let close = admin.force_refund_status(&accepted.refund_id, "REFUNDCLOSE");
+    close.await.unwrap();
     let record = client
         .wait_for_refund("wait-close", options(600))
         .await
