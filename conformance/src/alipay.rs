@@ -29,12 +29,13 @@ use paysandbox_protocol::alipay::{SignType, envelope, parse_public_key};
 use paysandbox_sdk::alipay::{
     self, RefundQuery, RefundRequest, RefundStatus, TradeId, TradeStatus,
 };
+use paysandbox_testkit::admin::{AdminError, Fault, TradeTotal};
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use serde_json::{Value, json};
 
 use crate::deviations::{self, cited};
-use crate::env::Env;
+use crate::env::{Env, begin_case};
 use crate::fail;
 use crate::wechat::PACE_MS;
 
@@ -484,11 +485,9 @@ impl StateMachineTest for Machine {
         let balance = ref_state.balance;
         let seq = env.block_on(async move {
             admin
-                .begin_case(
-                    &format!("/admin/alipay/apps/{app}"),
-                    json!({ "seller_balance": balance }),
-                )
-                .await
+                .update_app(&app, json!({ "seller_balance": balance }))
+                .await?;
+            begin_case(&admin).await
         });
         let seq = seq.unwrap_or_else(|e| fail!("case setup failed: {e}"));
         Sut {
@@ -506,18 +505,17 @@ impl StateMachineTest for Machine {
         let mut model = sut.before.clone();
         match &t {
             Transition::Seed { total, paid } => {
-                let body = json!({
-                    "app_id": env.alipay.app_id,
-                    "out_trade_no": sut.out_trade_no(Some(sut.trade_nos.len())),
-                    "total_fen": total,
+                let extra = json!({
                     "status": if *paid { "TRADE_SUCCESS" } else { "WAIT_BUYER_PAY" },
                     "paid_seconds_ago": 60,
                 });
+                let out_trade_no = sut.out_trade_no(Some(sut.trade_nos.len()));
                 let trade = env
-                    .block_on(env.admin.ok(
-                        reqwest::Method::POST,
-                        "/admin/alipay/trades",
-                        Some(body),
+                    .block_on(env.admin.seed_trade(
+                        &env.alipay.app_id,
+                        &out_trade_no,
+                        TradeTotal::Fen(*total),
+                        extra,
                     ))
                     .unwrap_or_else(|e| fail!("{t:?}: {e}"));
                 let no = trade
@@ -545,7 +543,7 @@ impl StateMachineTest for Machine {
                 let result = env
                     .block_on(async {
                         env.admin.advance_ms(PACE_MS).await?;
-                        Ok::<_, crate::env::EnvError>(client.trade_refund(&request).await)
+                        Ok::<_, AdminError>(client.trade_refund(&request).await)
                     })
                     .unwrap_or_else(|e| fail!("{t:?}: clock: {e}"));
                 match predicted {
@@ -645,11 +643,11 @@ impl StateMachineTest for Machine {
             }
             Transition::Fault { code, after_apply } => {
                 model.fault = Some((code, *after_apply));
-                env.block_on(
-                    env.admin
-                        .inject_fault("alipay.trade.refund", code, *after_apply),
-                )
-                .unwrap_or_else(|e| fail!("{t:?}: {e}"));
+                let fault = Fault::err_code("alipay.trade.refund", code)
+                    .count(1)
+                    .after_apply(*after_apply);
+                env.block_on(env.admin.inject_fault(&fault))
+                    .unwrap_or_else(|e| fail!("{t:?}: {e}"));
             }
         }
         assert_eq!(
@@ -678,16 +676,10 @@ async fn invariants(env: &Env, prefix: &str, model: &Model, since: u64) -> Resul
     let app = &env.alipay.app_id;
     let refunds = env
         .admin
-        .ok(
-            reqwest::Method::GET,
-            &format!("/admin/alipay/refunds?app_id={app}"),
-            None,
-        )
+        .alipay_refunds(app)
         .await
         .map_err(|e| e.to_string())?;
     let ours: Vec<&Value> = refunds
-        .as_array()
-        .ok_or("refund list is not a list")?
         .iter()
         .filter(|r| {
             r.get("out_trade_no")
@@ -742,9 +734,10 @@ async fn invariants(env: &Env, prefix: &str, model: &Model, since: u64) -> Resul
     }
     let balance = env
         .admin
-        .listed_number("/admin/alipay/apps", "app_id", app, "seller_balance")
+        .app(app)
         .await
         .map_err(|e| e.to_string())?
+        .and_then(|a| a.get("seller_balance").and_then(Value::as_u64))
         .ok_or("app not listed")?;
     if balance + total != model.initial_balance || balance != model.balance {
         return Err(format!(
@@ -753,13 +746,9 @@ async fn invariants(env: &Env, prefix: &str, model: &Model, since: u64) -> Resul
         ));
     }
     let key = parse_public_key(&env.alipay.alipay_public_key).map_err(|e| e.to_string())?;
-    let tail = env
-        .admin
-        .ok(reqwest::Method::GET, "/admin/journal?limit=50", None)
-        .await
-        .map_err(|e| e.to_string())?;
+    let tail = env.admin.journal(50).await.map_err(|e| e.to_string())?;
     let mut last = since;
-    for e in tail.as_array().ok_or("journal is not a list")? {
+    for e in &tail {
         let seq = e.get("seq").and_then(Value::as_u64).unwrap_or(0);
         last = last.max(seq);
         if seq <= since || e.get("merchant").and_then(Value::as_str) != Some(app) {

@@ -27,21 +27,15 @@ async fn case(env: &Env, case: &str, total: u64, fees: &[(usize, u64)]) -> Resul
     let admin = &env.admin;
     let mch = &env.wechat.mch_id;
     admin
-        .ok(
-            reqwest::Method::PATCH,
-            &format!("/admin/wechat/merchants/{mch}"),
-            Some(json!({ "refundable_balance": 100_000_000u64 })),
-        )
+        .update_merchant(mch, json!({ "refundable_balance": 100_000_000u64 }))
         .await
         .map_err(|e| e.to_string())?;
     admin
-        .ok(
-            reqwest::Method::POST,
-            "/admin/wechat/orders",
-            Some(
-                json!({ "mch_id": mch, "appid": env.wechat.appid, "out_trade_no": out_trade_no,
-                         "total_fee": total, "paid_seconds_ago": 60 }),
-            ),
+        .seed_order(
+            mch,
+            &out_trade_no,
+            total,
+            json!({ "appid": env.wechat.appid, "paid_seconds_ago": 60 }),
         )
         .await
         .map_err(|e| e.to_string())?;
@@ -89,16 +83,10 @@ async fn case(env: &Env, case: &str, total: u64, fees: &[(usize, u64)]) -> Resul
         }
     }
     let list = admin
-        .ok(
-            reqwest::Method::GET,
-            &format!("/admin/wechat/refunds?mch_id={mch}"),
-            None,
-        )
+        .wechat_refunds(&format!("mch_id={mch}"))
         .await
         .map_err(|e| e.to_string())?;
     let held: Vec<&Value> = list
-        .as_array()
-        .ok_or("refund list is not a list")?
         .iter()
         .filter(|r| r.get("out_trade_no").and_then(Value::as_str) == Some(out_trade_no.as_str()))
         .collect();
@@ -125,14 +113,10 @@ async fn case(env: &Env, case: &str, total: u64, fees: &[(usize, u64)]) -> Resul
         ));
     }
     let balance = admin
-        .listed_number(
-            "/admin/wechat/merchants",
-            "mch_id",
-            mch,
-            "refundable_balance",
-        )
+        .merchant(mch)
         .await
         .map_err(|e| e.to_string())?
+        .and_then(|m| m.get("refundable_balance").and_then(Value::as_u64))
         .ok_or("merchant not listed")?;
     if balance + sum != 100_000_000 {
         return Err(format!("balance {balance} + refunded {sum} ≠ 100000000"));

@@ -14,9 +14,10 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use paysandbox_mock_server::clock::Timestamp;
 use paysandbox_mock_server::server::RunningSandbox;
-use paysandbox_mock_server::state::{ClockMode, SandboxConfig};
-use paysandbox_sdk::tls::{self, TrustRoots};
+use paysandbox_mock_server::state::SandboxConfig;
 use paysandbox_sdk::{alipay, wechat};
+pub use paysandbox_testkit::admin::{Admin, AdminError};
+use paysandbox_testkit::sandbox::{T0, frozen_config};
 use serde_json::{Value, json};
 
 /// Where the endpoints are.
@@ -57,9 +58,12 @@ impl Default for Rules {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum EnvError {
-    /// The admin API answered something unexpected.
+    /// The admin API failed.
     #[error("admin API: {0}")]
-    Admin(String),
+    Admin(#[from] AdminError),
+    /// The admin API's answer lacks what the setup needs.
+    #[error("admin API answer: {0}")]
+    Answer(String),
     /// An SDK client could not be built.
     #[error("SDK client: {0}")]
     Client(String),
@@ -68,162 +72,19 @@ pub enum EnvError {
     Start(String),
 }
 
-/// The admin API over plain HTTP.
-#[derive(Debug, Clone)]
-pub struct Admin {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Admin {
-    /// A client for the admin API at `base` (e.g. `http://127.0.0.1:8444`).
-    ///
-    /// # Errors
-    /// The HTTP client could not be built.
-    pub fn new(base: &str) -> Result<Admin, EnvError> {
-        // reqwest is built without a TLS provider of its own: give it one explicitly.
-        let tls = tls::client_config(&TrustRoots::public(), None)
-            .map_err(|e| EnvError::Admin(e.to_string()))?;
-        let http = reqwest::Client::builder()
-            .tls_backend_preconfigured(tls)
-            .timeout(Duration::from_secs(30))
-            .build()
-            .map_err(|e| EnvError::Admin(e.to_string()))?;
-        Ok(Admin {
-            base: base.trim_end_matches('/').to_owned(),
-            http,
-        })
-    }
-
-    /// Sends one request; the status and the JSON answer.
-    ///
-    /// # Errors
-    /// No answer, or an answer that is not JSON.
-    pub async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<(u16, Value), EnvError> {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(body) = body {
-            request = request.body(body.to_string());
-        }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| EnvError::Admin(format!("{path}: {e}")))?;
-        let status = response.status().as_u16();
-        let text = response
-            .text()
-            .await
-            .map_err(|e| EnvError::Admin(format!("{path}: {e}")))?;
-        let value = serde_json::from_str(&text)
-            .map_err(|e| EnvError::Admin(format!("{path}: {e}: {text}")))?;
-        Ok((status, value))
-    }
-
-    /// A request that must succeed (2xx).
-    ///
-    /// # Errors
-    /// As [`Admin::call`], or a status other than 2xx.
-    pub async fn ok(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        body: Option<Value>,
-    ) -> Result<Value, EnvError> {
-        let (status, value) = self.call(method, path, body).await?;
-        if (200..300).contains(&status) {
-            Ok(value)
-        } else {
-            Err(EnvError::Admin(format!("{path}: HTTP {status} {value}")))
-        }
-    }
-
-    /// Readies the sandbox for a new state-machine case: sets the starting balance with a
-    /// PATCH of `balance_body` to `balance_path`, drops any queued fault, and returns the
-    /// journal position the case's invariants check from.
-    ///
-    /// # Errors
-    /// As [`Admin::ok`].
-    pub async fn begin_case(
-        &self,
-        balance_path: &str,
-        balance_body: Value,
-    ) -> Result<u64, EnvError> {
-        self.ok(reqwest::Method::PATCH, balance_path, Some(balance_body))
-            .await?;
-        self.ok(reqwest::Method::DELETE, "/admin/faults", None)
-            .await?;
-        let tail = self
-            .ok(reqwest::Method::GET, "/admin/journal?limit=1", None)
-            .await?;
-        Ok(tail
-            .get(0)
-            .and_then(|e| e.get("seq"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0))
-    }
-
-    /// Queues one fault: the next call of `endpoint` answers `err_code`, before the ledger
-    /// sees the request or (with `after_apply`) after it applied it.
-    ///
-    /// # Errors
-    /// As [`Admin::ok`].
-    pub async fn inject_fault(
-        &self,
-        endpoint: &str,
-        err_code: &str,
-        after_apply: bool,
-    ) -> Result<(), EnvError> {
-        let body = json!({
-            "endpoint": endpoint,
-            "count": 1,
-            "err_code": err_code,
-            "after_apply": after_apply,
-        });
-        self.ok(reqwest::Method::POST, "/admin/faults", Some(body))
-            .await
-            .map(|_| ())
-    }
-
-    /// The number `field` of the entry whose `id_field` is `id` in the listing at `path`
-    /// (a merchant's refundable balance, an app's seller balance); `None` when not listed.
-    ///
-    /// # Errors
-    /// As [`Admin::ok`].
-    pub async fn listed_number(
-        &self,
-        path: &str,
-        id_field: &str,
-        id: &str,
-        field: &str,
-    ) -> Result<Option<u64>, EnvError> {
-        let list = self.ok(reqwest::Method::GET, path, None).await?;
-        Ok(list
-            .as_array()
-            .and_then(|l| {
-                l.iter()
-                    .find(|e| e.get(id_field).and_then(Value::as_str) == Some(id))
-            })
-            .and_then(|e| e.get(field))
-            .and_then(Value::as_u64))
-    }
-
-    /// Advances the sandbox clock.
-    ///
-    /// # Errors
-    /// As [`Admin::ok`].
-    pub async fn advance_ms(&self, ms: u64) -> Result<(), EnvError> {
-        self.ok(
-            reqwest::Method::POST,
-            "/admin/clock/advance",
-            Some(json!({ "millis": ms })),
-        )
-        .await
-        .map(|_| ())
-    }
+/// Readies the sandbox for a new state-machine case once its starting balance is set: drops
+/// any queued fault and returns the journal position the case's invariants check from.
+///
+/// # Errors
+/// The admin API failed.
+pub async fn begin_case(admin: &Admin) -> Result<u64, AdminError> {
+    admin.clear_faults().await?;
+    let tail = admin.journal(1).await?;
+    Ok(tail
+        .first()
+        .and_then(|e| e.get("seq"))
+        .and_then(Value::as_u64)
+        .unwrap_or(0))
 }
 
 /// The suite's WeChat merchant.
@@ -285,8 +146,8 @@ pub struct Env {
     _dir: Option<tempfile::TempDir>,
 }
 
-/// The frozen start of the in-process sandbox: 2023-11-14 22:13:20 UTC.
-pub const IN_PROCESS_T0: Timestamp = Timestamp(1_700_000_000_000);
+/// The frozen start of the in-process sandbox: 2023-11-14 22:13:20 UTC (the test kit's).
+pub const IN_PROCESS_T0: Timestamp = T0;
 
 impl Env {
     /// Starts a sandbox in this process (frozen clock, real rules unless `configure` changes
@@ -297,8 +158,7 @@ impl Env {
     pub fn in_process(configure: impl FnOnce(&mut SandboxConfig)) -> Result<Env, EnvError> {
         let runtime = runtime()?;
         let dir = tempfile::tempdir().map_err(|e| EnvError::Start(e.to_string()))?;
-        let mut config = SandboxConfig::new(dir.path());
-        config.clock = ClockMode::FrozenAt(IN_PROCESS_T0);
+        let mut config = frozen_config(dir.path());
         config.demo_data = false;
         configure(&mut config);
         let rules = Rules {
@@ -388,10 +248,10 @@ fn str_at<'a>(value: &'a Value, path: &[&str]) -> Result<&'a str, EnvError> {
     for key in path {
         at = at
             .get(key)
-            .ok_or_else(|| EnvError::Admin(format!("answer lacks {}: {value}", path.join("."))))?;
+            .ok_or_else(|| EnvError::Answer(format!("answer lacks {}: {value}", path.join("."))))?;
     }
     at.as_str()
-        .ok_or_else(|| EnvError::Admin(format!("{} is not text: {value}", path.join("."))))
+        .ok_or_else(|| EnvError::Answer(format!("{} is not text: {value}", path.join("."))))
 }
 
 async fn setup(
@@ -403,11 +263,7 @@ async fn setup(
     let appid = format!("wxc0{run}ffff");
     let api_key = format!("conformancekey{run:0>18}");
     let merchant = admin
-        .ok(
-            reqwest::Method::POST,
-            "/admin/wechat/merchants",
-            Some(json!({ "mch_id": mch_id, "appids": [appid], "api_key": api_key })),
-        )
+        .create_merchant(&mch_id, json!({ "appids": [appid], "api_key": api_key }))
         .await?;
     let cert = PathBuf::from(str_at(&merchant, &["cert", "cert_path"])?);
     let key = PathBuf::from(str_at(&merchant, &["cert", "key_path"])?);
@@ -440,13 +296,7 @@ async fn setup(
     };
 
     let app_id = format!("2021{run:0>12}");
-    let app = admin
-        .ok(
-            reqwest::Method::POST,
-            "/admin/alipay/apps",
-            Some(json!({ "app_id": app_id })),
-        )
-        .await?;
+    let app = admin.create_app(&app_id, json!({})).await?;
     let private_key = PathBuf::from(str_at(&app, &["keys", "app_private_key_path"])?);
     let alipay_public_key = str_at(&app, &["keys", "alipay_public_key"])?.to_owned();
     let client = alipay::Client::builder(app_id.as_str())

@@ -36,12 +36,13 @@ use paysandbox_protocol::wechat::{Params, sign, xml};
 use paysandbox_sdk::wechat::{
     self, ErrCode, OrderId, RefundQuery, RefundRequest, RefundStatus as SdkStatus,
 };
+use paysandbox_testkit::admin::{self, AdminError};
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use serde_json::{Value, json};
 
 use crate::deviations::{self, cited};
-use crate::env::Env;
+use crate::env::{Env, begin_case};
 use crate::fail;
 
 /// Sandbox time the executor adds before every refund request, and the unit of every clock
@@ -765,11 +766,9 @@ impl StateMachineTest for Machine {
         let balance = ref_state.balance;
         let seq = env.block_on(async move {
             admin
-                .begin_case(
-                    &format!("/admin/wechat/merchants/{mch_id}"),
-                    json!({ "refundable_balance": balance }),
-                )
-                .await
+                .update_merchant(&mch_id, json!({ "refundable_balance": balance }))
+                .await?;
+            begin_case(&admin).await
         });
         let seq = seq.unwrap_or_else(|e| fail!("case setup failed: {e}"));
         Sut {
@@ -787,18 +786,17 @@ impl StateMachineTest for Machine {
         let mut model = sut.before.clone();
         match &t {
             Transition::Seed { total, paid } => {
-                let body = json!({
-                    "mch_id": env.wechat.mch_id,
+                let extra = json!({
                     "appid": env.wechat.appid,
-                    "out_trade_no": sut.out_trade_no(OrderPick::Seeded(sut.transaction_ids.len())),
-                    "total_fee": total,
                     "state": if *paid { "SUCCESS" } else { "NOTPAY" },
                     "paid_seconds_ago": 60,
                 });
-                let order = env.block_on(env.admin.ok(
-                    reqwest::Method::POST,
-                    "/admin/wechat/orders",
-                    Some(body),
+                let out_trade_no = sut.out_trade_no(OrderPick::Seeded(sut.transaction_ids.len()));
+                let order = env.block_on(env.admin.seed_order(
+                    &env.wechat.mch_id,
+                    &out_trade_no,
+                    *total,
+                    extra,
                 ));
                 let order = order.unwrap_or_else(|e| fail!("seeding failed: {e}"));
                 let id = order
@@ -838,7 +836,7 @@ impl StateMachineTest for Machine {
                     .unwrap_or_else(|e| fail!("{t:?}: refused by the SDK's own checks: {e}"));
                 let result = env.block_on(async {
                     env.admin.advance_ms(PACE_MS).await?;
-                    Ok::<_, crate::env::EnvError>(sut.client(a.hmac).refund(&request).await)
+                    Ok::<_, AdminError>(sut.client(a.hmac).refund(&request).await)
                 });
                 let result = result.unwrap_or_else(|e| fail!("{t:?}: clock: {e}"));
                 match predicted {
@@ -999,11 +997,10 @@ impl StateMachineTest for Machine {
             }
             Transition::Fault(f) => {
                 model.fault = Some(*f);
-                if let Err(e) = env.block_on(env.admin.inject_fault(
-                    "wechat.refund",
-                    f.code,
-                    f.after_apply,
-                )) {
+                let fault = admin::Fault::err_code("wechat.refund", f.code)
+                    .count(1)
+                    .after_apply(f.after_apply);
+                if let Err(e) = env.block_on(env.admin.inject_fault(&fault)) {
                     fail!("{t:?}: {e}");
                 }
             }
@@ -1050,16 +1047,11 @@ impl StateMachineTest for Machine {
 ///   request's sign type, except `MCHID_NOT_EXIST` (deviation `wx-mchid-not-exist-unsigned`).
 async fn invariants(env: &Env, prefix: &str, model: &Model, since: u64) -> Result<u64, String> {
     let mch = &env.wechat.mch_id;
-    let refunds = env
+    let list = env
         .admin
-        .ok(
-            reqwest::Method::GET,
-            &format!("/admin/wechat/refunds?mch_id={mch}"),
-            None,
-        )
+        .wechat_refunds(&format!("mch_id={mch}"))
         .await
         .map_err(|e| e.to_string())?;
-    let list = refunds.as_array().ok_or("refund list is not a list")?;
     let ours: Vec<&Value> = list
         .iter()
         .filter(|r| {
@@ -1125,14 +1117,10 @@ async fn invariants(env: &Env, prefix: &str, model: &Model, since: u64) -> Resul
     }
     let balance = env
         .admin
-        .listed_number(
-            "/admin/wechat/merchants",
-            "mch_id",
-            mch,
-            "refundable_balance",
-        )
+        .merchant(mch)
         .await
         .map_err(|e| e.to_string())?
+        .and_then(|m| m.get("refundable_balance").and_then(Value::as_u64))
         .ok_or("merchant not listed")?;
     if balance + live != model.initial_balance {
         return Err(format!(
@@ -1150,12 +1138,7 @@ async fn invariants(env: &Env, prefix: &str, model: &Model, since: u64) -> Resul
 }
 
 async fn check_journal(env: &Env, since: u64) -> Result<u64, String> {
-    let tail = env
-        .admin
-        .ok(reqwest::Method::GET, "/admin/journal?limit=50", None)
-        .await
-        .map_err(|e| e.to_string())?;
-    let entries = tail.as_array().ok_or("journal is not a list")?;
+    let entries = env.admin.journal(50).await.map_err(|e| e.to_string())?;
     let mut last = since;
     for e in entries {
         let seq = e.get("seq").and_then(Value::as_u64).unwrap_or(0);

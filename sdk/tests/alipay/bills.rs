@@ -18,16 +18,15 @@ fn day() -> BillDate {
 /// The demo app without the demo trades.
 async fn empty_sandbox() -> Sandbox {
     let sandbox = start_with(|c| c.demo_data = false).await;
-    sandbox
-        .admin_post("/admin/alipay/apps", json!({ "app_id": APP }))
-        .await;
+    let admin = sandbox.admin_client();
+    admin.create_app(ALIPAY_APP, json!({})).await.unwrap();
     sandbox
 }
 
 #[tokio::test]
 async fn a_day_of_business_reconciles_with_planted_discrepancies() {
     let sandbox = empty_sandbox().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
 
     // The day: five payments, one trade paid the evening before, one never paid.
     for (no, fen, ago, extra) in [
@@ -89,7 +88,7 @@ async fn a_day_of_business_reconciles_with_planted_discrepancies() {
         }
     );
     // Every row carries the ledger's trade_no.
-    let trade_no = sandbox.trade("day-p1").await["trade_no"]
+    let trade_no = sandbox.alipay_trade("day-p1").await["trade_no"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -159,7 +158,7 @@ async fn a_day_of_business_reconciles_with_planted_discrepancies() {
 #[tokio::test]
 async fn bill_urls_expire_and_errors_are_typed() {
     let sandbox = empty_sandbox().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     sandbox
         .seed_trade("exp-1", 4200, json!({"paid_seconds_ago": 3600}))
         .await;
@@ -216,8 +215,11 @@ async fn bill_urls_expire_and_errors_are_typed() {
     // An injected outcome-unknown answer comes back as the gateway error it is, retryable.
     sandbox
         .fault(
-            "alipay.data.dataservice.bill.downloadurl.query",
-            json!({"count": 1, "err_code": "isp.unknow-error"}),
+            Fault::err_code(
+                "alipay.data.dataservice.bill.downloadurl.query",
+                "isp.unknow-error",
+            )
+            .count(1),
         )
         .await;
     let error = client

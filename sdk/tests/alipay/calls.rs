@@ -13,7 +13,7 @@ use crate::support::*;
 #[tokio::test]
 async fn partial_refunds_accumulate_and_are_found_by_request_number() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     let first = client
         .trade_refund(&refund("demo-trade-0002", "part-1", 1000))
         .await
@@ -73,14 +73,14 @@ async fn partial_refunds_accumulate_and_are_found_by_request_number() {
     assert_eq!(trade.trade_status, Some(TradeStatus::TradeSuccess));
     assert_eq!(trade.total_amount, Some(Fen(8888)));
 
-    let refunds = sandbox.refunds().await;
+    let refunds = sandbox.alipay_refunds().await;
     let mine: Vec<&Value> = refunds
         .iter()
         .filter(|r| r["out_trade_no"] == "demo-trade-0002")
         .collect();
     assert_eq!(mine.len(), 2);
     assert_eq!(
-        sandbox.trade("demo-trade-0002").await["refunded_yuan"],
+        sandbox.alipay_trade("demo-trade-0002").await["refunded_yuan"],
         "33.45"
     );
 }
@@ -90,7 +90,7 @@ async fn partial_refunds_accumulate_and_are_found_by_request_number() {
 #[tokio::test]
 async fn a_full_refund_closes_the_trade() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     // Without out_request_no: only allowed for the full amount; numbered by out_trade_no.
     let full = RefundRequest::builder()
         .out_trade_no("demo-trade-0001")
@@ -130,13 +130,13 @@ async fn a_full_refund_closes_the_trade() {
         Some(false),
         "an idempotent repeat moves nothing"
     );
-    assert_eq!(sandbox.refunds().await.len(), 1);
+    assert_eq!(sandbox.alipay_refunds().await.len(), 1);
 }
 
 #[tokio::test]
 async fn close_an_unpaid_trade() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     let trade = TradeId::out_trade_no("demo-trade-0005");
     let closed = client.trade_close(&trade).await.unwrap();
     assert_eq!(closed.out_trade_no.as_deref(), Some("demo-trade-0005"));
@@ -149,7 +149,7 @@ async fn close_an_unpaid_trade() {
 #[tokio::test]
 async fn precreate_pay_and_refund() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     let order = PrecreateRequest::builder()
         .out_trade_no("sdk-qr-1")
         .total_amount(1999)
@@ -173,9 +173,9 @@ async fn precreate_pay_and_refund() {
         Some("ACQ.TRADE_NOT_EXIST")
     );
 
-    sandbox
-        .admin_post("/admin/alipay/trades/sdk-qr-1/pay", json!({}))
-        .await;
+    let admin = sandbox.admin_client();
+    let pay = admin.trade_action("sdk-qr-1", TradeAction::Pay, "", json!({}));
+    pay.await.unwrap();
     let paid = client.trade_query(&trade).await.unwrap();
     assert_eq!(paid.trade_status, Some(TradeStatus::TradeSuccess));
     assert_eq!(paid.total_amount, Some(Fen(1999)));
@@ -193,7 +193,11 @@ async fn precreate_pay_and_refund() {
 #[tokio::test]
 async fn what_goes_over_the_wire() {
     let sandbox = start().await;
-    let client = sandbox.builder().clock(sandbox.clock()).build().unwrap();
+    let client = sandbox
+        .alipay_builder()
+        .clock(sandbox.clock())
+        .build()
+        .unwrap();
     client
         .trade_refund(
             &RefundRequest::builder()
@@ -205,12 +209,12 @@ async fn what_goes_over_the_wire() {
         )
         .await
         .unwrap();
-    let entries = sandbox.journal("alipay.trade.refund").await;
+    let entries = sandbox.gateway_journal("alipay.trade.refund").await;
     assert_eq!(entries.len(), 1);
     let e = &entries[0];
     assert_eq!(e["method"], "POST");
     for (name, value) in [
-        ("app_id", APP),
+        ("app_id", ALIPAY_APP),
         ("charset", "utf-8"),
         ("format", "JSON"),
         ("version", "1.0"),
@@ -236,7 +240,11 @@ async fn what_goes_over_the_wire() {
 async fn rsa_and_rsa2() {
     let sandbox = start().await;
     for (sign_type, no) in [(SignType::Rsa, "rsa-1"), (SignType::Rsa2, "rsa2-1")] {
-        let client = sandbox.builder().sign_type(sign_type).build().unwrap();
+        let client = sandbox
+            .alipay_builder()
+            .sign_type(sign_type)
+            .build()
+            .unwrap();
         assert_eq!(client.sign_type(), sign_type);
         let query = client
             .trade_query(&TradeId::out_trade_no("demo-trade-0002"))
@@ -248,7 +256,11 @@ async fn rsa_and_rsa2() {
             .await
             .unwrap();
         sandbox.advance(3).await;
-        let last = sandbox.journal("alipay.trade.refund").await.pop().unwrap();
+        let last = sandbox
+            .gateway_journal("alipay.trade.refund")
+            .await
+            .pop()
+            .unwrap();
         assert_eq!(sent(&last, "sign_type"), Some(sign_type.as_str()));
         assert_eq!(last["outcome"], "SUCCESS");
     }
@@ -259,7 +271,7 @@ async fn rsa_and_rsa2() {
 async fn plain_http_gateway() {
     let sandbox = start().await;
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .gateway_url(format!("{}/gateway.do", sandbox.running.http_url))
         .build()
         .unwrap();
@@ -275,7 +287,7 @@ async fn plain_http_gateway() {
 #[tokio::test]
 async fn awkward_characters_round_trip() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     let reason = r#"退款 a&b=c+d%20 {"x":[1]} \ 'q' é 🧾"#;
     client
         .trade_refund(

@@ -59,7 +59,7 @@ async fn refund_of(client: &Client, out_trade_no: &str, no: &str, fen: u64) -> R
 #[tokio::test]
 async fn trade_not_exist_on_every_call() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     let nowhere = TradeId::out_trade_no("no-such-trade");
     let e = business(
         refund_of(&client, "no-such-trade", "r-1", 100).await,
@@ -94,7 +94,7 @@ async fn trade_not_exist_on_every_call() {
 #[tokio::test]
 async fn discordant_repeat_request() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     refund_of(&client, "demo-trade-0002", "repeat-1", 500)
         .await
         .unwrap();
@@ -110,14 +110,14 @@ async fn discordant_repeat_request() {
         .await
         .unwrap();
     assert_eq!(again.fund_change, Some(false));
-    assert_eq!(sandbox.refunds().await.len(), 1);
+    assert_eq!(sandbox.alipay_refunds().await.len(), 1);
 }
 
 /// Cumulative refunds above the total, and one refund above the total.
 #[tokio::test]
 async fn refund_fee_err_and_amount_not_equal_total() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     refund_of(&client, "demo-trade-0002", "fee-1", 8000)
         .await
         .unwrap();
@@ -155,7 +155,7 @@ async fn refund_fee_err_and_amount_not_equal_total() {
 #[tokio::test]
 async fn trade_states_that_refuse_refunds() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     for (trade, sub_code) in [
         ("demo-trade-0003", SubCode::AcqReasonTradeBeenFreezen),
         ("demo-trade-0004", SubCode::AcqTradeHasFinished),
@@ -182,7 +182,7 @@ async fn trade_states_that_refuse_refunds() {
             SubCode::AcqTradeStatusError,
         );
     }
-    assert!(sandbox.refunds().await.len() == 1);
+    assert!(sandbox.alipay_refunds().await.len() == 1);
 }
 
 /// The seller's balance: retryable once topped up, but not retried automatically.
@@ -190,29 +190,30 @@ async fn trade_states_that_refuse_refunds() {
 async fn seller_balance_not_enough() {
     let sandbox = start().await;
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .retry(paysandbox_sdk::retry::RetryPolicy::new(3))
         .build()
         .unwrap();
-    sandbox
-        .admin_patch(
-            &format!("/admin/alipay/apps/{APP}"),
-            json!({ "seller_balance": 99 }),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let seller_balance = |fen: u64| json!({ "seller_balance": fen });
+    admin
+        .update_app(ALIPAY_APP, seller_balance(99))
+        .await
+        .unwrap();
     let request = refund("demo-trade-0002", "balance-1", 100);
     let e = business(
         client.trade_refund(&request).await,
         SubCode::AcqSellerBalanceNotEnough,
     );
     assert!(e.is_retryable() && !e.is_outcome_unknown());
-    assert_eq!(sandbox.journal("alipay.trade.refund").await.len(), 1);
-    sandbox
-        .admin_patch(
-            &format!("/admin/alipay/apps/{APP}"),
-            json!({ "seller_balance": 100 }),
-        )
-        .await;
+    assert_eq!(
+        sandbox.gateway_journal("alipay.trade.refund").await.len(),
+        1
+    );
+    admin
+        .update_app(ALIPAY_APP, seller_balance(100))
+        .await
+        .unwrap();
     let done = client.trade_refund(&request).await.unwrap();
     assert_eq!(done.fund_change, Some(true));
 }
@@ -222,7 +223,7 @@ async fn seller_balance_not_enough() {
 #[tokio::test]
 async fn system_error_from_refund_spacing() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     refund_of(&client, "demo-trade-0002", "space-1", 100)
         .await
         .unwrap();
@@ -240,12 +241,9 @@ async fn system_error_from_refund_spacing() {
 #[tokio::test]
 async fn injected_system_errors() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     sandbox
-        .fault(
-            "alipay.trade.refund",
-            json!({ "err_code": "ACQ.SYSTEM_ERROR" }),
-        )
+        .fault(Fault::err_code("alipay.trade.refund", "ACQ.SYSTEM_ERROR"))
         .await;
     let e = business(
         refund_of(&client, "demo-trade-0002", "inj-1", 100).await,
@@ -253,15 +251,12 @@ async fn injected_system_errors() {
     );
     assert!(e.is_retryable() && e.is_outcome_unknown());
     assert!(
-        sandbox.refunds().await.is_empty(),
+        sandbox.alipay_refunds().await.is_empty(),
         "injected before the ledger"
     );
 
     sandbox
-        .fault(
-            "alipay.trade.refund",
-            json!({ "err_code": "isp.unknow-error" }),
-        )
+        .fault(Fault::err_code("alipay.trade.refund", "isp.unknow-error"))
         .await;
     let e = refund_of(&client, "demo-trade-0002", "inj-1", 100).await;
     let e = match e {
@@ -273,10 +268,10 @@ async fn injected_system_errors() {
     assert!(!e.is_business() && e.is_retryable() && e.is_outcome_unknown());
 
     sandbox
-        .fault(
+        .fault(Fault::err_code(
             "alipay.trade.fastpay.refund.query",
-            json!({ "err_code": "ACQ.SYSTEM_ERROR" }),
-        )
+            "ACQ.SYSTEM_ERROR",
+        ))
         .await;
     business(
         client
@@ -288,10 +283,7 @@ async fn injected_system_errors() {
         SubCode::AcqSystemError,
     );
     sandbox
-        .fault(
-            "alipay.trade.query",
-            json!({ "err_code": "ACQ.SYSTEM_ERROR" }),
-        )
+        .fault(Fault::err_code("alipay.trade.query", "ACQ.SYSTEM_ERROR"))
         .await;
     business(
         client
@@ -300,10 +292,7 @@ async fn injected_system_errors() {
         SubCode::AcqSystemError,
     );
     sandbox
-        .fault(
-            "alipay.trade.close",
-            json!({ "err_code": "ACQ.SYSTEM_ERROR" }),
-        )
+        .fault(Fault::err_code("alipay.trade.close", "ACQ.SYSTEM_ERROR"))
         .await;
     business(
         client
@@ -321,7 +310,7 @@ async fn invalid_signature_with_a_wrong_app_key() {
     // A well-formed key that is not the app's.
     let other = paysandbox_certs::generate_rsa_keypair(1024).unwrap();
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .app_private_key(other.private_pkcs1_pem)
         .build()
         .unwrap();
@@ -340,7 +329,7 @@ async fn invalid_signature_with_a_wrong_app_key() {
         .unwrap_err();
     assert!(!e.is_business());
     assert_final(&e);
-    assert!(sandbox.refunds().await.is_empty());
+    assert!(sandbox.alipay_refunds().await.is_empty());
 }
 
 /// An app the gateway does not know: 40002 isv.invalid-app-id, unsigned (it has no key to
@@ -352,8 +341,8 @@ async fn invalid_app_id() {
         .gateway_url(sandbox.gateway())
         .public_roots(false)
         .extra_root_ca_file(&sandbox.running.ca_path)
-        .app_private_key_file(&files().app_private_key_path)
-        .alipay_public_key_file(&files().alipay_public_key_path)
+        .app_private_key_file(&alipay_files().app_private_key_path)
+        .alipay_public_key_file(&alipay_files().alipay_public_key_path)
         .build()
         .unwrap();
     let sub_msg = expect(
@@ -369,7 +358,11 @@ async fn invalid_app_id() {
         .await
         .unwrap_err();
     assert_final(&e);
-    let last = sandbox.journal("alipay.trade.query").await.pop().unwrap();
+    let last = sandbox
+        .gateway_journal("alipay.trade.query")
+        .await
+        .pop()
+        .unwrap();
     assert!(
         !last["response"].as_str().unwrap().contains("\"sign\""),
         "the gateway sent it unsigned"
@@ -380,7 +373,7 @@ async fn invalid_app_id() {
 #[tokio::test]
 async fn invalid_requests_are_not_sent() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     let e = client
         .trade_query(&TradeId::out_trade_no("has space"))
         .await
@@ -397,5 +390,10 @@ async fn invalid_requests_are_not_sent() {
         matches!(e, Error::InvalidRequest(ref f) if f.field == "out_request_no"),
         "{e:?}"
     );
-    assert!(sandbox.journal("alipay.trade.query").await.is_empty());
+    assert!(
+        sandbox
+            .gateway_journal("alipay.trade.query")
+            .await
+            .is_empty()
+    );
 }

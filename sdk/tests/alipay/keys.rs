@@ -14,7 +14,7 @@ fn read(path: &std::path::Path) -> String {
 #[tokio::test]
 async fn every_key_form_works() {
     let sandbox = start().await;
-    let f = files();
+    let f = alipay_files();
     assert!(read(&f.app_private_key_path).starts_with("-----BEGIN RSA PRIVATE KEY-----"));
     assert!(read(&f.app_private_key_pkcs8_path).starts_with("-----BEGIN PRIVATE KEY-----"));
     assert!(!read(&f.app_private_key_base64_path).contains("-----"));
@@ -32,14 +32,14 @@ async fn every_key_form_works() {
                 (
                     true,
                     sandbox
-                        .builder()
+                        .alipay_builder()
                         .app_private_key_file(private)
                         .alipay_public_key_file(public),
                 ),
                 (
                     false,
                     sandbox
-                        .builder()
+                        .alipay_builder()
                         .app_private_key(read(private))
                         .alipay_public_key(read(public)),
                 ),
@@ -53,16 +53,16 @@ async fn every_key_form_works() {
             }
         }
     }
-    let outcomes = outcomes(&sandbox.journal("alipay.trade.query").await);
+    let outcomes = outcomes(&sandbox.gateway_journal("alipay.trade.query").await);
     assert_eq!(outcomes, vec!["SUCCESS"; 16]);
 }
 
 /// Keys are read and checked when the client is built, with errors naming the key.
 #[tokio::test]
 async fn key_problems_are_configuration_errors() {
-    let f = files();
+    let f = alipay_files();
     let base = || {
-        Client::builder(APP)
+        Client::builder(ALIPAY_APP)
             .app_private_key_file(&f.app_private_key_path)
             .alipay_public_key_file(&f.alipay_public_key_path)
     };

@@ -4,24 +4,18 @@ use paysandbox_sdk::alipay::notify::{self, NotifyError};
 use paysandbox_sdk::alipay::{RefundRequest, TradeStatus};
 use serde_json::json;
 
-use crate::receiver::Receiver;
 use crate::support::*;
 
 #[tokio::test]
 async fn payment_and_refund_notifications_verify_with_the_sdk() {
     let sandbox = start().await;
-    let receiver = Receiver::start(notify::SUCCESS_REPLY.to_owned()).await;
-    sandbox
-        .admin_post(
-            "/admin/alipay/trades",
-            json!({"app_id": APP, "out_trade_no": "sdk-n-trade", "total_amount": "50.00",
-                   "status": "WAIT_BUYER_PAY", "notify_url": receiver.url}),
-        )
-        .await;
-    sandbox
-        .admin_post("/admin/alipay/trades/sdk-n-trade/pay", json!({}))
-        .await;
-    let client = sandbox.client();
+    let receiver = Receiver::answering(notify::SUCCESS_REPLY).await;
+    let unpaid = json!({ "status": "WAIT_BUYER_PAY", "notify_url": receiver.url });
+    sandbox.seed_trade("sdk-n-trade", "50.00", unpaid).await;
+    let admin = sandbox.admin_client();
+    let pay = admin.trade_action("sdk-n-trade", TradeAction::Pay, "", json!({}));
+    pay.await.unwrap();
+    let client = sandbox.alipay_client();
     let paid = client.notification(&receiver.bodies()[0]).unwrap();
     assert_eq!(paid.trade_status, TradeStatus::TradeSuccess);
     assert_eq!(paid.total_amount, 5000);
@@ -34,9 +28,7 @@ async fn payment_and_refund_notifications_verify_with_the_sdk() {
         .build()
         .unwrap();
     client.trade_refund(&request).await.unwrap();
-    sandbox
-        .admin_post("/admin/notifications/flush", json!({}))
-        .await;
+    sandbox.flush_notifications().await;
     let body = receiver.bodies()[1].clone();
     let refunded = client.notification(&body).unwrap();
     assert_eq!(refunded.trade_status, TradeStatus::TradeClosed);
@@ -45,11 +37,11 @@ async fn payment_and_refund_notifications_verify_with_the_sdk() {
     assert!(refunded.gmt_refund.is_some());
     // Another app, or a changed amount: refused.
     let other_key = paysandbox_protocol::alipay::parse_public_key(
-        &std::fs::read_to_string(&files().app_public_key_path).unwrap(),
+        &std::fs::read_to_string(&alipay_files().app_public_key_path).unwrap(),
     )
     .unwrap();
     assert!(matches!(
-        notify::parse_notification(&body, APP, &other_key),
+        notify::parse_notification(&body, ALIPAY_APP, &other_key),
         Err(NotifyError::Signature(_))
     ));
     assert!(matches!(
@@ -64,7 +56,7 @@ async fn payment_and_refund_notifications_verify_with_the_sdk() {
 
 fn alipay_public() -> rsa::PublicKey {
     paysandbox_protocol::alipay::parse_public_key(
-        &std::fs::read_to_string(&files().alipay_public_key_path).unwrap(),
+        &std::fs::read_to_string(&alipay_files().alipay_public_key_path).unwrap(),
     )
     .unwrap()
 }

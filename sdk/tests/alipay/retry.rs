@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use paysandbox_sdk::alipay::{Error, REFUND_SPACING, SubCode, TradeId};
 use paysandbox_sdk::retry::RetryPolicy;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::*;
 
@@ -27,16 +27,13 @@ async fn system_error_after_the_refund_was_applied_refunds_once() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .retry(RetryPolicy::new(3).with_base_delay(Duration::from_millis(400)))
         .clock(clock.clone())
         .build()
         .unwrap();
     sandbox
-        .fault(
-            "alipay.trade.refund",
-            json!({ "err_code": "ACQ.SYSTEM_ERROR", "after_apply": true }),
-        )
+        .fault(Fault::err_code("alipay.trade.refund", "ACQ.SYSTEM_ERROR").after_apply(true))
         .await;
     let response = client
         .trade_refund(&refund("demo-trade-0002", "retry-1", 600))
@@ -45,12 +42,12 @@ async fn system_error_after_the_refund_was_applied_refunds_once() {
     assert_eq!(response.fund_change, Some(false), "the retry found it done");
     assert_eq!(response.refund_fee.map(|f| f.0), Some(600));
 
-    let refunds = sandbox.refunds().await;
+    let refunds = sandbox.alipay_refunds().await;
     assert_eq!(refunds.len(), 1, "one refund, not two: {refunds:?}");
     assert_eq!(refunds[0]["out_request_no"], "retry-1");
     assert_eq!(refunds[0]["refund_amount"], 600);
 
-    let attempts = sandbox.journal("alipay.trade.refund").await;
+    let attempts = sandbox.gateway_journal("alipay.trade.refund").await;
     assert_eq!(outcomes(&attempts), ["ACQ.SYSTEM_ERROR", "SUCCESS"]);
     assert_same_refund(
         &attempts,
@@ -82,7 +79,7 @@ async fn a_refund_too_soon_is_retried_after_the_spacing() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .retry(RetryPolicy::new(2))
         .clock(clock.clone())
         .build()
@@ -97,7 +94,7 @@ async fn a_refund_too_soon_is_retried_after_the_spacing() {
         .unwrap();
     assert_eq!(second.fund_change, Some(true));
     assert_eq!(second.refund_fee.map(|f| f.0), Some(300));
-    let attempts = sandbox.journal("alipay.trade.refund").await;
+    let attempts = sandbox.gateway_journal("alipay.trade.refund").await;
     assert_eq!(
         outcomes(&attempts),
         ["SUCCESS", "ACQ.SYSTEM_ERROR", "SUCCESS"]
@@ -109,7 +106,7 @@ async fn a_refund_too_soon_is_retried_after_the_spacing() {
     // A policy that may not wait 3 s does not retry a refund's ACQ.SYSTEM_ERROR (the caller
     // decides), but still backs off on a query's.
     let hasty = sandbox
-        .builder()
+        .alipay_builder()
         .retry(RetryPolicy::new(3).with_max_delay(Duration::from_secs(2)))
         .clock(clock.clone())
         .build()
@@ -121,10 +118,7 @@ async fn a_refund_too_soon_is_retried_after_the_spacing() {
     assert_eq!(e.sub_code(), Some(&SubCode::AcqSystemError));
     assert_eq!(clock.sleeps().len(), 1);
     sandbox
-        .fault(
-            "alipay.trade.query",
-            json!({ "err_code": "ACQ.SYSTEM_ERROR" }),
-        )
+        .fault(Fault::err_code("alipay.trade.query", "ACQ.SYSTEM_ERROR"))
         .await;
     hasty
         .trade_query(&TradeId::out_trade_no("demo-trade-0002"))
@@ -140,12 +134,9 @@ async fn a_refund_too_soon_is_retried_after_the_spacing() {
 #[tokio::test]
 async fn without_a_policy_the_caller_retries_the_same_request() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.alipay_client();
     sandbox
-        .fault(
-            "alipay.trade.refund",
-            json!({ "err_code": "ACQ.SYSTEM_ERROR", "after_apply": true }),
-        )
+        .fault(Fault::err_code("alipay.trade.refund", "ACQ.SYSTEM_ERROR").after_apply(true))
         .await;
     let request = refund("demo-trade-0002", "retry-manual", 100);
     let e = client.trade_refund(&request).await.unwrap_err();
@@ -153,7 +144,7 @@ async fn without_a_policy_the_caller_retries_the_same_request() {
     assert!(e.is_retryable() && e.is_outcome_unknown());
     let again = client.trade_refund(&request).await.unwrap();
     assert_eq!(again.fund_change, Some(false));
-    assert_eq!(sandbox.refunds().await.len(), 1);
+    assert_eq!(sandbox.alipay_refunds().await.len(), 1);
 }
 
 #[tokio::test]
@@ -161,7 +152,7 @@ async fn retries_are_bounded() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .retry(
             RetryPolicy::new(3)
                 .with_base_delay(Duration::from_millis(100))
@@ -171,17 +162,14 @@ async fn retries_are_bounded() {
         .build()
         .unwrap();
     sandbox
-        .fault(
-            "alipay.trade.refund",
-            json!({ "err_code": "isp.unknow-error", "count": 5 }),
-        )
+        .fault(Fault::err_code("alipay.trade.refund", "isp.unknow-error").count(5))
         .await;
     let e = client
         .trade_refund(&refund("demo-trade-0002", "retry-bounded", 1))
         .await
         .unwrap_err();
     assert_eq!(e.sub_code(), Some(&SubCode::IspUnknowError));
-    let attempts = sandbox.journal("alipay.trade.refund").await;
+    let attempts = sandbox.gateway_journal("alipay.trade.refund").await;
     assert_eq!(outcomes(&attempts), ["isp.unknow-error"; 3]);
     assert_same_refund(
         &attempts,
@@ -191,7 +179,7 @@ async fn retries_are_bounded() {
     assert_eq!(sleeps.len(), 2);
     assert!(sleeps[0] <= Duration::from_millis(100), "{sleeps:?}");
     assert!(sleeps[1] <= Duration::from_millis(150), "{sleeps:?}");
-    assert!(sandbox.refunds().await.is_empty());
+    assert!(sandbox.alipay_refunds().await.is_empty());
 }
 
 /// Final refusals, gateway errors and HTTP statuses are not retried.
@@ -200,7 +188,7 @@ async fn final_errors_are_not_retried() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .retry(RetryPolicy::new(5))
         .clock(clock.clone())
         .build()
@@ -210,22 +198,25 @@ async fn final_errors_are_not_retried() {
         .await
         .unwrap_err();
     assert_eq!(e.sub_code(), Some(&SubCode::AcqTradeHasClose));
-    assert_eq!(sandbox.journal("alipay.trade.refund").await.len(), 1);
+    assert_eq!(
+        sandbox.gateway_journal("alipay.trade.refund").await.len(),
+        1
+    );
     // A 503 in front of the gateway is neither a retryable code nor a timeout; the refund
     // may have been made (after_apply), which the error says.
     sandbox
-        .fault(
-            "alipay.trade.refund",
-            json!({ "http_status": 503, "after_apply": true }),
-        )
+        .fault(Fault::http_status("alipay.trade.refund", 503).after_apply(true))
         .await;
     let request = refund("demo-trade-0002", "final-503", 1);
     let e = client.trade_refund(&request).await.unwrap_err();
     assert!(matches!(e, Error::Http { status: 503, .. }), "{e:?}");
     assert!(e.is_outcome_unknown() && !e.is_retryable());
-    assert_eq!(sandbox.journal("alipay.trade.refund").await.len(), 2);
+    assert_eq!(
+        sandbox.gateway_journal("alipay.trade.refund").await.len(),
+        2
+    );
     assert!(clock.sleeps().is_empty());
-    assert_eq!(sandbox.refunds().await.len(), 1);
+    assert_eq!(sandbox.alipay_refunds().await.len(), 1);
     // ... and sending it again finds it made.
     let again = client.trade_refund(&request).await.unwrap();
     assert_eq!(again.fund_change, Some(false));
@@ -238,14 +229,14 @@ async fn timeouts_are_retried_with_the_same_refund() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .timeout(Duration::from_millis(700))
         .retry(RetryPolicy::new(3))
         .clock(clock.clone())
         .build()
         .unwrap();
     sandbox
-        .fault("alipay.trade.refund", json!({ "delay_ms": 2000 }))
+        .fault(Fault::delay_ms("alipay.trade.refund", 2000))
         .await;
     let response = client
         .trade_refund(&refund("demo-trade-0002", "retry-timeout", 250))
@@ -255,8 +246,8 @@ async fn timeouts_are_retried_with_the_same_refund() {
     assert_eq!(response.refund_fee.map(|f| f.0), Some(250));
     // The first attempt is still held by the sandbox; when it runs, it is the same
     // biz_content, answered as an idempotent repeat (nothing moves).
-    assert_eq!(sandbox.refunds().await.len(), 1);
-    let attempts = sandbox.journal("alipay.trade.refund").await;
+    assert_eq!(sandbox.alipay_refunds().await.len(), 1);
+    let attempts = sandbox.gateway_journal("alipay.trade.refund").await;
     assert_same_refund(
         &attempts,
         r#"{"out_trade_no":"demo-trade-0002","refund_amount":"2.50","out_request_no":"retry-timeout"}"#,

@@ -9,11 +9,12 @@ use crate::support::*;
 async fn a_tampered_refund_answer_is_rejected() {
     let sandbox = start().await;
     // Raise the refunded total in the (signed) node, leaving its sign as it was.
-    let proxy = tamper_proxy(&sandbox, |body| {
-        body.replace(r#""refund_fee":"3.00""#, r#""refund_fee":"6.00""#)
-    })
-    .await;
-    let client = sandbox.builder().gateway_url(proxy).build().unwrap();
+    let proxy = sandbox
+        .alipay_tamper_proxy(|body| {
+            body.replace(r#""refund_fee":"3.00""#, r#""refund_fee":"6.00""#)
+        })
+        .await;
+    let client = sandbox.alipay_builder().gateway_url(proxy).build().unwrap();
     let e = client
         .trade_refund(&refund("demo-trade-0002", "sig-1", 300))
         .await
@@ -27,14 +28,14 @@ async fn a_tampered_refund_answer_is_rejected() {
     );
     // The gateway did make the refund: the SDK says the outcome is unknown.
     assert!(e.is_outcome_unknown() && !e.is_retryable());
-    assert_eq!(sandbox.refunds().await.len(), 1);
+    assert_eq!(sandbox.alipay_refunds().await.len(), 1);
 }
 
 /// A signed business failure turned into a success: the sign no longer matches.
 #[tokio::test]
 async fn a_failure_turned_into_a_success_is_rejected() {
     let sandbox = start().await;
-    let proxy = tamper_proxy(&sandbox, |body| {
+    let proxy = sandbox.alipay_tamper_proxy(|body| {
         body.replace(
             r#""code":"40004","msg":"Business Failed","sub_code":"ACQ.TRADE_HAS_CLOSE","sub_msg":"交易已关闭","#,
             r#""code":"10000","msg":"Success","fund_change":"Y","#,
@@ -42,7 +43,7 @@ async fn a_failure_turned_into_a_success_is_rejected() {
     })
     .await;
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .gateway_url(proxy)
         .sign_type(SignType::Rsa)
         .build()
@@ -64,8 +65,8 @@ async fn a_stripped_signature_is_rejected_even_on_a_business_error() {
         let at = body.rfind(r#","sign":""#).unwrap();
         format!("{}}}", &body[..at])
     };
-    let proxy = tamper_proxy(&sandbox, strip).await;
-    let client = sandbox.builder().gateway_url(proxy).build().unwrap();
+    let proxy = sandbox.alipay_tamper_proxy(strip).await;
+    let client = sandbox.alipay_builder().gateway_url(proxy).build().unwrap();
     let e = client
         .trade_query(&TradeId::out_trade_no("demo-trade-0002"))
         .await
@@ -92,9 +93,9 @@ async fn a_stripped_signature_is_rejected_even_on_a_business_error() {
 #[tokio::test]
 async fn a_replayed_answer_about_another_trade_is_rejected() {
     let sandbox = start().await;
-    let proxy = tamper_proxy(&sandbox, |body| body).await;
+    let proxy = sandbox.alipay_tamper_proxy(|body| body).await;
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .gateway_url(proxy.clone())
         .build()
         .unwrap();
@@ -103,16 +104,24 @@ async fn a_replayed_answer_about_another_trade_is_rejected() {
         .await
         .unwrap();
     // Fetch a genuine answer about trade 0001, then serve it for every request.
-    let direct = sandbox.client();
+    let direct = sandbox.alipay_client();
     let genuine = direct
         .trade_query(&TradeId::out_trade_no("demo-trade-0001"))
         .await
         .unwrap();
     assert_eq!(genuine.out_trade_no.as_deref(), Some("demo-trade-0001"));
-    let last = sandbox.journal("alipay.trade.query").await.pop().unwrap();
+    let last = sandbox
+        .gateway_journal("alipay.trade.query")
+        .await
+        .pop()
+        .unwrap();
     let recorded = last["response"].as_str().unwrap().to_owned();
-    let replay = tamper_proxy(&sandbox, move |_| recorded.clone()).await;
-    let client = sandbox.builder().gateway_url(replay).build().unwrap();
+    let replay = sandbox.alipay_tamper_proxy(move |_| recorded.clone()).await;
+    let client = sandbox
+        .alipay_builder()
+        .gateway_url(replay)
+        .build()
+        .unwrap();
     let e = client
         .trade_query(&TradeId::out_trade_no("demo-trade-0002"))
         .await
@@ -124,11 +133,10 @@ async fn a_replayed_answer_about_another_trade_is_rejected() {
 #[tokio::test]
 async fn a_non_json_answer_is_a_decode_error() {
     let sandbox = start().await;
-    let proxy = tamper_proxy(&sandbox, |_| {
-        "<html><body>maintenance</body></html>".to_owned()
-    })
-    .await;
-    let client = sandbox.builder().gateway_url(proxy).build().unwrap();
+    let proxy = sandbox
+        .alipay_tamper_proxy(|_| "<html><body>maintenance</body></html>".to_owned())
+        .await;
+    let client = sandbox.alipay_builder().gateway_url(proxy).build().unwrap();
     let e = client
         .trade_query(&TradeId::out_trade_no("demo-trade-0002"))
         .await
@@ -144,7 +152,7 @@ async fn a_wrong_alipay_public_key_fails_every_answer() {
     // Any public key that is neither Alipay's nor the app's.
     let other = paysandbox_certs::generate_rsa_keypair(1024).unwrap();
     let client = sandbox
-        .builder()
+        .alipay_builder()
         .alipay_public_key(other.public_base64)
         .build()
         .unwrap();

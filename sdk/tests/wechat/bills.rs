@@ -16,20 +16,20 @@ fn day() -> BillDate {
 /// The demo merchant without the demo orders.
 async fn empty_sandbox() -> Sandbox {
     let sandbox = start_with(|c| c.demo_data = false).await;
+    let demo = json!({ "appids": [APPID], "api_key": KEY,
+                       "company": paysandbox_mock_server::demo::COMPANY });
     sandbox
-        .admin_post(
-            "/admin/wechat/merchants",
-            json!({"mch_id": MCH, "appids": [APPID], "api_key": KEY,
-                   "company": paysandbox_mock_server::demo::COMPANY}),
-        )
-        .await;
+        .admin_client()
+        .create_merchant(MCH, demo)
+        .await
+        .unwrap();
     sandbox
 }
 
 #[tokio::test]
 async fn a_day_of_business_reconciles_with_planted_discrepancies() {
     let sandbox = empty_sandbox().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
 
     // The day: five payments (one with a 2.00 NO_CASH coupon), one order paid the evening
     // before, one never paid.
@@ -65,20 +65,17 @@ async fn a_day_of_business_reconciles_with_planted_discrepancies() {
     }
     // day-r2 is closed by the platform (the payer's card was cancelled, say).
     let r2 = sandbox
-        .refunds()
+        .wechat_refunds()
         .await
         .into_iter()
         .find(|r| r["out_refund_no"] == "day-r2")
         .unwrap();
-    sandbox
-        .admin_post(
-            &format!(
-                "/admin/wechat/refunds/{}/status",
-                r2["refund_id"].as_str().unwrap()
-            ),
-            json!({"status": "REFUNDCLOSE"}),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let r2_id = r2["refund_id"].as_str().unwrap();
+    admin
+        .force_refund_status(r2_id, "REFUNDCLOSE")
+        .await
+        .unwrap();
 
     // Too early: the day is not over.
     match client.download_bill(day(), BillType::All, false).await {
@@ -209,13 +206,10 @@ async fn bill_errors_are_typed() {
         other => panic!("{other:?}"),
     }
     sandbox
-        .fault(
-            "wechat.downloadbill",
-            json!({"count": 1, "err_code": "SYSTEMERROR"}),
-        )
+        .fault(Fault::err_code("wechat.downloadbill", "SYSTEMERROR").count(1))
         .await;
     let error = sandbox
-        .client()
+        .wechat_client()
         .download_bill(day(), BillType::All, false)
         .await
         .unwrap_err();

@@ -10,7 +10,7 @@ use crate::support::*;
 #[tokio::test]
 async fn refund_then_query_with_md5() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     let accepted = client
         .refund(&refund("demo-order-0001", "calls-r1", 1000, 300))
         .await
@@ -33,7 +33,7 @@ async fn refund_then_query_with_md5() {
 
     // What went over the wire: no sign_type field for MD5, a 32-char nonce, and the answer
     // is signed (the SDK verified it).
-    let sent_refund = &sandbox.journal("/secapi/pay/refund").await[0];
+    let sent_refund = &sandbox.journal_of("/secapi/pay/refund").await[0];
     assert_eq!(sent(sent_refund, "sign_type"), None);
     assert_eq!(sent(sent_refund, "nonce_str").map(str::len), Some(32));
     assert_eq!(sent(sent_refund, "sign").map(str::len), Some(32));
@@ -43,7 +43,7 @@ async fn refund_then_query_with_md5() {
 async fn hmac_sha256_end_to_end() {
     let sandbox = start().await;
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .sign_type(SignType::HmacSha256)
         .build()
         .unwrap();
@@ -62,7 +62,7 @@ async fn hmac_sha256_end_to_end() {
         .await
         .unwrap();
     assert_eq!(order.trade_state, TradeState::Refund);
-    let sent_refund = &sandbox.journal("/secapi/pay/refund").await[0];
+    let sent_refund = &sandbox.journal_of("/secapi/pay/refund").await[0];
     assert_eq!(sent(sent_refund, "sign_type"), Some("HMAC-SHA256"));
     assert_eq!(sent(sent_refund, "sign").map(str::len), Some(64));
     // ... and the platform answered with HMAC too, which the SDK verified.
@@ -76,7 +76,7 @@ async fn hmac_sha256_end_to_end() {
 #[tokio::test]
 async fn coupons_come_as_vecs() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     // demo-order-0003: 10.00 paid with a 2.00 NO_CASH coupon. Refund it in full.
     let accepted = client
         .refund(&refund("demo-order-0003", "calls-coupon", 1000, 1000))
@@ -110,7 +110,7 @@ async fn coupons_come_as_vecs() {
 #[tokio::test]
 async fn order_query_by_either_id() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     let by_no = client
         .order_query(&OrderId::OutTradeNo("demo-order-0001".into()))
         .await
@@ -138,7 +138,7 @@ async fn calls_and_streams_are_send() {
     send_sync::<paysandbox_sdk::wechat::Error>();
 
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     let spawned = client.clone();
     tokio::spawn(async move {
         spawned

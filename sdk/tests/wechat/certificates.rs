@@ -44,7 +44,7 @@ async fn refund_with_the_p12_and_its_default_password() {
         .unwrap();
 
     let explicit = sandbox
-        .builder()
+        .wechat_builder()
         .merchant_p12_file_with_password(&p12, MCH)
         .build()
         .unwrap();
@@ -55,7 +55,7 @@ async fn refund_with_the_p12_and_its_default_password() {
         .unwrap();
 
     let wrong = sandbox
-        .builder()
+        .wechat_builder()
         .merchant_p12_file_with_password(&p12, "not-the-password")
         .build()
         .unwrap_err();
@@ -100,7 +100,7 @@ async fn an_untrusted_client_certificate_gets_the_gateways_400() {
     let foreign = CertificateAuthority::generate("Not the sandbox CA").unwrap();
     let cert = foreign.issue_merchant(MCH, "impostor").unwrap();
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .identity(Identity::from_pem(cert.cert_pem.as_bytes(), cert.key_pem.as_bytes()).unwrap())
         .build()
         .unwrap();
@@ -115,7 +115,7 @@ async fn an_untrusted_client_certificate_gets_the_gateways_400() {
         other => panic!("{other:?}"),
     }
     assert!(!e.is_retryable());
-    assert!(sandbox.refunds().await.is_empty());
+    assert!(sandbox.wechat_refunds().await.is_empty());
 }
 
 /// Without the sandbox CA the server certificate is not trusted: the handshake fails, nothing

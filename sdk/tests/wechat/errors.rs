@@ -52,7 +52,7 @@ fn assert_business<T: std::fmt::Debug>(
 #[tokio::test]
 async fn refund_refusals_from_the_ledger() {
     let sandbox = start_with(|c| c.rate_limits = false).await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
 
     assert_business(
         refund_of(&client, "demo-order-0005", "e-overdue", 500, 1).await,
@@ -138,12 +138,9 @@ async fn refund_refusals_from_the_ledger() {
         None,
     );
 
-    sandbox
-        .admin_patch(
-            &format!("/admin/wechat/merchants/{MCH}"),
-            json!({ "refundable_balance": 0 }),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let no_balance = json!({ "refundable_balance": 0 });
+    admin.update_merchant(MCH, no_balance).await.unwrap();
     let e = assert_business(
         refund_of(&client, "demo-order-0002", "e-balance", 8800, 1).await,
         ErrCode::NotEnough,
@@ -155,7 +152,7 @@ async fn refund_refusals_from_the_ledger() {
 #[tokio::test]
 async fn query_refusals() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     assert_business(
         client
             .refund_query(&RefundQuery::by_out_refund_no("never-made"))
@@ -233,13 +230,15 @@ async fn merchant_configuration_refusals() {
     }
     // Another merchant's certificate on /secapi/: CERT_ERROR.
     let other = sandbox
-        .admin_post(
-            "/admin/wechat/merchants",
-            json!({ "mch_id": "1900000110", "appids": [APPID], "api_key": "k".repeat(32) }),
+        .admin_client()
+        .create_merchant(
+            "1900000110",
+            json!({ "appids": [APPID], "api_key": "k".repeat(32) }),
         )
-        .await;
+        .await
+        .unwrap();
     let with_other_cert = sandbox
-        .builder()
+        .wechat_builder()
         .merchant_pem_files(
             other["cert"]["cert_path"].as_str().unwrap(),
             other["cert"]["key_path"].as_str().unwrap(),
@@ -254,15 +253,12 @@ async fn merchant_configuration_refusals() {
         Some("商户号与API证书不匹配"),
     );
     // An IP allow-list that does not hold 127.0.0.1: NOAUTH.
-    sandbox
-        .admin_patch(
-            &format!("/admin/wechat/merchants/{MCH}"),
-            json!({ "ip_allowlist": ["10.0.0.1"] }),
-        )
-        .await;
+    let elsewhere = json!({ "ip_allowlist": ["10.0.0.1"] });
+    let admin = sandbox.admin_client();
+    admin.update_merchant(MCH, elsewhere).await.unwrap();
     assert_business(
         sandbox
-            .client()
+            .wechat_client()
             .refund(&refund("demo-order-0001", "m-ip", 1000, 1))
             .await,
         ErrCode::NoAuth,
@@ -273,7 +269,7 @@ async fn merchant_configuration_refusals() {
 #[tokio::test]
 async fn too_many_invalid_requests_blocks_for_a_minute() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     let mut blocked = None;
     for i in 0..10 {
         match client
@@ -318,14 +314,14 @@ async fn too_many_invalid_requests_blocks_for_a_minute() {
 #[tokio::test]
 async fn every_documented_code_is_typed() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     let query = RefundQuery::by_out_refund_no("any");
     for code in ErrCode::KNOWN
         .iter()
         .chain([&ErrCode::Other("SOMETHING_NEW".into())])
     {
         sandbox
-            .fault("wechat.refundquery", json!({ "err_code": code.as_str() }))
+            .fault(Fault::err_code("wechat.refundquery", code.as_str()))
             .await;
         let error = client.refund_query(&query).await.unwrap_err();
         match &error {
@@ -363,10 +359,10 @@ async fn http_and_transport_failures() {
     // A gateway failure: HTTP 503 with an empty body. Not retried automatically; the outcome
     // is unknown.
     sandbox
-        .fault("wechat.refund", json!({ "http_status": 503 }))
+        .fault(Fault::http_status("wechat.refund", 503))
         .await;
     let e = sandbox
-        .client()
+        .wechat_client()
         .refund(&refund("demo-order-0001", "h-503", 1000, 1))
         .await
         .unwrap_err();
@@ -375,10 +371,10 @@ async fn http_and_transport_failures() {
 
     // A response slower than the timeout: maybe delivered, retryable.
     sandbox
-        .fault("wechat.orderquery", json!({ "delay_ms": 2000 }))
+        .fault(Fault::delay_ms("wechat.orderquery", 2000))
         .await;
     let impatient = sandbox
-        .builder()
+        .wechat_builder()
         .timeout(Duration::from_millis(500))
         .build()
         .unwrap();
@@ -400,7 +396,7 @@ async fn http_and_transport_failures() {
         l.local_addr().unwrap().port()
     };
     let nowhere = sandbox
-        .builder()
+        .wechat_builder()
         .base_url(format!("https://127.0.0.1:{port}"))
         .build()
         .unwrap();
@@ -421,7 +417,7 @@ async fn http_and_transport_failures() {
 #[tokio::test]
 async fn invalid_requests_are_not_sent() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     let e = client
         .order_query(&OrderId::OutTradeNo("bad id".into()))
         .await
@@ -469,5 +465,5 @@ async fn invalid_requests_are_not_sent() {
         matches!(e, Error::Config(ConfigError::NoClientCertificate)),
         "{e:?}"
     );
-    assert!(sandbox.journal("/secapi/pay/refund").await.is_empty());
+    assert!(sandbox.journal_of("/secapi/pay/refund").await.is_empty());
 }

@@ -1,5 +1,5 @@
 //! The SDK against the in-process paysandbox mock, over real mutual TLS. One binary, one
-//! module per concern, sharing `support` (certificates are generated once per binary).
+//! module per concern, sharing the test kit (certificates are made once per binary).
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -16,8 +16,6 @@ mod errors;
 mod notify;
 mod paging;
 mod payment;
-#[path = "../shared/receiver.rs"]
-mod receiver;
 mod retry;
 mod sandbox;
 mod signatures;

@@ -4,14 +4,13 @@ use paysandbox_sdk::wechat::notify::{self, NotifyError};
 use paysandbox_sdk::wechat::{RefundAccount, RefundStatus, SignType};
 use serde_json::json;
 
-use crate::receiver::Receiver;
 use crate::support::*;
 
 #[tokio::test]
 async fn refund_and_payment_notifications_open_with_the_sdk_and_its_reply_is_accepted() {
     let sandbox = start().await;
-    let receiver = Receiver::start(notify::success_reply()).await;
-    let client = sandbox.client();
+    let receiver = Receiver::answering(&notify::success_reply()).await;
+    let client = sandbox.wechat_client();
     let request = paysandbox_sdk::wechat::RefundRequest::builder()
         .out_trade_no("demo-order-0002")
         .out_refund_no("sdk-n-1")
@@ -82,9 +81,9 @@ async fn refund_and_payment_notifications_open_with_the_sdk_and_its_reply_is_acc
 #[tokio::test]
 async fn buyer_payment_of_a_unified_order_notifies_its_notify_url() {
     let sandbox = start().await;
-    let receiver = Receiver::start(notify::success_reply()).await;
+    let receiver = Receiver::answering(&notify::success_reply()).await;
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .sign_type(SignType::HmacSha256)
         .build()
         .unwrap();
@@ -103,12 +102,9 @@ async fn buyer_payment_of_a_unified_order_notifies_its_notify_url() {
     // Nothing is sent before the buyer pays.
     assert!(receiver.bodies().is_empty());
 
-    let paid = sandbox
-        .admin_post(
-            "/admin/wechat/orders/sdk-paid-0001/pay",
-            json!({"mch_id": MCH, "bank_type": "CMB_CREDIT"}),
-        )
-        .await;
+    let card = json!({"mch_id": MCH, "bank_type": "CMB_CREDIT"});
+    let admin = sandbox.admin_client();
+    let paid = admin.pay_order("sdk-paid-0001", "", card).await.unwrap();
     let id = paid["notification_id"].as_u64().unwrap();
     let bodies = receiver.bodies();
     assert_eq!(bodies.len(), 1);

@@ -11,7 +11,7 @@ use crate::support::*;
 #[tokio::test]
 async fn every_refund_across_pages_by_any_id() {
     let sandbox = start_with(|c| c.wechat_rules.refund_spacing = Duration::ZERO).await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     let order = sandbox
         .seed_order("paging-order-23", 10_000, json!({}))
         .await;
@@ -57,7 +57,7 @@ async fn every_refund_across_pages_by_any_id() {
         })
         .collect();
     assert_eq!(seen, expected);
-    let journal = sandbox.journal("/pay/refundquery").await;
+    let journal = sandbox.journal_of("/pay/refundquery").await;
     let sent_offsets: Vec<Option<&str>> =
         journal.iter().skip(1).map(|e| sent(e, "offset")).collect();
     assert_eq!(sent_offsets, [None, Some("10"), Some("20")]);
@@ -89,7 +89,7 @@ async fn every_refund_across_pages_by_any_id() {
 #[tokio::test]
 async fn an_exact_multiple_of_ten_stops_without_an_empty_page() {
     let sandbox = start_with(|c| c.wechat_rules.refund_spacing = Duration::ZERO).await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     sandbox
         .seed_order("paging-order-20", 2_000, json!({}))
         .await;
@@ -111,13 +111,13 @@ async fn an_exact_multiple_of_ten_stops_without_an_empty_page() {
         n += 1;
     }
     assert_eq!((n, stream.pages_fetched()), (20, 2));
-    assert_eq!(sandbox.journal("/pay/refundquery").await.len(), 2);
+    assert_eq!(sandbox.journal_of("/pay/refundquery").await.len(), 2);
 }
 
 #[tokio::test]
 async fn a_failing_page_ends_the_stream_with_its_error() {
     let sandbox = start_with(|c| c.wechat_rules.refund_spacing = Duration::ZERO).await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     sandbox
         .seed_order("paging-order-12", 1_200, json!({}))
         .await;
@@ -137,7 +137,7 @@ async fn a_failing_page_ends_the_stream_with_its_error() {
         stream.next().await.unwrap().unwrap();
     }
     sandbox
-        .fault("wechat.refundquery", json!({ "err_code": "SYSTEMERROR" }))
+        .fault(Fault::err_code("wechat.refundquery", "SYSTEMERROR"))
         .await;
     let error = stream.next().await.unwrap().unwrap_err();
     assert!(error.is_retryable());

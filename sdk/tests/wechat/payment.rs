@@ -26,7 +26,7 @@ fn native_order(out_trade_no: &str, total_fee: u64) -> UnifiedOrderRequest {
 async fn order_pay_query_with_hmac() {
     let sandbox = start().await;
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .sign_type(SignType::HmacSha256)
         .build()
         .unwrap();
@@ -53,7 +53,7 @@ async fn order_pay_query_with_hmac() {
         .await
         .unwrap();
     assert_eq!(again.prepay_id, made.prepay_id);
-    let first = &sandbox.journal("/pay/unifiedorder").await[0];
+    let first = &sandbox.journal_of("/pay/unifiedorder").await[0];
     assert_eq!(sent(first, "sign_type"), Some("HMAC-SHA256"));
     assert_eq!(sent(first, "total_fee"), Some("2300"));
 
@@ -65,12 +65,9 @@ async fn order_pay_query_with_hmac() {
     assert_eq!(unpaid.attach.as_deref(), Some("from-sdk"));
     assert_eq!(unpaid.payment, None);
 
-    let paid = sandbox
-        .admin_post(
-            "/admin/wechat/orders/sdk-pay-0001/pay",
-            json!({"openid": "oSdkBuyer", "bank_type": "CCB_DEBIT"}),
-        )
-        .await;
+    let buyer = json!({"openid": "oSdkBuyer", "bank_type": "CCB_DEBIT"});
+    let admin = sandbox.admin_client();
+    let paid = admin.pay_order("sdk-pay-0001", "", buyer).await.unwrap();
     let queried = client
         .order_query(&OrderId::OutTradeNo("sdk-pay-0001".into()))
         .await
@@ -102,7 +99,7 @@ async fn order_pay_query_with_hmac() {
 #[tokio::test]
 async fn close_then_reuse_and_mismatch() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     client
         .unified_order(&native_order("sdk-close-01", 500))
         .await

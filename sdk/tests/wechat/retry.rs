@@ -37,28 +37,25 @@ async fn systemerror_after_the_refund_was_applied_refunds_once() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .retry(RetryPolicy::new(3).with_base_delay(Duration::from_millis(400)))
         .clock(clock.clone())
         .build()
         .unwrap();
     sandbox
-        .fault(
-            "wechat.refund",
-            json!({ "err_code": "SYSTEMERROR", "after_apply": true }),
-        )
+        .fault(Fault::err_code("wechat.refund", "SYSTEMERROR").after_apply(true))
         .await;
     let accepted = client
         .refund(&refund("demo-order-0001", "retry-1", 1000, 600))
         .await
         .unwrap();
 
-    let refunds = sandbox.refunds().await;
+    let refunds = sandbox.wechat_refunds().await;
     assert_eq!(refunds.len(), 1, "one refund, not two: {refunds:?}");
     assert_eq!(refunds[0]["refund_id"], accepted.refund_id.as_str());
     assert_eq!(refunds[0]["refund_fee"], 600);
 
-    let attempts = sandbox.journal("/secapi/pay/refund").await;
+    let attempts = sandbox.journal_of("/secapi/pay/refund").await;
     assert_eq!(outcomes(&attempts), ["SYSTEMERROR", "SUCCESS"]);
     assert_same_refund(&attempts, "retry-1", "1000", "600");
     // One jittered wait, within the first backoff step, on the injected clock.
@@ -72,19 +69,16 @@ async fn systemerror_after_the_refund_was_applied_refunds_once() {
 #[tokio::test]
 async fn without_a_policy_the_caller_retries_the_same_request() {
     let sandbox = start().await;
-    let client = sandbox.client();
+    let client = sandbox.wechat_client();
     sandbox
-        .fault(
-            "wechat.refund",
-            json!({ "err_code": "SYSTEMERROR", "after_apply": true }),
-        )
+        .fault(Fault::err_code("wechat.refund", "SYSTEMERROR").after_apply(true))
         .await;
     let request = refund("demo-order-0002", "retry-manual", 8800, 100);
     let e = client.refund(&request).await.unwrap_err();
     assert_eq!(e.err_code(), Some(&ErrCode::SystemError));
     assert!(e.is_retryable() && e.is_outcome_unknown());
     client.refund(&request).await.unwrap();
-    assert_eq!(sandbox.refunds().await.len(), 1);
+    assert_eq!(sandbox.wechat_refunds().await.len(), 1);
 }
 
 #[tokio::test]
@@ -92,7 +86,7 @@ async fn retries_are_bounded() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .retry(
             RetryPolicy::new(3)
                 .with_base_delay(Duration::from_millis(100))
@@ -102,24 +96,21 @@ async fn retries_are_bounded() {
         .build()
         .unwrap();
     sandbox
-        .fault(
-            "wechat.refund",
-            json!({ "err_code": "BIZERR_NEED_RETRY", "count": 5 }),
-        )
+        .fault(Fault::err_code("wechat.refund", "BIZERR_NEED_RETRY").count(5))
         .await;
     let e = client
         .refund(&refund("demo-order-0001", "retry-bounded", 1000, 1))
         .await
         .unwrap_err();
     assert_eq!(e.err_code(), Some(&ErrCode::BizerrNeedRetry));
-    let attempts = sandbox.journal("/secapi/pay/refund").await;
+    let attempts = sandbox.journal_of("/secapi/pay/refund").await;
     assert_eq!(outcomes(&attempts), ["BIZERR_NEED_RETRY"; 3]);
     assert_same_refund(&attempts, "retry-bounded", "1000", "1");
     let sleeps = clock.sleeps();
     assert_eq!(sleeps.len(), 2);
     assert!(sleeps[0] <= Duration::from_millis(100), "{sleeps:?}");
     assert!(sleeps[1] <= Duration::from_millis(150), "{sleeps:?}");
-    assert!(sandbox.refunds().await.is_empty());
+    assert!(sandbox.wechat_refunds().await.is_empty());
 }
 
 #[tokio::test]
@@ -127,33 +118,30 @@ async fn final_errors_are_not_retried() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .retry(RetryPolicy::new(5))
         .clock(clock.clone())
         .build()
         .unwrap();
-    sandbox
-        .admin_patch(
-            &format!("/admin/wechat/merchants/{MCH}"),
-            json!({ "refundable_balance": 0 }),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let no_balance = json!({ "refundable_balance": 0 });
+    admin.update_merchant(MCH, no_balance).await.unwrap();
     let e = client
         .refund(&refund("demo-order-0001", "retry-final", 1000, 1))
         .await
         .unwrap_err();
     assert_eq!(e.err_code(), Some(&ErrCode::NotEnough));
-    assert_eq!(sandbox.journal("/secapi/pay/refund").await.len(), 1);
+    assert_eq!(sandbox.journal_of("/secapi/pay/refund").await.len(), 1);
     // A 503 is not a retryable code nor a timeout either.
     sandbox
-        .fault("wechat.refund", json!({ "http_status": 503 }))
+        .fault(Fault::http_status("wechat.refund", 503))
         .await;
     let e = client
         .refund(&refund("demo-order-0001", "retry-503", 1000, 1))
         .await
         .unwrap_err();
     assert!(matches!(e, Error::Http { status: 503, .. }));
-    assert_eq!(sandbox.journal("/secapi/pay/refund").await.len(), 2);
+    assert_eq!(sandbox.journal_of("/secapi/pay/refund").await.len(), 2);
     assert!(clock.sleeps().is_empty());
 }
 
@@ -164,22 +152,19 @@ async fn platform_waits_are_respected() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let patient = sandbox
-        .builder()
+        .wechat_builder()
         .retry(RetryPolicy::new(2).with_max_delay(Duration::from_secs(61)))
         .clock(clock.clone())
         .build()
         .unwrap();
     let hasty = sandbox
-        .builder()
+        .wechat_builder()
         .retry(RetryPolicy::new(2))
         .clock(clock.clone())
         .build()
         .unwrap();
     sandbox
-        .fault(
-            "wechat.refund",
-            json!({ "err_code": "INVALID_REQ_TOO_MUCH" }),
-        )
+        .fault(Fault::err_code("wechat.refund", "INVALID_REQ_TOO_MUCH"))
         .await;
     let e = hasty
         .refund(&refund("demo-order-0001", "retry-wait", 1000, 1))
@@ -192,10 +177,7 @@ async fn platform_waits_are_respected() {
     );
 
     sandbox
-        .fault(
-            "wechat.refund",
-            json!({ "err_code": "INVALID_REQ_TOO_MUCH" }),
-        )
+        .fault(Fault::err_code("wechat.refund", "INVALID_REQ_TOO_MUCH"))
         .await;
     patient
         .refund(&refund("demo-order-0001", "retry-wait", 1000, 1))
@@ -213,27 +195,25 @@ async fn timeouts_are_retried_with_the_same_refund() {
     let sandbox = start().await;
     let clock = sandbox.clock();
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .timeout(Duration::from_millis(700))
         .retry(RetryPolicy::new(3))
         .clock(clock.clone())
         .build()
         .unwrap();
-    sandbox
-        .fault("wechat.refund", json!({ "delay_ms": 2000 }))
-        .await;
+    sandbox.fault(Fault::delay_ms("wechat.refund", 2000)).await;
     let accepted = client
         .refund(&refund("demo-order-0001", "retry-timeout", 1000, 250))
         .await
         .unwrap();
     assert_eq!(clock.sleeps().len(), 1);
-    let refunds = sandbox.refunds().await;
+    let refunds = sandbox.wechat_refunds().await;
     assert_eq!(refunds.len(), 1);
     assert_eq!(refunds[0]["refund_id"], accepted.refund_id.as_str());
     // Whatever the delayed first attempt does when it finally runs, it is the same refund.
     tokio::time::sleep(Duration::from_millis(1400)).await;
-    assert_eq!(sandbox.refunds().await.len(), 1);
-    let attempts = sandbox.journal("/secapi/pay/refund").await;
+    assert_eq!(sandbox.wechat_refunds().await.len(), 1);
+    let attempts = sandbox.journal_of("/secapi/pay/refund").await;
     assert!(!attempts.is_empty());
     assert_same_refund(&attempts, "retry-timeout", "1000", "250");
 }

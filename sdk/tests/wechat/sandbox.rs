@@ -26,7 +26,7 @@ async fn sandbox_flow_uses_its_own_key_paths_and_storage() {
     let sandbox = start().await;
     // HMAC is asked for, but the sandbox only speaks MD5; no certificate needed either.
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .sign_type(SignType::HmacSha256)
         .sandbox()
         .build()
@@ -42,10 +42,13 @@ async fn sandbox_flow_uses_its_own_key_paths_and_storage() {
     assert_eq!(state.trade_state, TradeState::NotPay);
 
     // One getsignkey for both calls; every call signed with the sandbox key, MD5.
-    assert_eq!(sandbox.journal("/sandboxnew/pay/getsignkey").await.len(), 1);
+    assert_eq!(
+        sandbox.journal_of("/sandboxnew/pay/getsignkey").await.len(),
+        1
+    );
     let keys = sandbox.admin_get("/admin/wechat/sandbox/keys").await;
     let key = keys[0]["key"].as_str().unwrap().to_owned();
-    let sent_order = &sandbox.journal("/sandboxnew/pay/unifiedorder").await[0];
+    let sent_order = &sandbox.journal_of("/sandboxnew/pay/unifiedorder").await[0];
     assert_eq!(sent(sent_order, "sign_type"), None);
     let mut params = paysandbox_protocol::wechat::Params::new();
     for pair in sent_order["request"].as_array().unwrap() {
@@ -58,7 +61,7 @@ async fn sandbox_flow_uses_its_own_key_paths_and_storage() {
     ));
 
     // Production does not see the sandbox's order.
-    let production = sandbox.client();
+    let production = sandbox.wechat_client();
     assert!(
         production
             .order_query(&OrderId::OutTradeNo("sdk-sbx-0001".into()))
@@ -67,9 +70,9 @@ async fn sandbox_flow_uses_its_own_key_paths_and_storage() {
     );
 
     // Paid by the buyer in the sandbox, then refunded at /sandboxnew/pay/refund.
-    sandbox
-        .admin_post("/admin/wechat/orders/sdk-sbx-0001/pay?sandbox=1", json!({}))
-        .await;
+    let admin = sandbox.admin_client();
+    let pay = admin.pay_order("sdk-sbx-0001", "sandbox=1", json!({}));
+    pay.await.unwrap();
     let refund = RefundRequest::builder()
         .out_trade_no("sdk-sbx-0001")
         .out_refund_no("sdk-sbx-r1")
@@ -79,14 +82,14 @@ async fn sandbox_flow_uses_its_own_key_paths_and_storage() {
         .unwrap();
     let accepted = client.refund(&refund).await.unwrap();
     assert_eq!(accepted.refund_fee, 101);
-    assert_eq!(sandbox.journal("/sandboxnew/pay/refund").await.len(), 1);
-    assert!(sandbox.journal("/secapi/pay/refund").await.is_empty());
+    assert_eq!(sandbox.journal_of("/sandboxnew/pay/refund").await.len(), 1);
+    assert!(sandbox.journal_of("/secapi/pay/refund").await.is_empty());
 }
 
 #[tokio::test]
 async fn an_expired_key_is_fetched_again_once() {
     let sandbox = start().await;
-    let client = sandbox.builder().sandbox().build().unwrap();
+    let client = sandbox.wechat_builder().sandbox().build().unwrap();
     client.unified_order(&order("sdk-sbx-0002")).await.unwrap();
     // The sandbox forgets the key after three days; the client's own cache (one day, on its
     // clock, which does not move here) still holds it: the refusal makes it fetch again.
@@ -96,8 +99,11 @@ async fn an_expired_key_is_fetched_again_once() {
         .await
         .unwrap();
     assert_eq!(state.trade_state, TradeState::NotPay);
-    assert_eq!(sandbox.journal("/sandboxnew/pay/getsignkey").await.len(), 2);
-    let queries = sandbox.journal("/sandboxnew/pay/orderquery").await;
+    assert_eq!(
+        sandbox.journal_of("/sandboxnew/pay/getsignkey").await.len(),
+        2
+    );
+    let queries = sandbox.journal_of("/sandboxnew/pay/orderquery").await;
     assert_eq!(queries.len(), 2, "one refused, one retried");
 }
 
@@ -120,7 +126,7 @@ async fn a_wrong_api_key_cannot_get_a_sandbox_key() {
     }
     assert!(
         sandbox
-            .journal("/sandboxnew/pay/closeorder")
+            .journal_of("/sandboxnew/pay/closeorder")
             .await
             .is_empty()
     );

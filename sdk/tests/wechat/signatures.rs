@@ -9,14 +9,15 @@ use crate::support::*;
 async fn a_tampered_refund_response_is_rejected() {
     let sandbox = start().await;
     // Double the refund amount in the (signed) answer, leaving its sign as it was.
-    let proxy = tamper_proxy(&sandbox, |body| {
-        body.replace(
-            "<refund_fee>300</refund_fee>",
-            "<refund_fee>600</refund_fee>",
-        )
-    })
-    .await;
-    let client = sandbox.builder().base_url(proxy).build().unwrap();
+    let proxy = sandbox
+        .wechat_tamper_proxy(|body| {
+            body.replace(
+                "<refund_fee>300</refund_fee>",
+                "<refund_fee>600</refund_fee>",
+            )
+        })
+        .await;
+    let client = sandbox.wechat_builder().base_url(proxy).build().unwrap();
     let e = client
         .refund(&refund("demo-order-0001", "sig-1", 1000, 300))
         .await
@@ -27,22 +28,23 @@ async fn a_tampered_refund_response_is_rejected() {
     );
     // The platform did make the refund: the SDK says the outcome is unknown.
     assert!(e.is_outcome_unknown());
-    assert_eq!(sandbox.refunds().await.len(), 1);
+    assert_eq!(sandbox.wechat_refunds().await.len(), 1);
 }
 
 #[tokio::test]
 async fn a_tampered_hmac_signature_is_rejected() {
     let sandbox = start().await;
     // Flip one hex digit of the sign itself.
-    let proxy = tamper_proxy(&sandbox, |body| {
-        let at = body.find("<sign><![CDATA[").unwrap() + "<sign><![CDATA[".len();
-        let mut bytes = body.into_bytes();
-        bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
-        String::from_utf8(bytes).unwrap()
-    })
-    .await;
+    let proxy = sandbox
+        .wechat_tamper_proxy(|body| {
+            let at = body.find("<sign><![CDATA[").unwrap() + "<sign><![CDATA[".len();
+            let mut bytes = body.into_bytes();
+            bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+            String::from_utf8(bytes).unwrap()
+        })
+        .await;
     let client = sandbox
-        .builder()
+        .wechat_builder()
         .base_url(proxy)
         .sign_type(SignType::HmacSha256)
         .build()
@@ -68,8 +70,8 @@ async fn a_stripped_signature_is_rejected_even_on_a_business_error() {
         let end = body.find("</sign>").unwrap() + "</sign>".len();
         format!("{}{}", &body[..start], &body[end..])
     };
-    let proxy = tamper_proxy(&sandbox, strip).await;
-    let client = sandbox.builder().base_url(proxy).build().unwrap();
+    let proxy = sandbox.wechat_tamper_proxy(strip).await;
+    let client = sandbox.wechat_builder().base_url(proxy).build().unwrap();
     let e = client
         .order_query(&OrderId::OutTradeNo("demo-order-0001".into()))
         .await
@@ -94,11 +96,10 @@ async fn a_stripped_signature_is_rejected_even_on_a_business_error() {
 #[tokio::test]
 async fn a_non_xml_answer_is_a_decode_error() {
     let sandbox = start().await;
-    let proxy = tamper_proxy(&sandbox, |_| {
-        "<html><body>maintenance</body></html>".to_owned()
-    })
-    .await;
-    let client = sandbox.builder().base_url(proxy).build().unwrap();
+    let proxy = sandbox
+        .wechat_tamper_proxy(|_| "<html><body>maintenance</body></html>".to_owned())
+        .await;
+    let client = sandbox.wechat_builder().base_url(proxy).build().unwrap();
     let e = client
         .order_query(&OrderId::OutTradeNo("demo-order-0001".into()))
         .await

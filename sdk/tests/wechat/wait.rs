@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use paysandbox_sdk::wechat::{Error, RefundStatus, WaitOptions};
-use serde_json::json;
 
 use crate::support::*;
 
@@ -18,7 +17,11 @@ fn options(timeout_secs: u64) -> WaitOptions {
 async fn waits_until_success() {
     let sandbox = start().await; // refunds settle 10 s after they are accepted
     let clock = sandbox.clock();
-    let client = sandbox.builder().clock(clock.clone()).build().unwrap();
+    let client = sandbox
+        .wechat_builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let accepted = client
         .refund(&refund("demo-order-0001", "wait-ok", 1000, 400))
         .await
@@ -33,7 +36,7 @@ async fn waits_until_success() {
     assert!(record.refund_success_time.is_some());
     // Polled at 0, 2, 6 and 14 s of sandbox time (doubling intervals), no real sleeping.
     assert_eq!(clock.sleeps(), [2, 4, 8].map(Duration::from_secs).to_vec());
-    assert_eq!(sandbox.journal("/pay/refundquery").await.len(), 4);
+    assert_eq!(sandbox.journal_of("/pay/refundquery").await.len(), 4);
     assert!(started.elapsed() < Duration::from_secs(5));
 }
 
@@ -41,7 +44,11 @@ async fn waits_until_success() {
 async fn waits_until_change() {
     let sandbox = start().await;
     let clock = sandbox.clock();
-    let client = sandbox.builder().clock(clock.clone()).build().unwrap();
+    let client = sandbox
+        .wechat_builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     // demo-order-0008: the card was cancelled, refunds settle to CHANGE.
     client
         .refund(&refund("demo-order-0008", "wait-change", 500, 500))
@@ -63,17 +70,18 @@ async fn waits_until_change() {
 async fn a_refund_forced_closed_ends_the_wait() {
     let sandbox = start_with(|c| c.wechat_rules.settle_delay = Duration::from_secs(3600)).await;
     let clock = sandbox.clock();
-    let client = sandbox.builder().clock(clock.clone()).build().unwrap();
+    let client = sandbox
+        .wechat_builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     let accepted = client
         .refund(&refund("demo-order-0002", "wait-close", 8800, 100))
         .await
         .unwrap();
-    sandbox
-        .admin_post(
-            &format!("/admin/wechat/refunds/{}/status", accepted.refund_id),
-            json!({ "status": "REFUNDCLOSE" }),
-        )
-        .await;
+    let admin = sandbox.admin_client();
+    let close = admin.force_refund_status(&accepted.refund_id, "REFUNDCLOSE");
+    close.await.unwrap();
     let record = client
         .wait_for_refund("wait-close", options(600))
         .await
@@ -86,7 +94,11 @@ async fn a_refund_forced_closed_ends_the_wait() {
 async fn times_out_while_processing() {
     let sandbox = start_with(|c| c.wechat_rules.settle_delay = Duration::from_secs(3600)).await;
     let clock = sandbox.clock();
-    let client = sandbox.builder().clock(clock.clone()).build().unwrap();
+    let client = sandbox
+        .wechat_builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     client
         .refund(&refund("demo-order-0001", "wait-late", 1000, 1))
         .await
@@ -116,16 +128,17 @@ async fn times_out_while_processing() {
 async fn transient_query_failures_are_polled_through() {
     let sandbox = start().await;
     let clock = sandbox.clock();
-    let client = sandbox.builder().clock(clock.clone()).build().unwrap();
+    let client = sandbox
+        .wechat_builder()
+        .clock(clock.clone())
+        .build()
+        .unwrap();
     client
         .refund(&refund("demo-order-0001", "wait-flaky", 1000, 1))
         .await
         .unwrap();
     sandbox
-        .fault(
-            "wechat.refundquery",
-            json!({ "err_code": "SYSTEMERROR", "count": 2 }),
-        )
+        .fault(Fault::err_code("wechat.refundquery", "SYSTEMERROR").count(2))
         .await;
     let record = client
         .wait_for_refund("wait-flaky", options(600))

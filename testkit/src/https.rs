@@ -1,0 +1,67 @@
+//! HTTP clients for tests: HTTPS trusting the sandbox CA alone, presenting a merchant
+//! certificate, any PEM pair or nothing; and plain HTTP.
+//!
+//! The TLS configuration is the SDK's ([`paysandbox_sdk::tls::client_config`]: rustls with
+//! the `ring` provider passed explicitly), so nothing here installs a process-wide provider
+//! that could hide a client which forgot its own.
+// A CA or certificate that does not load is a broken test.
+#![allow(clippy::panic)]
+
+use paysandbox_sdk::tls::{self, Identity, TrustRoots};
+
+use crate::sandbox::merchant_dir;
+
+/// Which client certificate an HTTPS client presents.
+#[derive(Debug, Clone)]
+pub enum ClientCert {
+    /// None: the server sees a peer without a certificate.
+    None,
+    /// The certificate the sandbox issued to this merchant (`apiclient_cert.pem`).
+    Merchant(&'static str),
+    /// Any PEM pair: the certificate chain and its private key.
+    Pem(String, String),
+}
+
+/// An HTTPS client trusting only `ca_pem` and presenting `cert`.
+///
+/// # Panics
+/// The CA or the certificate does not parse, or the merchant has no files: a broken test.
+pub fn https_client(ca_pem: &str, cert: ClientCert) -> reqwest::Client {
+    let mut roots = TrustRoots::public().without_public_roots();
+    roots
+        .add_pem(ca_pem.as_bytes())
+        .unwrap_or_else(|e| panic!("sandbox CA: {e}"));
+    let identity = match cert {
+        ClientCert::None => None,
+        ClientCert::Merchant(mch_id) => {
+            let dir = merchant_dir(mch_id);
+            let identity = Identity::from_pem_files(
+                dir.join("apiclient_cert.pem"),
+                dir.join("apiclient_key.pem"),
+            );
+            Some(identity.unwrap_or_else(|e| panic!("merchant {mch_id}: {e}")))
+        }
+        ClientCert::Pem(cert, key) => Some(
+            Identity::from_pem(cert.as_bytes(), key.as_bytes())
+                .unwrap_or_else(|e| panic!("PEM pair: {e}")),
+        ),
+    };
+    client(&roots, identity.as_ref())
+}
+
+/// A client for plain HTTP (and HTTPS to hosts with public certificates).
+pub fn http_client() -> reqwest::Client {
+    client(&TrustRoots::public(), None)
+}
+
+/// A reqwest client with this TLS configuration.
+///
+/// # Panics
+/// rustls refuses the configuration: a broken test.
+pub fn client(roots: &TrustRoots, identity: Option<&Identity>) -> reqwest::Client {
+    let config = tls::client_config(roots, identity).unwrap_or_else(|e| panic!("TLS: {e}"));
+    reqwest::Client::builder()
+        .tls_backend_preconfigured(config)
+        .build()
+        .unwrap_or_else(|e| panic!("HTTP client: {e}"))
+}
