@@ -6,6 +6,9 @@
     clippy::indexing_slicing
 )]
 
+mod docs_links;
+mod table;
+
 use paysandbox_testkit::prelude::*;
 use reqwest::Method;
 use serde_json::json;

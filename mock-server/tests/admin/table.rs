@@ -4,9 +4,7 @@
 #![allow(missing_docs, clippy::unwrap_used, clippy::indexing_slicing)]
 
 use paysandbox_mock_server::admin;
-use paysandbox_mock_server::clock::Timestamp;
 use paysandbox_mock_server::server::RunningSandbox;
-use paysandbox_mock_server::state::{ClockMode, SandboxConfig};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -16,18 +14,15 @@ struct Answer {
     body: Value,
 }
 
-async fn start(dir: &tempfile::TempDir) -> RunningSandbox {
-    // reqwest is built without a default crypto provider, even for plain HTTP.
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let mut config = SandboxConfig::new(dir.path());
-    config.demo_data = false;
-    config.clock = ClockMode::FrozenAt(Timestamp(1_700_000_000_000));
-    RunningSandbox::start(config).await.unwrap()
+async fn start() -> RunningSandbox {
+    paysandbox_testkit::sandbox::start_with(|config| config.demo_data = false)
+        .await
+        .running
 }
 
 async fn call(sandbox: &RunningSandbox, method: Method, path: &str, body: Option<&str>) -> Answer {
-    let mut request =
-        reqwest::Client::new().request(method, format!("{}{path}", sandbox.admin_url));
+    let mut request = paysandbox_testkit::https::http_client()
+        .request(method, format!("{}{path}", sandbox.admin_url));
     if let Some(body) = body {
         request = request.body(body.to_owned());
     }
@@ -47,8 +42,7 @@ async fn call(sandbox: &RunningSandbox, method: Method, path: &str, body: Option
 
 #[tokio::test]
 async fn get_admin_lists_the_table_with_fields_views_and_fault_names() {
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = start(&dir).await;
+    let sandbox = start().await;
     let index = call(&sandbox, Method::GET, "/admin", None).await;
     assert_eq!(index.status, 200);
     let endpoints = index.body["endpoints"].as_array().unwrap();
@@ -120,8 +114,7 @@ async fn get_admin_lists_the_table_with_fields_views_and_fault_names() {
 
 #[tokio::test]
 async fn other_methods_get_405_with_allow_and_unknown_paths_404() {
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = start(&dir).await;
+    let sandbox = start().await;
 
     let clock = call(&sandbox, Method::DELETE, "/admin/clock", None).await;
     assert_eq!(clock.status, 405);
@@ -152,8 +145,7 @@ async fn other_methods_get_405_with_allow_and_unknown_paths_404() {
 
 #[tokio::test]
 async fn the_method_picks_between_routes_that_fit_one_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = start(&dir).await;
+    let sandbox = start().await;
     // GET fits /admin/notifications/{id}; POST fits the literal /admin/notifications/flush.
     let show = call(&sandbox, Method::GET, "/admin/notifications/flush", None).await;
     assert_eq!(
@@ -171,8 +163,7 @@ async fn the_method_picks_between_routes_that_fit_one_path() {
 
 #[tokio::test]
 async fn an_advance_past_u64_seconds_is_refused_and_moves_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = start(&dir).await;
+    let sandbox = start().await;
     let refused = call(
         &sandbox,
         Method::POST,
