@@ -13,4 +13,5 @@
 
 pub mod alipay;
 pub mod money;
+pub mod rsa;
 pub mod wechat;

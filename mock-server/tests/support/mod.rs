@@ -280,8 +280,8 @@ pub fn alipay_files() -> paysandbox_certs::AlipayAppFiles {
 }
 
 /// The demo app's private key, read from its PKCS#1 PEM file as a client would.
-pub fn app_private_key() -> &'static rsa::PrivateKey {
-    static KEY: OnceLock<rsa::PrivateKey> = OnceLock::new();
+pub fn app_private_key() -> &'static paysandbox_protocol::rsa::PrivateKey {
+    static KEY: OnceLock<paysandbox_protocol::rsa::PrivateKey> = OnceLock::new();
     KEY.get_or_init(|| {
         let pem = std::fs::read_to_string(alipay_files().app_private_key_path).unwrap();
         paysandbox_protocol::alipay::parse_private_key(&pem).unwrap()
@@ -289,7 +289,7 @@ pub fn app_private_key() -> &'static rsa::PrivateKey {
 }
 
 /// The platform public key clients verify answers with, read from its PEM file.
-pub fn alipay_public_key() -> rsa::PublicKey {
+pub fn alipay_public_key() -> paysandbox_protocol::rsa::PublicKey {
     let pem = std::fs::read_to_string(alipay_files().alipay_public_key_path).unwrap();
     paysandbox_protocol::alipay::parse_public_key(&pem).unwrap()
 }
@@ -317,7 +317,10 @@ pub fn alipay_unsigned(method: &str, biz: &Value) -> Vec<(String, String)> {
 }
 
 /// Replaces any `sign` with a signature of the rest by `key`, with the params' own sign_type.
-pub fn alipay_sign_with(params: &mut Vec<(String, String)>, key: &rsa::PrivateKey) {
+pub fn alipay_sign_with(
+    params: &mut Vec<(String, String)>,
+    key: &paysandbox_protocol::rsa::PrivateKey,
+) {
     use paysandbox_protocol::alipay::{SignType, sign_request};
     params.retain(|(k, _)| k != "sign");
     let sign_type = params

@@ -11,7 +11,7 @@
 )]
 
 use paysandbox_protocol::alipay::{SignType, parse_private_key, parse_public_key};
-use rsa::{PrivateKey, PublicKey};
+use paysandbox_protocol::rsa::{PrivateKey, PublicKey};
 use serde::Deserialize;
 use std::sync::OnceLock;
 
