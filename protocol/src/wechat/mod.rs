@@ -28,6 +28,7 @@ pub mod messages;
 pub mod notify;
 pub mod params;
 pub mod sign;
+pub mod v3;
 pub mod xml;
 
 pub use codes::{
