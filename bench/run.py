@@ -14,6 +14,13 @@ fixed refund XML (the practical ceiling), and runs the same scenarios against it
 Every figure is the median of ROUNDS runs, after one discarded warm-up run per target. Everything listens on 127.0.0.1 and is stopped
 at the end. Environment: ROUNDS (3), RUN_SECONDS (5), CONNECTIONS (64), SCALES
 ("1000 1000000").
+
+The Alipay part (SUITES contains "alipay"): `alipay.trade.query` on the demo app's paid trades
+over plain-HTTP keep-alive connections, requests RSA2-signed before the timed run, so each
+answer costs the gateway one RSA-2048 verification and one signature; measured against the
+machine's RSA-2048 signing ceiling, `openssl speed -multi 2 rsa2048`, in the same run.
+ALIPAY_BASELINE=/path/to/an/older/paysandbox measures that binary too, in the same run, for a
+before/after figure. SUITES ("wechat alipay") picks the parts.
 """
 
 import json
@@ -33,6 +40,9 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 RUN_SECONDS = float(os.environ.get("RUN_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
 SCALES = [int(s) for s in os.environ.get("SCALES", "1000 1000000").split()]
+SUITES = os.environ.get("SUITES", "wechat alipay").split()
+ALIPAY_BASELINE = os.environ.get("ALIPAY_BASELINE")
+ALIPAY_APP = "2021000000000001"
 API, HTTP, ADMIN, NGINX = 29443, 29080, 29444, 29543
 MCH = "1900000109"
 ORDER_TOTAL = 1_000_000
@@ -138,8 +148,8 @@ class Bench:
         return results
 
 
-def start_sandbox(data):
-    binary = os.path.join(ROOT, "target/release/paysandbox")
+def start_sandbox(data, binary=None):
+    binary = binary or os.path.join(ROOT, "target/release/paysandbox")
     process = subprocess.Popen([binary, "serve", "--data-dir", data,
                                 "--api-addr", f"127.0.0.1:{API}", "--http-addr", f"127.0.0.1:{HTTP}",
                                 "--admin-addr", f"127.0.0.1:{ADMIN}", "--no-rate-limits", "--no-refund-spacing",
@@ -190,11 +200,75 @@ http {{
     return conf
 
 
+def openssl_rsa2048_signs_per_second():
+    """The machine's RSA-2048 signing ceiling: `openssl speed -multi 2 rsa2048`, sign/s."""
+    out = subprocess.run(["openssl", "speed", "-seconds", str(max(int(RUN_SECONDS), 1)), "-multi", "2", "rsa2048"],
+                         check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        # "rsa 2048 bits 0.000369s 0.000023s   2712.0  43380.0": sign/s is the fifth field.
+        if line.startswith("rsa 2048 bits") and len(fields) >= 7:
+            return float(fields[5])
+    raise SystemExit(f"cannot read openssl speed output:\n{out}")
+
+
+def alipay_query(data, label):
+    """Median alipay-query figures of ROUNDS runs after a warm-up run, against a running sandbox."""
+    key = os.path.join(data, "alipay", ALIPAY_APP, "app_private_key.pem")
+    cmd = [os.path.join(ROOT, "target/release/paysandbox-bench"), "--target", f"127.0.0.1:{HTTP}",
+           "--scenario", "alipay-query", "--alipay-app-key", key, "--alipay-app-id", ALIPAY_APP,
+           "--seconds", str(RUN_SECONDS), "--connections", str(CONNECTIONS), "--label", label]
+    samples = []
+    for round_no in range(ROUNDS + 1):
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+        fields = {k: int(v) for k, v in re.findall(r"(\w+)=\s*(\d+)", out)}
+        if round_no > 0:
+            samples.append(fields)
+    result = {k: statistics.median(s[k] for s in samples) for k in ("rps", "p50_us", "p99_us")}
+    result["errors"] = sum(s["errors"] for s in samples)
+    return result
+
+
+def alipay_suite(workdir):
+    data = os.path.join(workdir, "alipay-data")
+    binaries = [("current", None)]
+    if ALIPAY_BASELINE:
+        binaries.insert(0, ("baseline", ALIPAY_BASELINE))
+    rows = []
+    ceilings = [openssl_rsa2048_signs_per_second()]
+    for label, binary in binaries:
+        sandbox = start_sandbox(data, binary)
+        try:
+            time.sleep(0.5)
+            rows.append((label, binary or "target/release/paysandbox", alipay_query(data, label)))
+        finally:
+            sandbox.send_signal(signal.SIGINT)
+            sandbox.wait(timeout=30)
+    ceilings.append(openssl_rsa2048_signs_per_second())
+    ceiling = statistics.mean(ceilings)
+    say("")
+    say(f"alipay.trade.query, plain HTTP keep-alive, {CONNECTIONS} connections, medians of {ROUNDS} runs of "
+        f"{RUN_SECONDS:g} s; ceiling openssl speed -multi 2 rsa2048 = {ceiling:.0f} sign/s "
+        f"(mean of {', '.join(f'{c:.0f}' for c in ceilings)}, before and after)")
+    say(f"{'binary':<10} {'answers/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'of ceiling':>11} {'errors':>7}")
+    for label, binary, r in rows:
+        say(f"{label:<10} {r['rps']:>10.0f} {r['p50_us']:>8.0f} {r['p99_us']:>8.0f} {r['rps'] / ceiling:>10.0%} "
+            f"{r['errors']:>7}   {binary}")
+
+
 def main():
     if not sys.platform.startswith("linux"):
         raise SystemExit("the benchmark reads /proc: Linux only")
     say("building release binaries (cargo build --release -p paysandbox-mock-server -p paysandbox-bench)")
     run(["cargo", "build", "--release", "-q", "-p", "paysandbox-mock-server", "-p", "paysandbox-bench"], cwd=ROOT)
+    if "alipay" in SUITES:
+        workdir = tempfile.mkdtemp(prefix="paysandbox-bench-alipay-")
+        try:
+            alipay_suite(workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if "wechat" not in SUITES:
+        return
     nginx = ensure_nginx()
     workdir = tempfile.mkdtemp(prefix="paysandbox-bench-")
     data = os.path.join(workdir, "data")
