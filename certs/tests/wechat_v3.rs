@@ -160,7 +160,7 @@ fn platform_certificates_look_like_the_real_ones() {
     let usage = cert
         .iter_extensions()
         .find_map(|ext| match ext.parsed_extension() {
-            ParsedExtension::KeyUsage(ku) => Some(ku.clone()),
+            ParsedExtension::KeyUsage(ku) => Some(*ku),
             _ => None,
         })
         .unwrap();
