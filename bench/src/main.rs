@@ -200,6 +200,21 @@ async fn send(sender: &mut Sender, shared: &Shared, kind: Kind, n: u64) -> Resul
         .header("host", "localhost")
         .body(Full::new(shared.body(kind, n)))
         .map_err(|e| e.to_string())?;
+    exchange(
+        sender,
+        request,
+        b"<result_code><![CDATA[SUCCESS]]></result_code>",
+    )
+    .await
+}
+
+/// Sends `request` and reads the whole answer: `true` for a 2xx whose body contains
+/// `success`.
+async fn exchange(
+    sender: &mut Sender,
+    request: Request<Full<Bytes>>,
+    success: &[u8],
+) -> Result<bool, String> {
     let response = sender
         .send_request(request)
         .await
@@ -211,9 +226,7 @@ async fn send(sender: &mut Sender, shared: &Shared, kind: Kind, n: u64) -> Resul
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    const SUCCESS: &[u8] = b"<result_code><![CDATA[SUCCESS]]></result_code>";
-    let answered = body.windows(SUCCESS.len()).any(|w| w == SUCCESS);
-    Ok(ok_status && answered)
+    Ok(ok_status && body.windows(success.len()).any(|w| w == success))
 }
 
 /// Sends one pre-signed `alipay.trade.query`; `true` only for a 200 whose node says
@@ -236,19 +249,7 @@ async fn send_alipay(sender: &mut Sender, shared: &Shared, n: u64) -> Result<boo
         )
         .body(Full::new(body))
         .map_err(|e| e.to_string())?;
-    let response = sender
-        .send_request(request)
-        .await
-        .map_err(|e| e.to_string())?;
-    let ok_status = response.status().is_success();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .map_err(|e| e.to_string())?
-        .to_bytes();
-    const SUCCESS: &[u8] = b"\"code\":\"10000\"";
-    Ok(ok_status && body.windows(SUCCESS.len()).any(|w| w == SUCCESS))
+    exchange(sender, request, b"\"code\":\"10000\"").await
 }
 
 async fn keep_alive_worker(shared: Arc<Shared>) -> Vec<u32> {
@@ -380,18 +381,13 @@ fn beijing_timestamp(now: std::time::SystemTime) -> String {
         .unwrap_or(0)
         .saturating_add(8 * 3600);
     let (days, rem) = (secs / 86_400, secs % 86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = i64::try_from(days).unwrap_or(0) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let date = i64::try_from(days)
+        .ok()
+        .and_then(paysandbox_protocol::wechat::bill::BillDate::from_days_since_epoch)
+        .map(|d| d.dashed())
+        .unwrap_or_default();
     format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
+        "{date} {:02}:{:02}:{:02}",
         rem / 3600,
         rem / 60 % 60,
         rem % 60

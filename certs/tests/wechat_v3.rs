@@ -10,11 +10,9 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::fs;
-use std::path::Path;
 
-use common::{TempDir, assert_chains_to, parse};
+use common::{TempDir, assert_chains_to, parse, snapshot};
 use paysandbox_certs::{CertStore, PLATFORM_COMMON_NAME};
 use paysandbox_protocol::rsa::{Hash, PrivateKey, PublicKey};
 use paysandbox_protocol::wechat::v3::identity::{SerialKind, classify};
@@ -23,27 +21,6 @@ use x509_parser::extensions::ParsedExtension;
 const HOSTS: [&str; 1] = ["localhost"];
 const MCH_ID: &str = "1900000109";
 const COMPANY: &str = "示例科技有限公司";
-
-fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 #[test]
 fn writes_the_documented_layout_and_reuses_it() {
@@ -55,7 +32,7 @@ fn writes_the_documented_layout_and_reuses_it() {
     assert_eq!(v3.platform_certificates.len(), 1);
     let platform = v3.newest_platform_certificate().unwrap();
     let serial = &platform.serial_no;
-    let names: Vec<String> = files_under(&mdir).into_keys().collect();
+    let names: Vec<String> = snapshot(&mdir).into_keys().collect();
     assert_eq!(
         names,
         [
@@ -98,12 +75,12 @@ fn writes_the_documented_layout_and_reuses_it() {
     }
 
     // A second store on the same directory rewrites nothing and returns the same identity.
-    let before = files_under(tmp.path());
+    let before = snapshot(tmp.path());
     let again = CertStore::load_or_create(tmp.path(), &HOSTS)
         .unwrap()
         .wechat_v3(MCH_ID, COMPANY)
         .unwrap();
-    assert_eq!(files_under(tmp.path()), before);
+    assert_eq!(snapshot(tmp.path()), before);
     assert_eq!(again.public_key.id, v3.public_key.id);
     assert_eq!(again.merchant_serial_no, v3.merchant_serial_no);
     assert_eq!(again.platform_certificates[0].serial_no, *serial);

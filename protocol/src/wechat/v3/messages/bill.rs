@@ -81,30 +81,44 @@ fn check_date(date: Option<&str>) -> Result<(), DecodeError> {
     }
 }
 
+/// The parameters both bill queries share: `bill_date` (required), one enum parameter with a
+/// default, and `tar_type`. The first of a repeated name counts; unknown names are ignored.
+fn bill_query(
+    pairs: &[(String, String)],
+    (name, label, kind, default): (&'static str, &'static str, &Kind, &str),
+) -> Result<(String, String, Option<String>), DecodeError> {
+    let get = |wanted: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == wanted)
+            .map(|(_, v)| v.as_str())
+    };
+    check_date(get("bill_date"))?;
+    if let Some(value) = get(name) {
+        check_parameter(name, label, Some(value), kind)?;
+    }
+    if let Some(value) = get("tar_type") {
+        check_parameter("tar_type", "压缩类型", Some(value), &TAR_TYPE)?;
+    }
+    Ok((
+        get("bill_date").unwrap_or_default().to_owned(),
+        get(name).unwrap_or(default).to_owned(),
+        get("tar_type").map(str::to_owned),
+    ))
+}
+
 impl TradeBillQuery {
-    /// Checks and collects the decoded query parameters (`name`, `value` pairs; the first of a
-    /// repeated name counts). Unknown parameters are ignored.
+    /// Checks and collects the decoded query parameters (`name`, `value` pairs).
     ///
     /// # Errors
     /// [`DecodeError`], to be answered with [`crate::wechat::v3::error::Location::Query`].
     pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, DecodeError> {
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        check_date(get("bill_date"))?;
-        if let Some(t) = get("bill_type") {
-            check_parameter("bill_type", "账单类型", Some(t), &BILL_TYPE)?;
-        }
-        if let Some(t) = get("tar_type") {
-            check_parameter("tar_type", "压缩类型", Some(t), &TAR_TYPE)?;
-        }
+        let (bill_date, bill_type, tar_type) =
+            bill_query(pairs, ("bill_type", "账单类型", &BILL_TYPE, "ALL"))?;
         Ok(Self {
-            bill_date: get("bill_date").unwrap_or_default().to_owned(),
-            bill_type: get("bill_type").unwrap_or("ALL").to_owned(),
-            tar_type: get("tar_type").map(str::to_owned),
+            bill_date,
+            bill_type,
+            tar_type,
         })
     }
 }
@@ -115,23 +129,14 @@ impl FundFlowBillQuery {
     /// # Errors
     /// [`DecodeError`].
     pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, DecodeError> {
-        let get = |name: &str| {
-            pairs
-                .iter()
-                .find(|(k, _)| k == name)
-                .map(|(_, v)| v.as_str())
-        };
-        check_date(get("bill_date"))?;
-        if let Some(t) = get("account_type") {
-            check_parameter("account_type", "资金账户类型", Some(t), &ACCOUNT_TYPE)?;
-        }
-        if let Some(t) = get("tar_type") {
-            check_parameter("tar_type", "压缩类型", Some(t), &TAR_TYPE)?;
-        }
+        let (bill_date, account_type, tar_type) = bill_query(
+            pairs,
+            ("account_type", "资金账户类型", &ACCOUNT_TYPE, "BASIC"),
+        )?;
         Ok(Self {
-            bill_date: get("bill_date").unwrap_or_default().to_owned(),
-            account_type: get("account_type").unwrap_or("BASIC").to_owned(),
-            tar_type: get("tar_type").map(str::to_owned),
+            bill_date,
+            account_type,
+            tar_type,
         })
     }
 }

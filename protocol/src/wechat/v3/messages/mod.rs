@@ -11,8 +11,11 @@
 //! - [`bill`]: `GET /v3/bill/tradebill` and `GET /v3/bill/fundflowbill`.
 //!
 //! Amounts are integer fen. Enum-valued members are `String`s on the wire types, so a client
-//! keeps reading answers when the platform adds a value; the enums here ([`RefundStatus`] and
-//! the rest) give the known values and parse them. Times are RFC 3339 strings with `+08:00`.
+//! keeps reading answers when the platform adds a value; the enums give the known values and
+//! parse them. v3 shares `trade_state`, `trade_type` (the four prepay types; answers may also
+//! say MICROPAY or FACEPAY) and `channel` with v2, so those are v2's enums
+//! ([`TradeState`], [`TradeType`], [`RefundChannel`]); [`RefundStatus`] differs (v2's CHANGE
+//! is ABNORMAL, REFUNDCLOSE is CLOSED). Times are RFC 3339 strings with `+08:00`.
 
 pub mod bill;
 pub mod notification;
@@ -29,6 +32,7 @@ pub use transaction::{CloseRequest, PrepayRequest, Transaction};
 use std::fmt;
 
 use crate::wechat::codes::wire_enum;
+pub use crate::wechat::codes::{RefundChannel, TradeState, TradeType};
 
 use super::decode::{Kind, StringRule};
 
@@ -48,20 +52,6 @@ wire_enum! {
 }
 
 wire_enum! {
-    /// Where a refund went (`channel`).
-    pub enum RefundChannel {
-        /// Back the way it was paid.
-        Original = "ORIGINAL",
-        /// To the user's WeChat balance.
-        Balance = "BALANCE",
-        /// To another balance after the original route failed.
-        OtherBalance = "OTHER_BALANCE",
-        /// To another bank card after the original route failed.
-        OtherBankcard = "OTHER_BANKCARD",
-    }
-}
-
-wire_enum! {
     /// The merchant account a refund is paid from (`funds_account`).
     pub enum FundsAccount {
         /// Unsettled funds.
@@ -77,69 +67,25 @@ wire_enum! {
     }
 }
 
-wire_enum! {
-    /// An order's `trade_state` (spec §1.6).
-    pub enum TradeState {
-        /// Paid.
-        Success = "SUCCESS",
-        /// Refunds were made.
-        Refund = "REFUND",
-        /// Not paid yet.
-        NotPay = "NOTPAY",
-        /// Closed.
-        Closed = "CLOSED",
-        /// Revoked (payment codes).
-        Revoked = "REVOKED",
-        /// The user is paying (entering a password).
-        UserPaying = "USERPAYING",
-        /// Payment failed.
-        PayError = "PAYERROR",
-    }
-}
-
-wire_enum! {
-    /// An order's `trade_type`, and the prepay endpoint that made it.
-    pub enum TradeType {
-        /// `/v3/pay/transactions/jsapi`: Official Account and Mini Program payments.
-        Jsapi = "JSAPI",
-        /// `/v3/pay/transactions/native`: QR code.
-        Native = "NATIVE",
-        /// `/v3/pay/transactions/app`.
-        App = "APP",
-        /// `/v3/pay/transactions/h5`: mobile browsers (v2's MWEB).
-        Mweb = "MWEB",
-        /// Payment code (v2 micropay).
-        Micropay = "MICROPAY",
-        /// Face payment.
-        Facepay = "FACEPAY",
-    }
-}
-
 impl TradeType {
-    /// The prepay endpoint's last path segment (`jsapi`, `native`, `app`, `h5`), for the four
-    /// types that have one.
+    /// The v3 prepay endpoint of the type: `/v3/pay/transactions/<this>`.
     #[must_use]
-    pub fn prepay_path(self) -> Option<&'static str> {
+    pub fn prepay_path(self) -> &'static str {
         match self {
-            TradeType::Jsapi => Some("jsapi"),
-            TradeType::Native => Some("native"),
-            TradeType::App => Some("app"),
-            TradeType::Mweb => Some("h5"),
-            TradeType::Micropay | TradeType::Facepay => None,
+            TradeType::Jsapi => "jsapi",
+            TradeType::Native => "native",
+            TradeType::App => "app",
+            TradeType::Mweb => "h5",
         }
     }
 
     /// The type of a prepay endpoint's last path segment.
     #[must_use]
     pub fn from_prepay_path(segment: &str) -> Option<Self> {
-        [
-            TradeType::Jsapi,
-            TradeType::Native,
-            TradeType::App,
-            TradeType::Mweb,
-        ]
-        .into_iter()
-        .find(|t| t.prepay_path() == Some(segment))
+        TradeType::ALL
+            .iter()
+            .copied()
+            .find(|t| t.prepay_path() == segment)
     }
 }
 
@@ -227,7 +173,7 @@ mod tests {
             ("h5", TradeType::Mweb),
         ] {
             assert_eq!(TradeType::from_prepay_path(segment), Some(trade_type));
-            assert_eq!(trade_type.prepay_path(), Some(segment));
+            assert_eq!(trade_type.prepay_path(), segment);
         }
         assert_eq!(TradeType::from_prepay_path("codepay"), None);
         assert_eq!(TradeType::from_prepay_path("MWEB"), None);

@@ -188,14 +188,13 @@ prepay_table!(
 );
 
 /// The field table of a prepay endpoint: JSAPI requires `payer`, H5 requires `scene_info`
-/// with `h5_info`; Native and App require neither. `None` for types without an endpoint.
+/// with `h5_info`; Native and App require neither.
 #[must_use]
-pub fn prepay_fields(trade_type: TradeType) -> Option<&'static [Field]> {
+pub fn prepay_fields(trade_type: TradeType) -> &'static [Field] {
     match trade_type {
-        TradeType::Jsapi => Some(JSAPI),
-        TradeType::Native | TradeType::App => Some(NATIVE_OR_APP),
-        TradeType::Mweb => Some(H5),
-        TradeType::Micropay | TradeType::Facepay => None,
+        TradeType::Jsapi => JSAPI,
+        TradeType::Native | TradeType::App => NATIVE_OR_APP,
+        TradeType::Mweb => H5,
     }
 }
 
@@ -245,7 +244,7 @@ pub struct Transaction {
     /// WeChat Pay's order id (absent before payment).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transaction_id: Option<String>,
-    /// [`TradeType`] (absent before payment).
+    /// [`TradeType`] (absent before payment; also `MICROPAY`, `FACEPAY` for other channels).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trade_type: Option<String>,
     /// [`TradeState`].
