@@ -10,7 +10,7 @@
 //! ring nor aws-lc-rs signs with SHA-1), and keys outside aws-lc-rs' 2048..=8192-bit range.
 //!
 //! - [`PrivateKey`]: loads PKCS#1 / PKCS#8, PEM or DER; RSASSA-PKCS1-v1_5 with SHA-256 or
-//!   SHA-1 ([`Hash`]); RSA-OAEP (SHA-1) decryption.
+//!   SHA-1 ([`enum@Hash`]); RSA-OAEP (SHA-1) decryption.
 //! - [`PublicKey`]: loads SubjectPublicKeyInfo / PKCS#1, PEM or DER, or the key of an X.509
 //!   certificate; verification; RSA-OAEP (SHA-1) encryption.
 //!
