@@ -5,9 +5,10 @@
 //! public operations run in aws-lc-rs (AWS-LC, the library behind rustls' default provider):
 //! on the project's machine it signs about twice as fast as ring and seven times as fast as the
 //! pure-Rust `rsa` crate, and verifies three times as fast as the latter (BENCHMARKS.md,
-//! "RSA signer"). The `rsa` crate stays for what aws-lc-rs does not do: parsing every key
-//! encoding clients hand us, SHA1withRSA *signing* (Alipay's legacy `RSA` sign type; neither
-//! ring nor aws-lc-rs signs with SHA-1), and keys outside aws-lc-rs' 2048..=8192-bit range.
+//! "Alipay signed answers and the RSA signer"). The `rsa` crate stays for what aws-lc-rs does
+//! not do: parsing every key encoding clients hand us, SHA1withRSA *signing* (Alipay's legacy
+//! `RSA` sign type; neither ring nor aws-lc-rs signs with SHA-1), and keys outside aws-lc-rs'
+//! 2048..=8192-bit range.
 //!
 //! - [`PrivateKey`]: loads PKCS#1 / PKCS#8, PEM or DER; RSASSA-PKCS1-v1_5 with SHA-256 or
 //!   SHA-1 ([`enum@Hash`]); RSA-OAEP (SHA-1) decryption.

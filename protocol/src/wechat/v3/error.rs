@@ -118,6 +118,11 @@ error_codes! {
     BankError = "BANK_ERROR", 500, true, "银行系统异常";
     /// 503: the service is unavailable; retry later.
     ServiceUnavailable = "SERVICE_UNAVAILABLE", 503, true, "服务不可用";
+    /// 400 (bills): no bill for that day (v2's `No Bill Exist`).
+    NoStatementExist = "NO_STATEMENT_EXIST", 400, false, "账单文件不存在";
+    /// 400 (bills): the day's bill is not generated yet (v2's `Bill Creating`); ask again
+    /// later.
+    StatementCreating = "STATEMENT_CREATING", 400, true, "账单生成中";
 }
 
 impl fmt::Display for ErrorCode {
@@ -329,6 +334,8 @@ mod tests {
                 ("SYSTEM_ERROR", 500, true),
                 ("BANK_ERROR", 500, true),
                 ("SERVICE_UNAVAILABLE", 503, true),
+                ("NO_STATEMENT_EXIST", 400, false),
+                ("STATEMENT_CREATING", 400, true),
             ]
         );
         for code in ErrorCode::KNOWN {
