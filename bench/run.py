@@ -14,6 +14,13 @@ fixed refund XML (the practical ceiling), and runs the same scenarios against it
 Every figure is the median of ROUNDS runs, after one discarded warm-up run per target. Everything listens on 127.0.0.1 and is stopped
 at the end. Environment: ROUNDS (3), RUN_SECONDS (5), CONNECTIONS (64), SCALES
 ("1000 1000000").
+
+The Alipay part (SUITES contains "alipay"): `alipay.trade.query` on the demo app's paid trades
+over plain-HTTP keep-alive connections, requests RSA2-signed before the timed run, so each
+answer costs the gateway one RSA-2048 verification and one signature; measured against the
+machine's RSA-2048 signing ceiling, `openssl speed -multi 2 rsa2048`, in the same run.
+ALIPAY_BASELINE=/path/to/an/older/paysandbox measures that binary too, in the same run, for a
+before/after figure. SUITES ("wechat alipay") picks the parts.
 """
 
 import json
@@ -33,6 +40,9 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 RUN_SECONDS = float(os.environ.get("RUN_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
 SCALES = [int(s) for s in os.environ.get("SCALES", "1000 1000000").split()]
+SUITES = os.environ.get("SUITES", "wechat alipay").split()
+ALIPAY_BASELINE = os.environ.get("ALIPAY_BASELINE")
+ALIPAY_APP = "2021000000000001"
 API, HTTP, ADMIN, NGINX = 29443, 29080, 29444, 29543
 MCH = "1900000109"
 ORDER_TOTAL = 1_000_000
@@ -67,18 +77,18 @@ def rss_kib(pid):
     return 0
 
 
-def admin(path, body=None, data=None, timeout=600):
+def admin(path, body=None, data=None, timeout=600, port=ADMIN):
     payload = data if data is not None else (json.dumps(body).encode() if body is not None else None)
-    request = urllib.request.Request(f"http://127.0.0.1:{ADMIN}{path}", data=payload,
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=payload,
                                      method="POST" if payload is not None else "GET")
     with urllib.request.urlopen(request, timeout=timeout) as response:
         return json.loads(response.read())
 
 
-def wait_ready():
+def wait_ready(port=ADMIN):
     for _ in range(200):
         try:
-            admin("/admin/clock")
+            admin("/admin/clock", port=port)
             return
         except OSError:
             time.sleep(0.05)
@@ -138,14 +148,15 @@ class Bench:
         return results
 
 
-def start_sandbox(data):
-    binary = os.path.join(ROOT, "target/release/paysandbox")
+def start_sandbox(data, binary=None, offset=0):
+    """Starts `paysandbox serve`; `offset` shifts its three ports (two sandboxes side by side)."""
+    binary = binary or os.path.join(ROOT, "target/release/paysandbox")
     process = subprocess.Popen([binary, "serve", "--data-dir", data,
-                                "--api-addr", f"127.0.0.1:{API}", "--http-addr", f"127.0.0.1:{HTTP}",
-                                "--admin-addr", f"127.0.0.1:{ADMIN}", "--no-rate-limits", "--no-refund-spacing",
+                                "--api-addr", f"127.0.0.1:{API + offset}", "--http-addr", f"127.0.0.1:{HTTP + offset}",
+                                "--admin-addr", f"127.0.0.1:{ADMIN + offset}", "--no-rate-limits", "--no-refund-spacing",
                                 "--max-refunds-per-order", "1000000000"],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready()
+    wait_ready(ADMIN + offset)
     return process
 
 
@@ -190,11 +201,86 @@ http {{
     return conf
 
 
+def openssl_rsa2048_signs_per_second(seconds):
+    """The machine's RSA-2048 signing ceiling: `openssl speed -multi 2 rsa2048`, sign/s."""
+    out = subprocess.run(["openssl", "speed", "-seconds", str(seconds), "-multi", "2", "rsa2048"],
+                         check=True, capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        fields = line.split()
+        # "rsa 2048 bits 0.000369s 0.000023s   2712.0  43380.0": sign/s is the sixth field.
+        if line.startswith("rsa 2048 bits") and len(fields) >= 7:
+            return float(fields[5])
+    raise SystemExit(f"cannot read openssl speed output:\n{out}")
+
+
+def alipay_query_once(data, label, port):
+    key = os.path.join(data, "alipay", ALIPAY_APP, "app_private_key.pem")
+    cmd = [os.path.join(ROOT, "target/release/paysandbox-bench"), "--target", f"127.0.0.1:{port}",
+           "--scenario", "alipay-query", "--alipay-app-key", key, "--alipay-app-id", ALIPAY_APP,
+           "--seconds", str(RUN_SECONDS), "--connections", str(CONNECTIONS), "--label", label]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return {k: int(v) for k, v in re.findall(r"(\w+)=\s*(\d+)", out)}
+
+
+def alipay_suite(workdir):
+    """Every round measures each binary once, each measurement bracketed by two short
+    `openssl speed` runs: the machine is shared, so the ceiling is taken right beside the
+    figure it is compared with, and the ratio is per measurement."""
+    data = os.path.join(workdir, "alipay-data")
+    binaries = [("current", None)]
+    if ALIPAY_BASELINE:
+        binaries.insert(0, ("baseline", ALIPAY_BASELINE))
+    sandboxes = []
+    try:
+        # One after the other: the first creates the keys the second reads.
+        for offset, (label, binary) in enumerate(binaries):
+            sandboxes.append(start_sandbox(data, binary, offset * 10))
+        time.sleep(0.5)
+        samples = {label: [] for label, _ in binaries}
+        for round_no in range(ROUNDS + 1):
+            for offset, (label, _) in enumerate(binaries):
+                port = HTTP + offset * 10
+                if round_no == 0:
+                    alipay_query_once(data, label, port)  # warm-up, discarded
+                    continue
+                before = openssl_rsa2048_signs_per_second(2)
+                result = alipay_query_once(data, label, port)
+                after = openssl_rsa2048_signs_per_second(2)
+                ceiling = (before + after) / 2
+                result["ceiling"] = ceiling
+                result["ratio"] = result["rps"] / ceiling
+                samples[label].append(result)
+    finally:
+        for sandbox in sandboxes:
+            sandbox.send_signal(signal.SIGINT)
+            sandbox.wait(timeout=30)
+    say("")
+    say(f"alipay.trade.query, plain HTTP keep-alive, {CONNECTIONS} connections, {ROUNDS} rounds of {RUN_SECONDS:g} s "
+        f"after a warm-up; each run bracketed by `openssl speed -seconds 2 -multi 2 rsa2048` (the ceiling)")
+    say(f"{'binary':<10} {'answers/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'ceiling':>8} {'of ceiling':>11} "
+        f"{'per run':>24} {'errors':>7}")
+    for label, binary in binaries:
+        runs = samples[label]
+        med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_us", "p99_us", "ceiling", "ratio")}
+        per_run = " ".join(f"{r['ratio']:.0%}" for r in runs)
+        say(f"{label:<10} {med['rps']:>10.0f} {med['p50_us']:>8.0f} {med['p99_us']:>8.0f} {med['ceiling']:>8.0f} "
+            f"{med['ratio']:>10.0%} {per_run:>24} {sum(r['errors'] for r in runs):>7}   "
+            f"{binary or 'target/release/paysandbox'}")
+
+
 def main():
     if not sys.platform.startswith("linux"):
         raise SystemExit("the benchmark reads /proc: Linux only")
     say("building release binaries (cargo build --release -p paysandbox-mock-server -p paysandbox-bench)")
     run(["cargo", "build", "--release", "-q", "-p", "paysandbox-mock-server", "-p", "paysandbox-bench"], cwd=ROOT)
+    if "alipay" in SUITES:
+        workdir = tempfile.mkdtemp(prefix="paysandbox-bench-alipay-")
+        try:
+            alipay_suite(workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+    if "wechat" not in SUITES:
+        return
     nginx = ensure_nginx()
     workdir = tempfile.mkdtemp(prefix="paysandbox-bench-")
     data = os.path.join(workdir, "data")

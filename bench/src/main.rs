@@ -8,7 +8,12 @@
 //!   (`--query-tag`, `--query-count`), one record each, over keep-alive connections;
 //! - `mix`: 80 % query, 20 % refund;
 //! - `handshake`: a refund query on a new TCP + TLS connection per request, session
-//!   resumption off (full handshakes).
+//!   resumption off (full handshakes);
+//! - `alipay-query`: `alipay.trade.query` on Alipay's `/gateway.do` over plain HTTP keep-alive
+//!   connections (the listener `--target` names), round robin over `--alipay-trades`. The
+//!   requests are RSA2-signed once before the timed run with `--alipay-app-key`; every answer
+//!   costs the gateway one verification and one RSA-2048 signature, so this measures the
+//!   signer against the machine's `openssl speed rsa2048` ceiling.
 //!
 //! Bounded in time and count, loopback only; it stops by itself.
 
@@ -35,16 +40,25 @@ struct Args {
     /// Target, e.g. 127.0.0.1:8443 (loopback only).
     #[arg(long)]
     target: SocketAddr,
-    /// CA certificate that issued the server's certificate.
+    /// CA certificate that issued the server's certificate (WeChat scenarios).
     #[arg(long)]
-    ca: std::path::PathBuf,
-    /// Client certificate (PEM).
+    ca: Option<std::path::PathBuf>,
+    /// Client certificate, PEM (WeChat scenarios).
     #[arg(long)]
-    cert: std::path::PathBuf,
-    /// Client key (PEM).
+    cert: Option<std::path::PathBuf>,
+    /// Client key, PEM (WeChat scenarios).
     #[arg(long)]
-    key: std::path::PathBuf,
-    /// Scenario: refund, query, mix or handshake.
+    key: Option<std::path::PathBuf>,
+    /// The Alipay app's private key, PKCS#1 or PKCS#8 PEM (`alipay-query`).
+    #[arg(long)]
+    alipay_app_key: Option<std::path::PathBuf>,
+    /// The Alipay app id (`alipay-query`).
+    #[arg(long, default_value = "2021000000000001")]
+    alipay_app_id: String,
+    /// Paid trades to query, comma-separated `out_trade_no`s (`alipay-query`).
+    #[arg(long, default_value = "demo-trade-0001,demo-trade-0002")]
+    alipay_trades: String,
+    /// Scenario: refund, query, mix, handshake or alipay-query.
     #[arg(long)]
     scenario: String,
     /// Concurrent connections (keep-alive) or concurrent handshaking clients.
@@ -92,7 +106,10 @@ enum Kind {
 
 struct Shared {
     args: Args,
-    tls: TlsConnector,
+    /// `None` for `alipay-query` (plain HTTP).
+    tls: Option<TlsConnector>,
+    /// `alipay-query`: the signed form bodies, sent round robin.
+    alipay_bodies: Vec<Bytes>,
     started: Instant,
     deadline: Instant,
     issued: AtomicU64,
@@ -157,9 +174,15 @@ async fn connect(shared: &Shared) -> Result<Sender, String> {
         .await
         .map_err(|e| format!("connect: {e}"))?;
     let _ = tcp.set_nodelay(true);
+    let Some(connector) = &shared.tls else {
+        let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tcp))
+            .await
+            .map_err(|e| format!("http: {e}"))?;
+        tokio::spawn(connection);
+        return Ok(sender);
+    };
     let name = ServerName::from(shared.args.target.ip());
-    let tls = shared
-        .tls
+    let tls = connector
         .connect(name, tcp)
         .await
         .map_err(|e| format!("tls: {e}"))?;
@@ -177,6 +200,21 @@ async fn send(sender: &mut Sender, shared: &Shared, kind: Kind, n: u64) -> Resul
         .header("host", "localhost")
         .body(Full::new(shared.body(kind, n)))
         .map_err(|e| e.to_string())?;
+    exchange(
+        sender,
+        request,
+        b"<result_code><![CDATA[SUCCESS]]></result_code>",
+    )
+    .await
+}
+
+/// Sends `request` and reads the whole answer: `true` for a 2xx whose body contains
+/// `success`.
+async fn exchange(
+    sender: &mut Sender,
+    request: Request<Full<Bytes>>,
+    success: &[u8],
+) -> Result<bool, String> {
     let response = sender
         .send_request(request)
         .await
@@ -188,9 +226,30 @@ async fn send(sender: &mut Sender, shared: &Shared, kind: Kind, n: u64) -> Resul
         .await
         .map_err(|e| e.to_string())?
         .to_bytes();
-    const SUCCESS: &[u8] = b"<result_code><![CDATA[SUCCESS]]></result_code>";
-    let answered = body.windows(SUCCESS.len()).any(|w| w == SUCCESS);
-    Ok(ok_status && answered)
+    Ok(ok_status && body.windows(success.len()).any(|w| w == success))
+}
+
+/// Sends one pre-signed `alipay.trade.query`; `true` only for a 200 whose node says
+/// `"code":"10000"` (the gateway signs every answer, success or not).
+async fn send_alipay(sender: &mut Sender, shared: &Shared, n: u64) -> Result<bool, String> {
+    let count = u64::try_from(shared.alipay_bodies.len())
+        .unwrap_or(1)
+        .max(1);
+    let index = usize::try_from(n % count).unwrap_or(0);
+    let body = shared
+        .alipay_bodies
+        .get(index)
+        .cloned()
+        .ok_or("no signed Alipay request")?;
+    let request = Request::post("/gateway.do")
+        .header("host", "localhost")
+        .header(
+            "content-type",
+            "application/x-www-form-urlencoded;charset=utf-8",
+        )
+        .body(Full::new(body))
+        .map_err(|e| e.to_string())?;
+    exchange(sender, request, b"\"code\":\"10000\"").await
 }
 
 async fn keep_alive_worker(shared: Arc<Shared>) -> Vec<u32> {
@@ -206,7 +265,12 @@ async fn keep_alive_worker(shared: Arc<Shared>) -> Vec<u32> {
     while let Some(n) = shared.claim() {
         let kind = shared.kind_for(n);
         let start = Instant::now();
-        match send(&mut sender, &shared, kind, n).await {
+        let outcome = if shared.args.scenario == "alipay-query" {
+            send_alipay(&mut sender, &shared, n).await
+        } else {
+            send(&mut sender, &shared, kind, n).await
+        };
+        match outcome {
             Ok(true) => {}
             Ok(false) => {
                 shared.errors.fetch_add(1, Ordering::Relaxed);
@@ -245,17 +309,20 @@ fn micros(d: Duration) -> u32 {
 }
 
 fn tls_connector(args: &Args) -> Result<TlsConnector, String> {
-    let read = |p: &std::path::Path| std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()));
+    let read = |p: &Option<std::path::PathBuf>, what: &str| match p {
+        Some(p) => std::fs::read(p).map_err(|e| format!("{}: {e}", p.display())),
+        None => Err(format!("--{what} is required for the WeChat scenarios")),
+    };
     let mut roots = rustls::RootCertStore::empty();
-    for ca in CertificateDer::pem_slice_iter(&read(&args.ca)?) {
+    for ca in CertificateDer::pem_slice_iter(&read(&args.ca, "ca")?) {
         roots
             .add(ca.map_err(|e| e.to_string())?)
             .map_err(|e| e.to_string())?;
     }
-    let chain = CertificateDer::pem_slice_iter(&read(&args.cert)?)
+    let chain = CertificateDer::pem_slice_iter(&read(&args.cert, "cert")?)
         .collect::<Result<Vec<_>, _>>()
         .map_err(|e| e.to_string())?;
-    let key = PrivateKeyDer::from_pem_slice(&read(&args.key)?).map_err(|e| e.to_string())?;
+    let key = PrivateKeyDer::from_pem_slice(&read(&args.key, "key")?).map_err(|e| e.to_string())?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let mut config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -266,6 +333,65 @@ fn tls_connector(args: &Args) -> Result<TlsConnector, String> {
     // Full handshakes only: no tickets, no session cache.
     config.resumption = rustls::client::Resumption::disabled();
     Ok(TlsConnector::from(Arc::new(config)))
+}
+
+/// Signs one `alipay.trade.query` form body per trade, before the timed run.
+fn alipay_requests(args: &Args) -> Result<Vec<Bytes>, String> {
+    use paysandbox_protocol::alipay::{self, SignType as AlipaySignType};
+    let path = args
+        .alipay_app_key
+        .as_ref()
+        .ok_or("--alipay-app-key is required for alipay-query")?;
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let key = alipay::parse_private_key(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
+    let timestamp = beijing_timestamp(std::time::SystemTime::now());
+    args.alipay_trades
+        .split(',')
+        .filter(|t| !t.is_empty())
+        .map(|trade| {
+            let mut params: Vec<(String, String)> = [
+                ("app_id", args.alipay_app_id.as_str()),
+                ("method", "alipay.trade.query"),
+                ("format", "JSON"),
+                ("charset", "utf-8"),
+                ("sign_type", "RSA2"),
+                ("timestamp", timestamp.as_str()),
+                ("version", "1.0"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+            params.push((
+                "biz_content".to_owned(),
+                format!("{{\"out_trade_no\":\"{trade}\"}}"),
+            ));
+            let sign = alipay::sign_request(&params, &key, AlipaySignType::Rsa2)
+                .map_err(|e| e.to_string())?;
+            params.push(("sign".to_owned(), sign));
+            Ok(Bytes::from(alipay::encode_urlencoded(&params)))
+        })
+        .collect()
+}
+
+/// `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8), the gateway's `timestamp` format.
+fn beijing_timestamp(now: std::time::SystemTime) -> String {
+    let secs = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or(0)
+        .saturating_add(8 * 3600);
+    let (days, rem) = (secs / 86_400, secs % 86_400);
+    let date = i64::try_from(days)
+        .ok()
+        .and_then(paysandbox_protocol::wechat::bill::BillDate::from_days_since_epoch)
+        .map(|d| d.dashed())
+        .unwrap_or_default();
+    format!(
+        "{date} {:02}:{:02}:{:02}",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
 }
 
 fn percentile(sorted: &[u32], p: f64) -> u32 {
@@ -284,13 +410,20 @@ async fn main() -> Result<(), String> {
     }
     if !matches!(
         args.scenario.as_str(),
-        "refund" | "query" | "mix" | "handshake"
+        "refund" | "query" | "mix" | "handshake" | "alipay-query"
     ) {
         return Err(format!("unknown scenario {}", args.scenario));
     }
+    let alipay = args.scenario == "alipay-query";
+    let (tls, alipay_bodies) = if alipay {
+        (None, alipay_requests(&args)?)
+    } else {
+        (Some(tls_connector(&args)?), Vec::new())
+    };
     let started = Instant::now();
     let shared = Arc::new(Shared {
-        tls: tls_connector(&args)?,
+        tls,
+        alipay_bodies,
         deadline: started + Duration::from_secs_f64(args.seconds),
         started,
         issued: AtomicU64::new(0),
@@ -325,4 +458,20 @@ async fn main() -> Result<(), String> {
         p99 = percentile(&latencies, 0.99),
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::beijing_timestamp;
+    use std::time::{Duration, UNIX_EPOCH};
+
+    #[test]
+    fn beijing_timestamps_cross_midnight_and_leap_days() {
+        let at = |secs| beijing_timestamp(UNIX_EPOCH + Duration::from_secs(secs));
+        assert_eq!(at(0), "1970-01-01 08:00:00");
+        // 2026-12-04 17:26:18 UTC is already the 5th in Beijing.
+        assert_eq!(at(1_796_405_178), "2026-12-05 01:26:18");
+        // 2024-02-28 16:00:00 UTC: midnight of the leap day in Beijing.
+        assert_eq!(at(1_709_136_000), "2024-02-29 00:00:00");
+    }
 }

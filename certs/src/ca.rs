@@ -17,8 +17,15 @@ use crate::{CertError, rsa_keys};
 /// Organization (O) of every real WeChat Pay merchant API certificate.
 pub const MERCHANT_ORGANIZATION: &str = "微信商户系统";
 
+/// Common name of real WeChat Pay platform certificates, whose whole subject is
+/// `CN=Tenpay.com sign, O=Tenpay.com, OU=Tenpay.com CA Center, C=CN, L=ShenZhen` (read from the
+/// certificate in wechatpay-java's `/v3/certificates` test vector).
+pub const PLATFORM_COMMON_NAME: &str = "Tenpay.com sign";
+
 const CA_VALIDITY_DAYS: i64 = 3652;
 const MERCHANT_VALIDITY_DAYS: i64 = 5 * 365 + 1;
+/// Platform certificates last five years (spec wechat-v3.md §1.8).
+const PLATFORM_VALIDITY_DAYS: i64 = 5 * 365 + 1;
 /// 825 days is the longest TLS server validity Apple platforms accept from a private CA.
 const SERVER_VALIDITY_DAYS: i64 = 825;
 const MERCHANT_KEY_BITS: usize = 2048;
@@ -169,12 +176,6 @@ impl CertificateAuthority {
     /// clientAuth. `mch_id` must be 1..=32 characters of `[0-9A-Za-z_-]`.
     pub fn issue_merchant(&self, mch_id: &str, company: &str) -> Result<IssuedCert, CertError> {
         validate_mch_id(mch_id)?;
-        let key = rsa_keys::new_private_key(MERCHANT_KEY_BITS)?;
-        let key_der = key.to_pkcs8_der()?;
-        let key_pem = key.to_pkcs8_pem(LineEnding::LF)?;
-        let spki_der = key.to_public_key().to_public_key_der()?;
-        let public_key = rcgen::SubjectPublicKeyInfo::from_der(spki_der.as_bytes())?;
-
         let mut params = base_params(MERCHANT_VALIDITY_DAYS);
         let mut subject = vec![
             (DnType::CommonName, mch_id),
@@ -191,7 +192,42 @@ impl CertificateAuthority {
             KeyUsagePurpose::KeyEncipherment,
         ];
         params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        self.issue_rsa(params)
+    }
 
+    /// Issues a WeChat Pay API v3 platform certificate: what the platform signs answers and
+    /// notifications with and what `/v3/certificates` serves, encrypted.
+    ///
+    /// Like the real ones: RSA-2048, the subject of [`PLATFORM_COMMON_NAME`], five years, random 20-byte
+    /// serial, key usages digitalSignature, nonRepudiation, keyEncipherment, dataEncipherment
+    /// and keyAgreement, no extended key usage. Issued by this CA, not Tenpay's root.
+    pub fn issue_platform(&self) -> Result<IssuedCert, CertError> {
+        let mut params = base_params(PLATFORM_VALIDITY_DAYS);
+        params.distinguished_name = name(&[
+            (DnType::CommonName, PLATFORM_COMMON_NAME),
+            (DnType::OrganizationName, "Tenpay.com"),
+            (DnType::OrganizationalUnitName, "Tenpay.com CA Center"),
+            (DnType::CountryName, "CN"),
+            (DnType::LocalityName, "ShenZhen"),
+        ]);
+        params.is_ca = IsCa::ExplicitNoCa;
+        params.key_usages = vec![
+            KeyUsagePurpose::DigitalSignature,
+            KeyUsagePurpose::ContentCommitment,
+            KeyUsagePurpose::KeyEncipherment,
+            KeyUsagePurpose::DataEncipherment,
+            KeyUsagePurpose::KeyAgreement,
+        ];
+        self.issue_rsa(params)
+    }
+
+    /// Signs `params` over a fresh RSA-2048 key (rcgen cannot generate RSA keys itself).
+    fn issue_rsa(&self, params: CertificateParams) -> Result<IssuedCert, CertError> {
+        let key = rsa_keys::new_private_key(MERCHANT_KEY_BITS)?;
+        let key_der = key.to_pkcs8_der()?;
+        let key_pem = key.to_pkcs8_pem(LineEnding::LF)?;
+        let spki_der = key.to_public_key().to_public_key_der()?;
+        let public_key = rcgen::SubjectPublicKeyInfo::from_der(spki_der.as_bytes())?;
         let cert = params.signed_by(&public_key, &self.issuer()?)?;
         Ok(IssuedCert {
             cert_pem: cert.pem(),

@@ -12,7 +12,10 @@
 //!   [`mch_id_from_cert_der`];
 //! * the same merchant certificate as PKCS#12 ([`pkcs12`]), password = mch_id;
 //! * RSA key pairs for Alipay app and platform keys ([`generate_rsa_keypair`]), in every encoding
-//!   the Alipay SDKs accept.
+//!   the Alipay SDKs accept;
+//! * WeChat Pay API v3 platform identities ([`CertStore::wechat_v3`]): platform certificates
+//!   ([`CertificateAuthority::issue_platform`]) and the WeChat Pay public key with its
+//!   `PUB_KEY_ID_…`, plus the merchant certificate's serial for `serial_no`.
 //!
 //! [`CertStore`] keeps a set on disk, created on first use and reused afterwards:
 //!
@@ -31,7 +34,12 @@
 //! <dir>/alipay/<app_id>/app_public_key.pem, .txt    app public key, SPKI PEM / bare base64
 //! <dir>/alipay/<app_id>/alipay_public_key.pem, .txt platform public key (clients verify with it)
 //! <dir>/alipay/<app_id>/alipay_private_key.pem      platform key, PKCS#8 PEM     (0600)
+//! <dir>/merchants/<mch_id>/wechatpay_certs/wechatpay_<SERIAL>.pem   API v3 platform certificate(s)
+//! <dir>/merchants/<mch_id>/pub_key.pem, pub_key_id.txt              WeChat Pay public key and id
+//! <dir>/merchants/<mch_id>/platform_private/*.key.pem               their private keys (0600)
 //! ```
+//!
+//! See [`WechatV3Files`] ([`CertStore::wechat_v3`]) for the API v3 files.
 //!
 //! See [`AlipayAppFiles`] for which client takes which form.
 //!
@@ -47,9 +55,13 @@ mod error;
 mod p12;
 mod rsa_keys;
 mod store;
+mod wechat_v3;
 mod x509;
 
-pub use ca::{CertificateAuthority, IssuedCert, MERCHANT_ORGANIZATION, mch_id_from_cert_der};
+pub use ca::{
+    CertificateAuthority, IssuedCert, MERCHANT_ORGANIZATION, PLATFORM_COMMON_NAME,
+    mch_id_from_cert_der,
+};
 pub use error::CertError;
 pub use p12::pkcs12;
 pub use rsa_keys::{RsaKeyPair, generate_rsa_keypair};
@@ -57,3 +69,4 @@ pub use store::{
     ALIPAY_KEY_BITS, AlipayAppFiles, CertStore, DEFAULT_CA_NAME, MERCHANT_P12_FRIENDLY_NAME,
     MerchantFiles,
 };
+pub use wechat_v3::{PlatformCertificate, WechatPayPublicKey, WechatV3Files};

@@ -30,7 +30,7 @@ const CA_CERT: &str = "ca.pem";
 const CA_KEY: &str = "ca.key.pem";
 const SERVER_CERT: &str = "server.pem";
 const SERVER_KEY: &str = "server.key.pem";
-const MERCHANTS: &str = "merchants";
+pub(crate) const MERCHANTS: &str = "merchants";
 const MERCHANT_CERT: &str = "apiclient_cert.pem";
 const MERCHANT_KEY: &str = "apiclient_key.pem";
 const MERCHANT_P12: &str = "apiclient_cert.p12";
@@ -49,7 +49,7 @@ const ALIPAY_PRIVATE_KEY: &str = "alipay_private_key.pem";
 pub const ALIPAY_KEY_BITS: usize = 2048;
 
 /// Stored certificates this close to expiry are replaced rather than reused.
-const RENEW_MARGIN: Duration = Duration::days(30);
+pub(crate) const RENEW_MARGIN: Duration = Duration::days(30);
 
 /// The certificate directory used by `paysandbox serve` and `paysandbox certs`.
 ///
@@ -399,7 +399,10 @@ fn p12_holds(path: &Path, password: &str, cert: &IssuedCert) -> Result<bool, Cer
 
 /// A certificate and key from two PEM files; `None` if either is missing or they are unusable
 /// (these files are derived from the CA, so the caller just issues new ones).
-fn load_issued(cert_path: &Path, key_path: &Path) -> Result<Option<IssuedCert>, CertError> {
+pub(crate) fn load_issued(
+    cert_path: &Path,
+    key_path: &Path,
+) -> Result<Option<IssuedCert>, CertError> {
     match (read_opt(cert_path)?, read_opt(key_path)?) {
         (Some(cert), Some(key)) => Ok(IssuedCert::from_pem(cert, key).ok()),
         _ => Ok(None),
@@ -428,7 +431,7 @@ fn covers_hosts(cert: &X509Certificate<'_>, hosts: &[&str]) -> bool {
     })
 }
 
-fn read_opt(path: &Path) -> Result<Option<String>, CertError> {
+pub(crate) fn read_opt(path: &Path) -> Result<Option<String>, CertError> {
     match fs::read_to_string(path) {
         Ok(text) => Ok(Some(text)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
@@ -438,7 +441,7 @@ fn read_opt(path: &Path) -> Result<Option<String>, CertError> {
 
 /// Writes through a temporary file and a rename, so a reader (or a crash) never sees half a
 /// file. `private` files are created with mode 0600 on unix: they hold private keys.
-fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), CertError> {
+pub(crate) fn write_file(path: &Path, contents: &[u8], private: bool) -> Result<(), CertError> {
     let file_name = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())

@@ -2,7 +2,9 @@
 //! `paysandbox-protocol`, the code both the mock and the SDK sign and verify with.
 //!
 //! Sections: `wechat` (signatures), `alipay` (request canonical strings and signatures, response
-//! node signatures) and `wechat_refund_notify` (refund notification `req_info` decryption).
+//! node signatures), `wechat_refund_notify` (refund notification `req_info` decryption) and
+//! `wechat_v3` (API v3 request and response signatures, `/v3/certificates` and notification
+//! decryption).
 //! Sections this crate does not know are reported as skipped, so the file can grow without
 //! breaking the suite.
 
@@ -10,8 +12,13 @@ use paysandbox_protocol::alipay::{
     self, SignType as AliSignType, canonical_string, merge_params, parse_private_key,
     parse_public_key, parse_urlencoded,
 };
+use paysandbox_protocol::rsa::{Hash, PrivateKey, PublicKey};
 use paysandbox_protocol::wechat::notify::{
     decrypt_req_info, encrypt_req_info, parse_root, req_info_key,
+};
+use paysandbox_protocol::wechat::v3::aead::{self as v3_aead, ApiV3Key};
+use paysandbox_protocol::wechat::v3::{
+    auth as v3_auth, decode as v3_decode, messages as v3_messages, response as v3_response,
 };
 use paysandbox_protocol::wechat::{Params, SignType, sign};
 use serde_json::Value;
@@ -31,6 +38,9 @@ pub struct VectorReport {
     /// WeChat refund notification vectors (`req_info` decrypted to its plaintext and fields,
     /// and encrypted back to the same bytes).
     pub wechat_refund_notify: usize,
+    /// WeChat Pay API v3 vectors of every kind (raw, request and response signatures, AEAD
+    /// resources, `/v3/certificates` bodies, notifications).
+    pub wechat_v3: usize,
     /// Top-level sections present but not known to this crate.
     pub skipped_sections: Vec<String>,
 }
@@ -71,6 +81,7 @@ pub fn check_all(file: &str) -> Result<VectorReport, String> {
                 report.alipay_responses = responses;
             }
             "wechat_refund_notify" => report.wechat_refund_notify = check_refund_notify(section)?,
+            "wechat_v3" => report.wechat_v3 = check_wechat_v3(section)?,
             other if other.starts_with('_') => {}
             other => report.skipped_sections.push(other.to_owned()),
         }
@@ -79,6 +90,7 @@ pub fn check_all(file: &str) -> Result<VectorReport, String> {
         || report.alipay_requests == 0
         || report.alipay_responses == 0
         || report.wechat_refund_notify == 0
+        || report.wechat_v3 == 0
     {
         return Err(format!("a section lost its vectors: {report:?}"));
     }
@@ -129,6 +141,151 @@ fn check_wechat(section: &Value) -> Result<usize, String> {
         }
     }
     Ok(vectors.len())
+}
+
+fn list<'a>(section: &'a Value, key: &str) -> Result<&'a Vec<Value>, String> {
+    section
+        .get(key)
+        .and_then(Value::as_array)
+        .ok_or_else(|| format!("wechat_v3.{key} missing"))
+}
+
+/// API v3: every signature is re-made with the section's key and verified with its
+/// certificate's key, every resource decrypted to its plaintext and sealed back to its bytes.
+fn check_wechat_v3(section: &Value) -> Result<usize, String> {
+    let keys = section.get("keys").ok_or("wechat_v3.keys missing")?;
+    let private = PrivateKey::from_pem(text(keys, "merchant_private_key_pem", "wechat_v3.keys")?)
+        .map_err(|e| format!("wechat_v3 key: {e}"))?;
+    let public = PublicKey::from_pem(text(keys, "certificate_pem", "wechat_v3.keys")?)
+        .map_err(|e| format!("wechat_v3 certificate: {e}"))?;
+    let serial = text(keys, "certificate_serial", "wechat_v3.keys")?;
+    let mut checked = 0;
+    for v in list(section, "raw_signatures")? {
+        let name = text(v, "name", "wechat_v3 raw signature")?;
+        let made = private
+            .sign_base64(Hash::Sha256, text(v, "message", name)?.as_bytes())
+            .map_err(|e| format!("{name}: {e}"))?;
+        if made != text(v, "signature", name)? {
+            return Err(format!("{name}: signature {made}"));
+        }
+        checked += 1;
+    }
+    for v in list(section, "request_signatures")? {
+        let name = text(v, "name", "wechat_v3 request")?;
+        let auth = v3_auth::Authorization::parse(text(v, "authorization", name)?)
+            .map_err(|e| format!("{name}: {e}"))?;
+        let (method, url, body) = (
+            text(v, "method", name)?,
+            text(v, "url", name)?,
+            text(v, "body", name)?,
+        );
+        if auth.message(method, url, body.as_bytes()) != text(v, "message", name)?.as_bytes() {
+            return Err(format!("{name}: message differs"));
+        }
+        let timestamp = auth.timestamp_secs();
+        let made = v3_auth::sign_request(
+            &private,
+            &auth.mchid,
+            &auth.serial_no,
+            method,
+            url,
+            timestamp,
+            &auth.nonce_str,
+            body.as_bytes(),
+        )
+        .map_err(|e| format!("{name}: {e}"))?;
+        if made != auth {
+            return Err(format!("{name}: made {made}"));
+        }
+        v3_auth::verify_request(&auth, &public, method, url, body.as_bytes())
+            .map_err(|e| format!("{name}: {e}"))?;
+        checked += 1;
+    }
+    let verifier = v3_response::Verifier::new().with_key(serial, public.clone());
+    for v in list(section, "response_signatures")? {
+        let name = text(v, "name", "wechat_v3 response")?;
+        let (timestamp, nonce, body) = (
+            text(v, "timestamp", name)?,
+            text(v, "nonce", name)?,
+            text(v, "body", name)?,
+        );
+        let seconds: i64 = timestamp
+            .parse()
+            .map_err(|_| format!("{name}: timestamp"))?;
+        let made = v3_response::sign_response(
+            &private,
+            text(v, "serial", name)?,
+            seconds,
+            nonce,
+            "-",
+            body.as_bytes(),
+        )
+        .map_err(|e| format!("{name}: {e}"))?;
+        if made.signature != text(v, "signature", name)? {
+            return Err(format!("{name}: signature {}", made.signature));
+        }
+        verifier
+            .verify(&made.as_received(), body.as_bytes(), seconds)
+            .map_err(|e| format!("{name}: {e}"))?;
+        checked += 1;
+    }
+    for v in list(section, "aead")? {
+        let name = text(v, "name", "wechat_v3 aead")?;
+        let key =
+            ApiV3Key::new(text(v, "api_v3_key", name)?).map_err(|e| format!("{name}: {e}"))?;
+        let (nonce, aad, ciphertext) = (
+            text(v, "nonce", name)?,
+            text(v, "associated_data", name)?,
+            text(v, "ciphertext", name)?,
+        );
+        let plaintext =
+            v3_aead::decrypt(&key, nonce, aad, ciphertext).map_err(|e| format!("{name}: {e}"))?;
+        if plaintext != text(v, "plaintext", name)?.as_bytes()
+            || v3_aead::encrypt(&key, nonce, aad, &plaintext).as_deref() != Ok(ciphertext)
+        {
+            return Err(format!("{name}: AEAD round trip differs"));
+        }
+        checked += 1;
+    }
+    for v in list(section, "certificates_decryption")? {
+        let name = text(v, "name", "wechat_v3 certificates")?;
+        let key =
+            ApiV3Key::new(text(v, "api_v3_key", name)?).map_err(|e| format!("{name}: {e}"))?;
+        let answer: v3_messages::CertificatesResponse =
+            v3_decode::lenient(text(v, "body", name)?.as_bytes())
+                .map_err(|e| format!("{name}: {e}"))?;
+        let expected = list(v, "certificates")?;
+        if answer.data.len() != expected.len() {
+            return Err(format!("{name}: {} certificates", answer.data.len()));
+        }
+        for (entry, want) in answer.data.iter().zip(expected) {
+            let pem = entry
+                .certificate_pem(&key)
+                .map_err(|e| format!("{name}: {e}"))?;
+            if pem != text(want, "certificate_pem", name)?
+                || entry.serial_no != text(want, "serial_no", name)?
+            {
+                return Err(format!("{name}: certificate {} differs", entry.serial_no));
+            }
+        }
+        checked += 1;
+    }
+    for v in list(section, "notification_decryption")? {
+        let name = text(v, "name", "wechat_v3 notification")?;
+        let key =
+            ApiV3Key::new(text(v, "api_v3_key", name)?).map_err(|e| format!("{name}: {e}"))?;
+        let notification: v3_messages::Notification =
+            v3_decode::lenient(text(v, "body", name)?.as_bytes())
+                .map_err(|e| format!("{name}: {e}"))?;
+        let plaintext = notification
+            .plaintext(&key)
+            .map_err(|e| format!("{name}: {e}"))?;
+        if plaintext != text(v, "plaintext", name)? {
+            return Err(format!("{name}: plaintext {plaintext}"));
+        }
+        checked += 1;
+    }
+    Ok(checked)
 }
 
 fn check_refund_notify(section: &Value) -> Result<usize, String> {

@@ -15,6 +15,7 @@ use paysandbox_protocol::alipay::{
     self, SignType as AliSignType, encode_response, encode_urlencoded, node_json,
     parse_private_key, parse_public_key, parse_urlencoded, verify_request, verify_response,
 };
+use paysandbox_protocol::rsa;
 use paysandbox_protocol::wechat::{Params, SignType, sign, xml};
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;

@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles};
 use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
+use paysandbox_protocol::rsa;
 use rustls::ServerConfig;
 
 use crate::alipay::bill::BillLinks;

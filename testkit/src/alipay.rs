@@ -34,8 +34,8 @@ pub fn alipay_files() -> &'static AlipayAppFiles {
 }
 
 /// The demo app's private key, read from its PKCS#1 PEM file as a client would.
-pub fn app_private_key() -> &'static rsa::PrivateKey {
-    static KEY: OnceLock<rsa::PrivateKey> = OnceLock::new();
+pub fn app_private_key() -> &'static paysandbox_protocol::rsa::PrivateKey {
+    static KEY: OnceLock<paysandbox_protocol::rsa::PrivateKey> = OnceLock::new();
     KEY.get_or_init(|| {
         let pem = read(&alipay_files().app_private_key_path);
         protocol::parse_private_key(&pem).unwrap_or_else(|e| panic!("app private key: {e}"))
@@ -43,7 +43,7 @@ pub fn app_private_key() -> &'static rsa::PrivateKey {
 }
 
 /// The platform public key clients verify answers with, read from its PEM file.
-pub fn alipay_public_key() -> rsa::PublicKey {
+pub fn alipay_public_key() -> paysandbox_protocol::rsa::PublicKey {
     let pem = read(&alipay_files().alipay_public_key_path);
     protocol::parse_public_key(&pem).unwrap_or_else(|e| panic!("platform public key: {e}"))
 }
@@ -76,7 +76,10 @@ pub fn alipay_unsigned(method: &str, biz: &Value) -> Vec<(String, String)> {
 }
 
 /// Replaces any `sign` with a signature of the rest by `key`, with the params' own sign_type.
-pub fn alipay_sign_with(params: &mut Vec<(String, String)>, key: &rsa::PrivateKey) {
+pub fn alipay_sign_with(
+    params: &mut Vec<(String, String)>,
+    key: &paysandbox_protocol::rsa::PrivateKey,
+) {
     params.retain(|(k, _)| k != "sign");
     let sign_type = params
         .iter()

@@ -1,5 +1,7 @@
 //! Helpers shared by the integration tests.
 
+use std::collections::BTreeMap;
+use std::fs;
 use std::path::{Path, PathBuf};
 
 use x509_parser::certificate::X509Certificate;
@@ -91,4 +93,26 @@ pub fn openssl() -> Option<PathBuf> {
     std::env::split_paths(&path)
         .map(|dir| dir.join("openssl"))
         .find(|candidate| candidate.is_file())
+}
+
+/// Every file under `dir`, relative path -> contents.
+pub fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
+        for entry in fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                let rel = path
+                    .strip_prefix(root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
+                out.insert(rel, fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(dir, dir, &mut out);
+    out
 }

@@ -17,3 +17,4 @@ mod openssl;
 mod p12;
 mod rsa_keys;
 mod store;
+mod wechat_v3;

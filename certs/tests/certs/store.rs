@@ -1,38 +1,15 @@
 //! The on-disk certificate set.
 
-use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
 
 use paysandbox_certs::{CertError, CertStore, DEFAULT_CA_NAME, mch_id_from_cert_der};
 
-use crate::common::{TempDir, assert_chains_to, parse, sans};
+use crate::common::{TempDir, assert_chains_to, parse, sans, snapshot};
 
 const HOSTS: [&str; 3] = ["localhost", "127.0.0.1", "::1"];
 const MCH_ID: &str = "1900000109";
 const COMPANY: &str = "示例科技有限公司";
-
-/// Every file under `dir`, relative path -> contents.
-fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(root: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(root, &path, out);
-            } else {
-                let rel = path
-                    .strip_prefix(root)
-                    .unwrap()
-                    .to_string_lossy()
-                    .replace('\\', "/");
-                out.insert(rel, fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
-}
 
 #[test]
 fn writes_the_documented_layout() {

@@ -78,7 +78,12 @@ fn every_known_answer_vector() {
     assert!(report.wechat >= 7, "{report:?}");
     assert_eq!((report.alipay_requests, report.alipay_responses), (4, 4));
     assert_eq!(report.wechat_refund_notify, 3);
+    assert_eq!(report.wechat_v3, 8);
     assert!(report.skipped_sections.is_empty(), "{report:?}");
+    // An API v3 request signature that no longer matches its message is caught.
+    let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+    broken["wechat_v3"]["request_signatures"][0]["url"] = "/v3/certificates".into();
+    assert!(vectors::check_all(&broken.to_string()).is_err());
     let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
     broken["wechat"]["vectors"][0]["md5"] = "00000000000000000000000000000000".into();
     assert!(vectors::check_all(&broken.to_string()).is_err());

@@ -5,7 +5,7 @@
 //! the node's byte span without re-serialising.
 
 use super::sign::{SignType, SignatureError, sign_bytes, verify_bytes};
-use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
+use crate::rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::collections::HashSet;

@@ -7,7 +7,7 @@
 //! built here never carry an empty value, because Go and Node clients would sign `k=` where
 //! Java drops it.
 
-use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
+use crate::rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 
 use super::form::{Params, first_value};
 use super::messages::TradeStatus;

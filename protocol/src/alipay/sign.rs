@@ -1,8 +1,8 @@
 //! Request canonical string and RSA2 / RSA signatures (spec §2).
 
+use crate::rsa::{Hash, PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use rsa::{PrivateKey as RsaPrivateKey, PublicKey as RsaPublicKey};
 use std::collections::HashSet;
 use std::fmt;
 use std::str::FromStr;
@@ -23,6 +23,15 @@ impl SignType {
         match self {
             SignType::Rsa2 => "RSA2",
             SignType::Rsa => "RSA",
+        }
+    }
+
+    /// The digest under RSASSA-PKCS1-v1_5.
+    #[must_use]
+    pub fn hash(self) -> Hash {
+        match self {
+            SignType::Rsa2 => Hash::Sha256,
+            SignType::Rsa => Hash::Sha1,
         }
     }
 
@@ -123,14 +132,8 @@ pub fn sign_bytes(
     key: &RsaPrivateKey,
     sign_type: SignType,
 ) -> Result<String, SignatureError> {
-    // The rsa crate blinds the private operation with OS randomness; PKCS#1 v1.5 signatures
-    // are deterministic regardless, so the output is a pure function of the inputs.
-    let sig = match sign_type {
-        SignType::Rsa2 => key.pkcs1v15_sign::<sha2::Sha256>(content),
-        SignType::Rsa => key.pkcs1v15_sign::<sha1::Sha1>(content),
-    }
-    .map_err(|e| SignatureError::Signing(e.to_string()))?;
-    Ok(STANDARD.encode(sig))
+    key.sign_base64(sign_type.hash(), content)
+        .map_err(|e| SignatureError::Signing(e.to_string()))
 }
 
 /// Verifies a base64 signature over `content` (see [`sign_bytes`]).
@@ -152,11 +155,8 @@ pub fn verify_bytes(
     let sig = STANDARD
         .decode(signature_b64)
         .map_err(|_| SignatureError::InvalidBase64)?;
-    let ok = match sign_type {
-        SignType::Rsa2 => key.pkcs1v15_verify::<sha2::Sha256>(content, &sig),
-        SignType::Rsa => key.pkcs1v15_verify::<sha1::Sha1>(content, &sig),
-    };
-    ok.map_err(|_| SignatureError::Mismatch)
+    key.verify(sign_type.hash(), content, &sig)
+        .map_err(|_| SignatureError::Mismatch)
 }
 
 /// Signs a request: the base64 value to send as `sign` for these parameters

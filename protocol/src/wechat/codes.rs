@@ -38,6 +38,8 @@ macro_rules! wire_enum {
         }
     };
 }
+// API v3 (`wechat::v3`) declares its enums with the same macro.
+pub(crate) use wire_enum;
 
 /// Defines [`ErrCode`] from one table so the wire string, description and retry policy of a
 /// code can never drift apart.

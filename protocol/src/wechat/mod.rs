@@ -15,8 +15,9 @@
 //!   the error XML with `error_code`.
 //! - [`notify`]: refund notifications (`req_info` AES-256-ECB) and payment notifications, and
 //!   the merchant's reply.
+//! - [`v3`]: API v3 (JSON, RSA-signed) over the same merchants and orders.
 //!
-//! A server handles a request as: [`xml::decode`] → [`sign::request_sign_type`] →
+//! A server handles a (v2) request as: [`xml::decode`] → [`sign::request_sign_type`] →
 //! [`sign::verify`] → `XxxRequest::from_params` → build a response → `to_params` →
 //! [`sign::sign_in_place`] → [`xml::encode`]. Protocol failures use
 //! [`messages::return_fail`] and are not signed.
@@ -28,6 +29,7 @@ pub mod messages;
 pub mod notify;
 pub mod params;
 pub mod sign;
+pub mod v3;
 pub mod xml;
 
 pub use codes::{

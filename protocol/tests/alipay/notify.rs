@@ -7,7 +7,7 @@ use paysandbox_protocol::alipay::{SignType as AlipaySignType, TradeStatus};
 
 #[test]
 fn alipay_notification_signs_over_v1_content_and_round_trips() {
-    let key = rsa::PrivateKey::new(&mut rand::rng(), 1024).unwrap();
+    let key = paysandbox_protocol::rsa::PrivateKey::generate(1024).unwrap();
     let public = key.to_public_key();
     let n = TradeNotification {
         notify_time: "2020-03-27 18:19:16".into(),

@@ -2,7 +2,7 @@
 //! the `alipay` section of `tests/data/known_answers.json` and the two throwaway keys they were made with.
 
 use paysandbox_protocol::alipay::{SignType, parse_private_key, parse_public_key};
-use rsa::{PrivateKey, PublicKey};
+use paysandbox_protocol::rsa::{PrivateKey, PublicKey};
 use serde::Deserialize;
 use std::sync::OnceLock;
 

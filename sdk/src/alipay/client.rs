@@ -16,6 +16,7 @@ use crate::clock::{Clock, TokioClock};
 use crate::error::{ConfigError, TransportError};
 use crate::retry::{self, RetryAdvice, RetryPolicy, Retryable};
 use crate::transport::TransportOptions;
+use paysandbox_protocol::rsa;
 
 /// The real gateway (every API goes through it; `method` picks the API).
 pub const DEFAULT_GATEWAY_URL: &str = "https://openapi.alipay.com/gateway.do";

@@ -19,6 +19,7 @@ pub use paysandbox_protocol::alipay::notify::{
 
 use paysandbox_protocol::alipay::notify::verify_notification;
 use paysandbox_protocol::alipay::parse_urlencoded;
+use paysandbox_protocol::rsa;
 
 use super::Client;
 

@@ -54,7 +54,7 @@ async fn payment_and_refund_notifications_verify_with_the_sdk() {
     assert!(client.notification(tampered.as_bytes()).is_err());
 }
 
-fn alipay_public() -> rsa::PublicKey {
+fn alipay_public() -> paysandbox_protocol::rsa::PublicKey {
     paysandbox_protocol::alipay::parse_public_key(
         &std::fs::read_to_string(&alipay_files().alipay_public_key_path).unwrap(),
     )
