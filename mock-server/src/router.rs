@@ -7,8 +7,7 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::admin;
 use crate::alipay;
-use crate::http::{self, Body};
-use crate::server::{ConnInfo, Surface};
+use crate::http::{self, Body, ConnInfo, Surface};
 use crate::state::AppState;
 use crate::wechat;
 

@@ -40,10 +40,9 @@ use paysandbox_protocol::alipay::{
 
 use super::reply::{self, Caller, Reply};
 use crate::clock::Timestamp;
-use crate::http::{self, Body};
+use crate::http::{self, Body, ConnInfo};
 use crate::journal::JournalEntry;
 use crate::ledger::alipay::{Refund, Trade};
-use crate::server::ConnInfo;
 use crate::state::{AppState, World};
 use crate::wechat::downloadbill::{beijing_day, day_start};
 

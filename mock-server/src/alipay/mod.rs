@@ -46,10 +46,9 @@ use paysandbox_protocol::alipay::{
 };
 
 use crate::faults::{self, Fault};
-use crate::http::{self, Body};
+use crate::http::{self, Body, ConnInfo, Surface};
 use crate::journal::JournalEntry;
 use crate::ledger::alipay::TradeRef as LedgerTradeRef;
-use crate::server::ConnInfo;
 use crate::state::AppState;
 use reply::{Caller, Reply, Signer};
 
@@ -90,7 +89,7 @@ pub async fn handle(
         return finish(state, info, &method, &path, exchange, reply);
     }
     let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
-    let origin = bill::origin(&request, info.surface == crate::server::Surface::ApiTls);
+    let origin = bill::origin(&request, info.surface == Surface::ApiTls);
     let form_body = method == hyper::Method::POST
         && request.headers().get(CONTENT_TYPE).is_none_or(|v| {
             v.to_str()

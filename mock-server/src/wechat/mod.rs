@@ -48,9 +48,8 @@ use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::xml::{self, XmlError};
 
 use crate::faults::{self, Fault};
-use crate::http::{self, Body};
+use crate::http::{self, Body, ConnInfo, Surface};
 use crate::journal::JournalEntry;
-use crate::server::{ConnInfo, Surface};
 use crate::state::{AppState, ERROR_BLOCK, MerchantLimits, World};
 use crate::tls::PeerCert;
 use paysandbox_protocol::wechat::codes::return_msg as msg;
