@@ -38,3 +38,4 @@ pub mod server;
 pub mod state;
 pub mod tls;
 pub mod wechat;
+pub mod world;

@@ -11,18 +11,16 @@ use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles};
 use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
 use rustls::ServerConfig;
 
-use crate::alipay::bill::BillLinks;
 use crate::clock::{Clock, Timestamp};
 use crate::demo;
 use crate::faults::Faults;
-use crate::ids::IdGenerator;
 use crate::journal::Journal;
-use crate::ledger::alipay::{AlipayLedger, AlipayRules};
-use crate::ledger::wechat::{WechatLedger, WechatRules};
+use crate::ledger::alipay::AlipayRules;
+use crate::ledger::wechat::WechatRules;
 use crate::notify::Notifier;
 use crate::ratelimit::SlidingWindow;
 use crate::tls::{self, PeerClassifier};
-use crate::wechat::sandbox::SandboxKeys;
+pub use crate::world::World;
 
 /// How the sandbox clock runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,23 +94,6 @@ impl Default for MerchantLimits {
             blocked_until: None,
         }
     }
-}
-
-/// The mutable world: ledgers and the RNG that names things in them.
-#[derive(Debug)]
-pub struct World {
-    /// The WeChat ledger.
-    pub wechat: WechatLedger,
-    /// The WeChat sandbox's own ledger (`/sandboxnew/`), merchants mirrored from `wechat`.
-    pub wechat_sandbox: WechatLedger,
-    /// The sandbox keys issued by `/sandboxnew/pay/getsignkey`.
-    pub sandbox_keys: SandboxKeys,
-    /// The Alipay ledger.
-    pub alipay: AlipayLedger,
-    /// Alipay bill download links issued by the gateway (30 s each).
-    pub alipay_bills: BillLinks,
-    /// Ids and nonces.
-    pub ids: IdGenerator,
 }
 
 /// Errors starting a sandbox.
@@ -194,14 +175,11 @@ impl AppState {
             ClockMode::FrozenAt(at) => Clock::frozen(at),
         };
         let state = AppState {
-            world: Mutex::new(World {
-                wechat: WechatLedger::new(config.wechat_rules.clone()),
-                wechat_sandbox: WechatLedger::new(config.wechat_rules.clone()),
-                sandbox_keys: SandboxKeys::default(),
-                alipay: AlipayLedger::new(config.alipay_rules.clone()),
-                alipay_bills: BillLinks::default(),
-                ids: IdGenerator::seeded(config.seed),
-            }),
+            world: Mutex::new(World::new(
+                &config.wechat_rules,
+                &config.alipay_rules,
+                config.seed,
+            )),
             config,
             clock,
             certs,
@@ -280,14 +258,11 @@ impl AppState {
     /// re-seeded, no faults, no journal, no notifications, no rate state. The clock keeps its
     /// time.
     pub fn reset(&self) -> Result<(), StartError> {
-        *self.world() = World {
-            wechat: WechatLedger::new(self.config.wechat_rules.clone()),
-            wechat_sandbox: WechatLedger::new(self.config.wechat_rules.clone()),
-            sandbox_keys: SandboxKeys::default(),
-            alipay: AlipayLedger::new(self.config.alipay_rules.clone()),
-            alipay_bills: BillLinks::default(),
-            ids: IdGenerator::seeded(self.config.seed),
-        };
+        *self.world() = World::new(
+            &self.config.wechat_rules,
+            &self.config.alipay_rules,
+            self.config.seed,
+        );
         self.faults().clear();
         self.journal().clear();
         self.notifier.clear();

@@ -12,7 +12,8 @@
 //! - no payment and no refund of the app in the period → `isp.bill_not_exist`;
 //! - otherwise 10000 with `bill_download_url` =
 //!   `<scheme>://<Host of the request>/downloadBillFile.resource?bizType=trade&userId=<pid>0156&fileType=csv.zip&bizDates=<yyyyMMdd>&downloadFileName=<pid>0156_<yyyyMMdd>.csv.zip&fileId=…&timestamp=<ms>&token=…`,
-//!   valid for [`LINK_LIFETIME`] on the injected clock.
+//!   valid for [`LINK_LIFETIME`](crate::ledger::alipay::LINK_LIFETIME) on the injected clock
+//!   (the links are domain state: [`BillLinks`]).
 //!
 //! The zip is built when the URL is issued (a snapshot of the ledger): payments (业务类型
 //! 交易) of trades paid in the period, refunds (退款, negative amounts, 退款批次号/请求号 =
@@ -24,7 +25,6 @@
 //! [`EXPIRED_TEXT`] (UNCONFIRMED: the spec gives the text only).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -41,15 +41,14 @@ use paysandbox_protocol::alipay::{
 use super::reply::{self, Caller, Reply};
 use crate::clock::Timestamp;
 use crate::http::{self, Body, ConnInfo};
+use crate::ids::IdGenerator;
 use crate::journal::JournalEntry;
-use crate::ledger::alipay::{Refund, Trade};
-use crate::state::{AppState, World};
+use crate::ledger::alipay::{AlipayLedger, BillLinks, Refund, Trade};
+use crate::state::AppState;
 use crate::wechat::downloadbill::{beijing_day, day_start};
 
 /// The download's path (the real host is `dwbillcenter.alipay.com`).
 pub const DOWNLOAD_PATH: &str = "/downloadBillFile.resource";
-/// How long a download URL works after it was issued (spec §8).
-pub const LINK_LIFETIME: Duration = Duration::from_secs(30);
 /// Beijing hour from which yesterday's bill exists ("T+1, recommended after 10:00").
 pub const READY_HOUR: i64 = 10;
 /// Day of the month from which last month's bill exists ("around the 4th").
@@ -84,43 +83,6 @@ pub fn seller_pid(app_id: &str) -> String {
 pub fn service_fee(fen: u64) -> i64 {
     let fee = (fen.saturating_mul(SERVICE_FEE_BASIS_POINTS) + 5_000) / 10_000;
     i64::try_from(fee).unwrap_or(i64::MAX)
-}
-
-/// One issued download link.
-#[derive(Debug, Clone)]
-struct BillLink {
-    app_id: String,
-    file_name: String,
-    zip: Bytes,
-    expires_at: Timestamp,
-}
-
-/// The download links issued and not yet pruned, by token.
-#[derive(Debug, Default)]
-pub struct BillLinks {
-    links: HashMap<String, BillLink>,
-}
-
-impl BillLinks {
-    /// Forgets links that expired before `now` (called on each issue, so they do not pile up).
-    fn prune(&mut self, now: Timestamp) {
-        self.links.retain(|_, link| link.expires_at >= now);
-    }
-
-    /// How many links are kept.
-    pub fn len(&self) -> usize {
-        self.links.len()
-    }
-
-    /// Whether none is kept.
-    pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
-    }
-
-    /// The app, file name and zip of a link still valid at `now`.
-    fn get(&self, token: &str, now: Timestamp) -> Option<&BillLink> {
-        self.links.get(token).filter(|link| now <= link.expires_at)
-    }
 }
 
 /// A period of Beijing time: `[start, end)`.
@@ -251,19 +213,18 @@ fn refund_row(refund: &Refund, trade: &Trade) -> TradeBillRow {
 
 /// The trade bill's rows of one app and period, by 完成时间 (payments of one instant before
 /// its refunds).
-fn rows(world: &World, app_id: &str, period: Period) -> Vec<TradeBillRow> {
+fn rows(ledger: &AlipayLedger, app_id: &str, period: Period) -> Vec<TradeBillRow> {
     let mut rows: Vec<(Timestamp, TradeBillRow)> = Vec::new();
-    for trade in world.alipay.trades(Some(app_id)) {
+    for trade in ledger.trades(Some(app_id)) {
         if let Some(paid_at) = trade.paid_at.filter(|t| period.contains(*t)) {
             rows.push((paid_at, payment_row(trade, paid_at)));
         }
     }
-    let by_trade_no: HashMap<&str, &Trade> = world
-        .alipay
+    let by_trade_no: HashMap<&str, &Trade> = ledger
         .trades(Some(app_id))
         .map(|t| (t.trade_no.as_str(), t))
         .collect();
-    for refund in world.alipay.refunds(Some(app_id)) {
+    for refund in ledger.refunds(Some(app_id)) {
         if period.contains(refund.refunded_at)
             && let Some(trade) = by_trade_no.get(refund.trade_no.as_str())
         {
@@ -279,7 +240,9 @@ fn rows(world: &World, app_id: &str, period: Period) -> Vec<TradeBillRow> {
 pub fn handle(
     caller: &Caller,
     biz: Option<&str>,
-    world: &mut World,
+    ledger: &AlipayLedger,
+    links: &mut BillLinks,
+    ids: &mut IdGenerator,
     now: Timestamp,
     origin: &str,
 ) -> Reply {
@@ -310,7 +273,7 @@ pub fn handle(
             return Reply::failure(caller, sub_code, msg).noting(why);
         }
     };
-    let rows = rows(world, &caller.app_id, period);
+    let rows = rows(ledger, &caller.app_id, period);
     if rows.is_empty() {
         let sub_code = SubCode::IspBillNotExist;
         let msg = reply::sub_msg(&sub_code, Some(caller.method));
@@ -336,22 +299,19 @@ pub fn handle(
         }
     };
     let (file_name, _, _) = file_names(&pid, &biz_dates);
-    let token = format!("{}{}", world.ids.nonce(), world.ids.nonce());
-    let file_id = world.ids.nonce();
+    let token = format!("{}{}", ids.nonce(), ids.nonce());
+    let file_id = ids.nonce();
     let url = format!(
         "{origin}{DOWNLOAD_PATH}?bizType={}&userId={account}&fileType=csv.zip&bizDates={biz_dates}&downloadFileName={file_name}&fileId={file_id}&timestamp={}&token={token}",
         bill_type.biz_type(),
         now.0,
     );
-    world.alipay_bills.prune(now);
-    world.alipay_bills.links.insert(
+    links.issue(
         token,
-        BillLink {
-            app_id: caller.app_id.clone(),
-            file_name,
-            zip: Bytes::from(zip),
-            expires_at: now.plus(LINK_LIFETIME),
-        },
+        caller.app_id.clone(),
+        file_name,
+        Bytes::from(zip),
+        now,
     );
     let node = BillDownloadUrlQueryResponse {
         status: ResponseStatus::success(),

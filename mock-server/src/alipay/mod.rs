@@ -50,6 +50,7 @@ use crate::http::{self, Body, ConnInfo, Surface};
 use crate::journal::JournalEntry;
 use crate::ledger::alipay::TradeRef as LedgerTradeRef;
 use crate::state::AppState;
+use crate::world::World;
 use reply::{Caller, Reply, Signer};
 
 /// The gateway's path.
@@ -231,15 +232,24 @@ fn process(
     let biz = common.biz_content.as_deref();
     let reply = {
         let mut world = state.world();
+        let World {
+            alipay,
+            alipay_bills,
+            ids,
+            ..
+        } = &mut *world;
         match method {
-            Method::TradeRefund => refund::handle(&caller, biz, &mut world, now),
-            Method::TradeFastpayRefundQuery => refund_query::handle(&caller, biz, &world),
-            Method::TradeQuery => trade_query::handle(&caller, biz, &world, now),
-            Method::TradeClose => close::handle(&caller, biz, &mut world, now),
+            Method::TradeRefund => refund::handle(&caller, biz, alipay, now),
+            Method::TradeFastpayRefundQuery => refund_query::handle(&caller, biz, alipay),
+            Method::TradeQuery => trade_query::handle(&caller, biz, alipay, now),
+            Method::TradeClose => close::handle(&caller, biz, alipay, now),
             Method::TradePrecreate => {
-                precreate::handle(&caller, biz, common.notify_url.as_deref(), &mut world, now)
+                let notify_url = common.notify_url.as_deref();
+                precreate::handle(&caller, biz, notify_url, alipay, ids, now)
             }
-            Method::DataBillDownloadUrlQuery => bill::handle(&caller, biz, &mut world, now, origin),
+            Method::DataBillDownloadUrlQuery => {
+                bill::handle(&caller, biz, alipay, alipay_bills, ids, now, origin)
+            }
             _ => Reply::gateway_default(Some(method), None, SubCode::IsvInvalidMethod),
         }
     };

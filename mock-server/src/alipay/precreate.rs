@@ -9,15 +9,16 @@ use paysandbox_protocol::money::AmountError;
 
 use super::reply::{self, Caller, Reply, precreate_error};
 use crate::clock::Timestamp;
-use crate::ledger::alipay::PrecreateCommand;
-use crate::state::World;
+use crate::ids::IdGenerator;
+use crate::ledger::alipay::{AlipayLedger, PrecreateCommand};
 
 /// Creates the trade (or answers the same one again) with its QR code.
 pub fn handle(
     caller: &Caller,
     biz: Option<&str>,
     notify_url: Option<&str>,
-    world: &mut World,
+    ledger: &mut AlipayLedger,
+    ids: &mut IdGenerator,
     now: Timestamp,
 ) -> Reply {
     let request = match TradePrecreateRequest::parse_opt(biz) {
@@ -44,8 +45,7 @@ pub fn handle(
         store_id: request.store_id,
         notify_url: notify_url.filter(|u| !u.is_empty()).map(str::to_owned),
     };
-    let World { alipay, ids, .. } = world;
-    match alipay.precreate(command, now, ids) {
+    match ledger.precreate(command, now, ids) {
         Ok(trade) => {
             let node = TradePrecreateResponse {
                 status: ResponseStatus::success(),

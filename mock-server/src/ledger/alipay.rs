@@ -21,6 +21,10 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
 
+mod bill_links;
+
+pub use bill_links::{BillLink, BillLinks, LINK_LIFETIME};
+
 /// Tunable rules. The defaults are the choices listed in DEVIATIONS.md.
 #[derive(Debug, Clone)]
 pub struct AlipayRules {

@@ -50,7 +50,7 @@ use paysandbox_protocol::wechat::xml::{self, XmlError};
 use crate::faults::{self, Fault};
 use crate::http::{self, Body, ConnInfo, Surface};
 use crate::journal::JournalEntry;
-use crate::state::{AppState, ERROR_BLOCK, MerchantLimits, World};
+use crate::state::{AppState, ERROR_BLOCK, MerchantLimits};
 use crate::tls::PeerCert;
 use paysandbox_protocol::wechat::codes::return_msg as msg;
 use reply::{BusinessError, Reply, Signer, nginx};
@@ -289,18 +289,7 @@ fn process(
         return Reply::error(&signer, BusinessError::new(ErrCode::from_wire(&code)));
     }
     let mut world = state.world();
-    let World {
-        wechat,
-        wechat_sandbox,
-        ids,
-        ..
-    } = &mut *world;
-    let ledger = crate::ledger::wechat::WechatLedger::select(
-        wechat,
-        wechat_sandbox,
-        route.sandbox,
-        &signer.mch_id,
-    );
+    let (ledger, ids) = world.wechat_ledger(route.sandbox, &signer.mch_id);
     let reply = match endpoint {
         Endpoint::Refund => refund::handle(&params, &signer, ledger, ids, now),
         Endpoint::RefundQuery => refundquery::handle(&params, &signer, ledger, now),

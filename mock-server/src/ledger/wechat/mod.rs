@@ -11,7 +11,8 @@
 //! - `payment`: unified order, close order, the simulated buyer's payment;
 //! - `seed`: orders in any state and age;
 //! - `admin`: merchants, balances, allow-lists, forced refund outcomes;
-//! - `sandbox`: the sandbox ledger's mirrored merchants.
+//! - `sandbox`: the sandbox keys getsignkey issues (with their expiry) and the sandbox
+//!   ledger's mirrored merchants.
 
 mod admin;
 mod model;
@@ -32,6 +33,7 @@ pub use payment::{
 };
 pub use query::{REFUND_PAGE_SIZE, RefundPage, RefundQueryError, RefundSelector};
 pub use refund::{FinishedRefund, RefundAccepted, RefundCommand, RefundError};
+pub use sandbox::{KEY_LIFETIME, SandboxKey, SandboxKeys};
 pub use seed::{SeedCoupon, SeedOrder};
 pub use store::WechatLedger;
 
