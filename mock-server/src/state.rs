@@ -5,7 +5,6 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
 
 use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles};
 use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
@@ -16,9 +15,8 @@ use crate::demo;
 use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::ledger::alipay::AlipayRules;
-use crate::ledger::wechat::WechatRules;
+use crate::ledger::wechat::{RefundLimits, WechatRules};
 use crate::notify::Notifier;
-use crate::ratelimit::SlidingWindow;
 use crate::tls::{self, PeerClassifier};
 pub use crate::world::World;
 
@@ -64,34 +62,6 @@ impl SandboxConfig {
             clock: ClockMode::System,
             demo_data: true,
             server_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
-        }
-    }
-}
-
-/// Per-merchant request rate state for the WeChat refund endpoint (§3.4 rule 5).
-#[derive(Debug)]
-pub struct MerchantLimits {
-    /// Refund requests in the last second (150 allowed).
-    pub requests: SlidingWindow,
-    /// Erroneous refund requests in the last second (6 allowed).
-    pub errors: SlidingWindow,
-    /// Blocked with INVALID_REQ_TOO_MUCH until then.
-    pub blocked_until: Option<Timestamp>,
-}
-
-/// Refund requests per second per merchant.
-pub const REFUND_QPS: usize = 150;
-/// Erroneous refund requests per second per merchant before a block.
-pub const ERROR_QPS: usize = 6;
-/// How long a merchant stays blocked after too many erroneous requests.
-pub const ERROR_BLOCK: Duration = Duration::from_secs(60);
-
-impl Default for MerchantLimits {
-    fn default() -> Self {
-        MerchantLimits {
-            requests: SlidingWindow::new(Duration::from_secs(1), REFUND_QPS),
-            errors: SlidingWindow::new(Duration::from_secs(1), ERROR_QPS),
-            blocked_until: None,
         }
     }
 }
@@ -147,7 +117,7 @@ pub struct AppState {
     world: Mutex<World>,
     faults: Mutex<Faults>,
     journal: Mutex<Journal>,
-    limits: Mutex<HashMap<String, MerchantLimits>>,
+    refund_limits: Mutex<RefundLimits>,
     /// Alipay keys by app_id: a cache of files on disk, so it survives a reset.
     alipay_keys: Mutex<HashMap<String, Arc<AlipayKeys>>>,
 }
@@ -188,7 +158,7 @@ impl AppState {
             notifier: Notifier::new(),
             faults: Mutex::default(),
             journal: Mutex::default(),
-            limits: Mutex::default(),
+            refund_limits: Mutex::default(),
             alipay_keys: Mutex::default(),
         };
         if state.config.demo_data {
@@ -223,9 +193,9 @@ impl AppState {
         lock(&self.journal)
     }
 
-    /// Per-merchant rate state.
-    pub fn limits(&self) -> MutexGuard<'_, HashMap<String, MerchantLimits>> {
-        lock(&self.limits)
+    /// The WeChat refund endpoint's per-merchant request limits.
+    pub fn refund_limits(&self) -> MutexGuard<'_, RefundLimits> {
+        lock(&self.refund_limits)
     }
 
     /// Issues (or reloads) a merchant's API certificate files.
@@ -266,7 +236,7 @@ impl AppState {
         self.faults().clear();
         self.journal().clear();
         self.notifier.clear();
-        self.limits().clear();
+        self.refund_limits().clear();
         if self.config.demo_data {
             self.seed_demo()?;
         }

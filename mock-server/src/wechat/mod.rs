@@ -17,8 +17,10 @@
 //!    (APPID_NOT_EXIST);
 //! 6. `/secapi/` only: the certificate's CN is this mch_id (CERT_ERROR);
 //! 7. the merchant's IP allow-list (NOAUTH);
-//! 8. production refund only: the merchant is not blocked for erroneous requests
-//!    (INVALID_REQ_TOO_MUCH) and is under 150 requests/s (FREQUENCY_LIMITED);
+//! 8. production refund only: the merchant's request limits admit it
+//!    ([`RefundLimits::admit`](crate::ledger::wechat::RefundLimits::admit): not blocked for erroneous requests, INVALID_REQ_TOO_MUCH;
+//!    under 150 requests/s, FREQUENCY_LIMITED); every failed answer to a known merchant's
+//!    production refund is then counted against it ([`RefundLimits::record_error`](crate::ledger::wechat::RefundLimits::record_error));
 //! 9. an injected business fault (SYSTEMERROR, BIZERR_NEED_RETRY, ...), before or after the
 //!    ledger applied the request;
 //! 10. the endpoint's own fields (PARAM_ERROR, or FAIL for a missing one), then the ledger.
@@ -50,7 +52,7 @@ use paysandbox_protocol::wechat::xml::{self, XmlError};
 use crate::faults::{self, Fault};
 use crate::http::{self, Body, ConnInfo, Surface};
 use crate::journal::JournalEntry;
-use crate::state::{AppState, ERROR_BLOCK, MerchantLimits};
+use crate::state::AppState;
 use crate::tls::PeerCert;
 use paysandbox_protocol::wechat::codes::return_msg as msg;
 use reply::{BusinessError, Reply, Signer, nginx};
@@ -273,10 +275,9 @@ fn process(
         Err(reply) => return *reply,
     };
     if endpoint == Endpoint::Refund && !route.sandbox && state.config.rate_limits {
-        let mut limits = state.limits();
-        let limits = limits.entry(signer.mch_id.clone()).or_default();
-        if let Some(error) = rate_limited(limits, now) {
-            return Reply::error(&signer, error);
+        let admitted = state.refund_limits().admit(&signer.mch_id, now);
+        if let Err(limited) = admitted {
+            return Reply::error(&signer, reply::limit_error(limited));
         }
     }
     // Faults marked after_apply let the ledger act first: the refund happened, the client
@@ -400,23 +401,6 @@ fn authenticate(
     Ok(signer)
 }
 
-/// Step 8: the per-merchant refund rate limits (§3.4 rule 5).
-fn rate_limited(
-    limits: &mut MerchantLimits,
-    now: crate::clock::Timestamp,
-) -> Option<BusinessError> {
-    if limits.blocked_until.is_some_and(|until| now < until) {
-        return Some(BusinessError::new(ErrCode::InvalidReqTooMuch));
-    }
-    if !limits.requests.try_record(now) {
-        return Some(BusinessError::with(
-            ErrCode::FrequencyLimited,
-            "频率限制,请降低退款请求频率后重试",
-        ));
-    }
-    None
-}
-
 /// downloadbill's failures in its own shape (§7.4, §1.2): a wrong signature is the observed
 /// `sign error` / 20001, an invalid sign_type the observed `data format error` / 20001, a
 /// missing common field `missing parameter`; a business error (unknown merchant, appid not
@@ -464,6 +448,7 @@ fn finish(
 ) -> Response<Body> {
     let now = state.clock.now();
     let outcome = reply.outcome();
+    // deviation: wx-erroneous-requests (every failure but the block's own answer counts)
     let counts_as_error = reply.is_error()
         && !matches!(&reply, Reply::Business { error, .. } if error.code == ErrCode::InvalidReqTooMuch);
     if counts_as_error
@@ -472,11 +457,7 @@ fn finish(
         && let Some(mch_id) = &exchange.merchant
         && state.world().wechat.merchant(mch_id).is_some()
     {
-        let mut limits = state.limits();
-        let limits = limits.entry(mch_id.clone()).or_default();
-        if limits.errors.record(now) > crate::state::ERROR_QPS {
-            limits.blocked_until = Some(now.plus(ERROR_BLOCK));
-        }
+        state.refund_limits().record_error(mch_id, now);
     }
     let (status, content_type, body) = reply.render(&exchange.nonce);
     state.journal().record(JournalEntry {

@@ -23,7 +23,7 @@ use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::{Params, xml};
 
 use crate::http;
-use crate::ledger::wechat::{RefundError, RefundQueryError};
+use crate::ledger::wechat::{LimitError, RefundError, RefundQueryError};
 
 /// The merchant a response is signed for.
 #[derive(Debug, Clone)]
@@ -241,6 +241,17 @@ pub fn refund_query_error(error: &RefundQueryError) -> BusinessError {
         RefundQueryError::OffsetOutOfRange { .. } => {
             BusinessError::with(ErrCode::ParamError, "offset参数错误,超出退款单总数")
         }
+    }
+}
+
+/// The err_code and message of each refund-rate refusal (§3.4 rule 5).
+pub fn limit_error(error: LimitError) -> BusinessError {
+    match error {
+        LimitError::Blocked { .. } => BusinessError::new(ErrCode::InvalidReqTooMuch),
+        LimitError::TooFrequent => BusinessError::with(
+            ErrCode::FrequencyLimited,
+            "频率限制,请降低退款请求频率后重试",
+        ),
     }
 }
 

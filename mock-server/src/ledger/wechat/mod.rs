@@ -11,10 +11,12 @@
 //! - `payment`: unified order, close order, the simulated buyer's payment;
 //! - `seed`: orders in any state and age;
 //! - `admin`: merchants, balances, allow-lists, forced refund outcomes;
+//! - `limits`: the refund endpoint's per-merchant request limits ([`RefundLimits`]);
 //! - `sandbox`: the sandbox keys getsignkey issues (with their expiry) and the sandbox
 //!   ledger's mirrored merchants.
 
 mod admin;
+mod limits;
 mod model;
 mod payment;
 mod query;
@@ -24,13 +26,12 @@ mod seed;
 mod store;
 
 pub use admin::{AdminError, NewMerchant};
+pub use limits::{ERROR_BLOCK, ERROR_QPS, LimitError, REFUND_QPS, RefundLimits};
 pub use model::{
     Coupon, CouponKind, CouponRefund, DEFAULT_OPENID, Merchant, Order, OrderDetails, OrderRef,
-    PaymentState, Prepay, Refund, RefundAccount, RefundStatus, WechatRules,
+    PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, WechatRules,
 };
-pub use payment::{
-    BuyerPayment, CloseOrderError, PREPAY_VALIDITY, UnifiedOrderCommand, UnifiedOrderError,
-};
+pub use payment::{BuyerPayment, CloseOrderError, UnifiedOrderCommand, UnifiedOrderError};
 pub use query::{REFUND_PAGE_SIZE, RefundPage, RefundQueryError, RefundSelector};
 pub use refund::{FinishedRefund, RefundAccepted, RefundCommand, RefundError};
 pub use sandbox::{KEY_LIFETIME, SandboxKey, SandboxKeys};

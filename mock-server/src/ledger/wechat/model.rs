@@ -256,6 +256,9 @@ pub struct Order {
     pub prepay: Option<Box<Prepay>>,
 }
 
+/// How long a `prepay_id` can be paid with (§6.1: two hours).
+pub const PREPAY_VALIDITY: Duration = Duration::from_secs(2 * 3600);
+
 /// What a unified order stored beside the order: the payment request's own fields.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Prepay {

@@ -1,19 +1,16 @@
 //! The payment side (§6): unified order (and its repeats), close order, and the simulated
 //! buyer paying an unpaid order (admin API).
 
-use std::time::Duration;
-
 use serde::Deserialize;
 
 use super::admin::AdminError;
-use super::model::{DEFAULT_OPENID, Order, OrderDetails, OrderRef, PaymentState, Prepay};
+use super::model::{
+    DEFAULT_OPENID, Order, OrderDetails, OrderRef, PREPAY_VALIDITY, PaymentState, Prepay,
+};
 use super::seed::{SeedCoupon, new_transaction_id, paid_coupons};
 use super::store::WechatLedger;
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
-
-/// How long a `prepay_id` can be paid with (§6.1: two hours).
-pub const PREPAY_VALIDITY: Duration = Duration::from_secs(2 * 3600);
 
 /// A unified order that passed authentication and field validation.
 #[derive(Debug, Clone)]
