@@ -32,6 +32,7 @@ pub mod ids;
 pub mod journal;
 pub mod ledger;
 pub mod notify;
+pub mod outbox;
 pub mod ratelimit;
 pub mod router;
 pub mod server;

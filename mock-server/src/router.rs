@@ -22,7 +22,7 @@ pub async fn handle(
         Surface::ApiTls | Surface::ApiPlain if request.uri().path() == alipay::PATH => {
             let response = alipay::handle(request, state, info).await;
             // A refund or close may have produced a notification.
-            state.notifier.wake();
+            state.delivery.wake();
             response
         }
         Surface::ApiTls | Surface::ApiPlain
@@ -35,7 +35,7 @@ pub async fn handle(
                 Some(route) => {
                     let response = wechat::handle(route, request, state, info).await;
                     // Settlement is lazy: a query may have finished a refund.
-                    state.notifier.wake();
+                    state.delivery.wake();
                     response
                 }
                 None => http::nginx_error(StatusCode::NOT_FOUND, None),

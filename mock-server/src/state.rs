@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles};
 use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
@@ -16,7 +16,7 @@ use crate::faults::Faults;
 use crate::journal::Journal;
 use crate::ledger::alipay::AlipayRules;
 use crate::ledger::wechat::{RefundLimits, WechatRules};
-use crate::notify::Notifier;
+use crate::outbox::Outbox;
 use crate::tls::{self, PeerClassifier};
 pub use crate::world::World;
 
@@ -112,12 +112,14 @@ pub struct AppState {
     pub tls: Arc<ServerConfig>,
     /// Classifies client certificates after the handshake.
     pub peers: PeerClassifier,
-    /// The notification outbox and delivery engine.
-    pub notifier: Notifier,
+    /// What the notification delivery engine ([`crate::notify`]) keeps between drives; the
+    /// routes only pull its wake signal.
+    pub delivery: Delivery,
     world: Mutex<World>,
     faults: Mutex<Faults>,
     journal: Mutex<Journal>,
     refund_limits: Mutex<RefundLimits>,
+    outbox: Mutex<Outbox>,
     /// Alipay keys by app_id: a cache of files on disk, so it survives a reset.
     alipay_keys: Mutex<HashMap<String, Arc<AlipayKeys>>>,
 }
@@ -155,10 +157,11 @@ impl AppState {
             certs,
             tls,
             peers,
-            notifier: Notifier::new(),
+            delivery: Delivery::default(),
             faults: Mutex::default(),
             journal: Mutex::default(),
             refund_limits: Mutex::default(),
+            outbox: Mutex::default(),
             alipay_keys: Mutex::default(),
         };
         if state.config.demo_data {
@@ -191,6 +194,11 @@ impl AppState {
     /// The request journal.
     pub fn journal(&self) -> MutexGuard<'_, Journal> {
         lock(&self.journal)
+    }
+
+    /// The notifications owed to merchants and their delivery history.
+    pub fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        lock(&self.outbox)
     }
 
     /// The WeChat refund endpoint's per-merchant request limits.
@@ -235,11 +243,51 @@ impl AppState {
         );
         self.faults().clear();
         self.journal().clear();
-        self.notifier.clear();
+        self.outbox().clear();
         self.refund_limits().clear();
         if self.config.demo_data {
             self.seed_demo()?;
         }
         Ok(())
+    }
+}
+
+/// What the notification delivery engine ([`crate::notify`]) keeps between drives, beside the
+/// outbox it drains: the wake signal a route pulls after a request that may have produced an
+/// event, the turn that lets one drive run at a time, and the engine's HTTP client.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    wake: tokio::sync::Notify,
+    turn: tokio::sync::Mutex<()>,
+    client: OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl Delivery {
+    /// Asks the engine to drive now (a request may have produced an event).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves once [`Delivery::wake`] was called (at once if it was since the last time).
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Waits for the turn to drive: one drive at a time, so attempts are never duplicated or
+    /// reordered. The turn lasts as long as the guard.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
+    }
+
+    /// The engine's HTTP client, built with `build` on first use (a failure is kept and
+    /// answered to every later call).
+    pub fn client(
+        &self,
+        build: impl FnOnce() -> Result<reqwest::Client, String>,
+    ) -> Result<&reqwest::Client, String> {
+        self.client
+            .get_or_init(build)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }

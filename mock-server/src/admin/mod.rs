@@ -72,7 +72,7 @@ pub async fn handle(request: Request<Incoming>, state: &AppState) -> Response<Bo
     if method != Method::GET {
         // Whatever this changed (a forced refund status, a buyer payment...) is notified
         // before the answer, so tests see the attempt as soon as the call returns.
-        state.notifier.drive(state).await;
+        crate::notify::drive(state).await;
     }
     match result {
         Ok((status, value)) => http::json(status, &value),
@@ -359,17 +359,15 @@ fn pay_order(state: &AppState, out_trade_no: &str, query: &str, body: &[u8]) -> 
     // the admin handler delivers it (first attempt) before this call answers.
     if let Some(prepay) = order.prepay.as_deref().filter(|p| !p.notify_url.is_empty()) {
         let sign_type = SignType::from_wire(&prepay.sign_type).unwrap_or(SignType::Md5);
-        let id = state
-            .notifier
-            .wechat_payment(
-                state,
-                &order.mch_id,
-                &OrderRef::OutTradeNo(order.out_trade_no.to_string()),
-                &prepay.notify_url,
-                sign_type,
-                sandbox,
-            )
-            .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+        let id = crate::notify::wechat_payment(
+            state,
+            &order.mch_id,
+            &OrderRef::OutTradeNo(order.out_trade_no.to_string()),
+            &prepay.notify_url,
+            sign_type,
+            sandbox,
+        )
+        .map_err(|e| Failure(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         set(&mut value, "notification_id", json!(id));
     }
     Ok((StatusCode::OK, value))

@@ -34,7 +34,7 @@ pub async fn handle(
         (&Method::POST, ["admin", "clock", "advance"]) => advance(state, body).await,
         (&Method::GET, ["admin", "notifications"]) => Ok(list(state, query)),
         (&Method::POST, ["admin", "notifications", "flush"]) => {
-            state.notifier.drive(state).await;
+            super::drive(state).await;
             Ok((StatusCode::OK, json!({ "flushed": true })))
         }
         (&Method::POST, ["admin", "notifications", "wechat", "payment"]) => {
@@ -70,7 +70,7 @@ async fn advance(state: &AppState, body: &[u8]) -> Answer {
     let advance: Advance =
         serde_json::from_slice(body).map_err(|e| bad_request(format!("invalid JSON body: {e}")))?;
     let by = Duration::from_secs(advance.seconds) + Duration::from_millis(advance.millis);
-    let done = state.notifier.advance(state, by).await;
+    let done = super::advance(state, by).await;
     Ok((
         StatusCode::OK,
         json!({
@@ -108,13 +108,13 @@ fn list(state: &AppState, query: &str) -> (StatusCode, Value) {
             .iter()
             .all(|(name, value)| wanted(name).is_none_or(|w| w == value))
     };
-    (StatusCode::OK, json!(state.notifier.list(matches)))
+    (StatusCode::OK, json!(state.outbox().list(matches)))
 }
 
 fn find(state: &AppState, id: &str) -> Result<Notification, (StatusCode, String)> {
     id.parse::<u64>()
         .ok()
-        .and_then(|id| state.notifier.get(id))
+        .and_then(|id| state.outbox().get(id))
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no notification {id}")))
 }
 
@@ -126,9 +126,7 @@ async fn resend(state: &AppState, id: &str) -> Answer {
             format!("notification {id} has no notify_url"),
         ));
     }
-    let after = state
-        .notifier
-        .resend(state, n.id)
+    let after = super::resend(state, n.id)
         .await
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no notification {id}")))?;
     Ok((StatusCode::OK, json!(after)))
@@ -159,28 +157,26 @@ async fn wechat_payment(state: &AppState, body: &[u8]) -> Answer {
         Some(s) => paysandbox_protocol::wechat::SignType::from_wire(s)
             .ok_or_else(|| bad_request("sign_type is MD5 or HMAC-SHA256"))?,
     };
-    let id = state
-        .notifier
-        .wechat_payment(
-            state,
-            &request.mch_id,
-            &order,
-            &request.notify_url,
-            sign_type,
-            request.sandbox,
-        )
-        .map_err(|e| {
-            let status = match e {
-                super::PaymentNotifyError::UnknownMerchant(_)
-                | super::PaymentNotifyError::UnknownOrder => StatusCode::NOT_FOUND,
-                super::PaymentNotifyError::NotPaid(_) => StatusCode::CONFLICT,
-                _ => StatusCode::BAD_REQUEST,
-            };
-            (status, e.to_string())
-        })?;
-    state.notifier.drive(state).await;
+    let id = super::wechat_payment(
+        state,
+        &request.mch_id,
+        &order,
+        &request.notify_url,
+        sign_type,
+        request.sandbox,
+    )
+    .map_err(|e| {
+        let status = match e {
+            super::PaymentNotifyError::UnknownMerchant(_)
+            | super::PaymentNotifyError::UnknownOrder => StatusCode::NOT_FOUND,
+            super::PaymentNotifyError::NotPaid(_) => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        (status, e.to_string())
+    })?;
+    super::drive(state).await;
     let n = state
-        .notifier
+        .outbox()
         .get(id)
         .ok_or_else(|| (StatusCode::NOT_FOUND, format!("no notification {id}")))?;
     debug_assert_eq!(n.platform, Platform::Wechat);

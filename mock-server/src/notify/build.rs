@@ -10,11 +10,11 @@ use paysandbox_protocol::wechat::{
     CouponType, OrderCoupon, RefundAccount, RefundStatus as WireRefundStatus, ResultCode, SignType,
 };
 
-use super::{Draft, Kind, Platform};
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
 use crate::ledger::alipay::{TradeEvent, TradeEventKind, TradeStatus};
 use crate::ledger::wechat::{CouponKind, FinishedRefund, OrderRef, WechatLedger};
+use crate::outbox::{Draft, Kind, Platform};
 use crate::state::AppState;
 
 const XML: &str = "text/xml";
