@@ -10,7 +10,7 @@
 //!   Alipay trade paid, refunded or closed
 //!   ([`AlipayLedger::take_events`](crate::ledger::alipay::AlipayLedger::take_events)). WeChat
 //!   payment notifications are queued explicitly with [`wechat_payment`]. Each event becomes
-//!   one [`Notification`] whose body is built once ([`build`]: same bytes, same `notify_id`, on
+//!   one [`Notification`] whose body is built once (`build.rs`: same bytes, same `notify_id`, on
 //!   every attempt) and whose first attempt is due at the event's (virtual) time.
 //! - **Driving.** [`drive`] settles due WeChat refunds, takes the events, and POSTs every
 //!   attempt that is due at the clock's current time, earliest first. Drives take turns
