@@ -37,6 +37,7 @@ use paysandbox_protocol::alipay::{
     BillDownloadUrlQueryRequest, BillDownloadUrlQueryResponse, BizRequest, ResponseStatus, SubCode,
     parse_urlencoded,
 };
+use paysandbox_protocol::beijing;
 
 use super::reply::{self, Caller, Reply};
 use crate::clock::Timestamp;
@@ -45,7 +46,6 @@ use crate::ids::IdGenerator;
 use crate::journal::JournalEntry;
 use crate::ledger::alipay::{AlipayLedger, BillLinks, Refund, Trade};
 use crate::state::AppState;
-use crate::wechat::downloadbill::{beijing_day, day_start};
 
 /// The download's path (the real host is `dwbillcenter.alipay.com`).
 pub const DOWNLOAD_PATH: &str = "/downloadBillFile.resource";
@@ -103,12 +103,14 @@ fn month_index(year: u16, month: u8) -> i64 {
     i64::from(year) * 12 + i64::from(month) - 1
 }
 
-/// The first Beijing day (days since the epoch) of a month index.
-fn month_first_day(index: i64) -> Option<i64> {
-    let year = u16::try_from(index.div_euclid(12)).ok()?;
-    let month = u8::try_from(index.rem_euclid(12) + 1).ok()?;
-    paysandbox_protocol::wechat::bill::BillDate::new(year, month, 1)
-        .map(paysandbox_protocol::wechat::bill::BillDate::days_since_epoch)
+/// The first Beijing day (days since the epoch) of a month, and of the month after it.
+fn month_days(year: u16, month: u8) -> Option<(i64, i64)> {
+    let first = beijing::date(i32::from(year), month, 1).filter(|d| d.year() >= 1970)?;
+    let next = beijing::add_months(first, 1)?;
+    Some((
+        beijing::days_since_epoch(first),
+        beijing::days_since_epoch(next),
+    ))
 }
 
 /// Why a bill cannot be had.
@@ -121,7 +123,7 @@ enum Refusal {
 
 /// The period a bill date covers, if its bill exists at `now`.
 fn period(date: BillDate, now: Timestamp) -> Result<Period, Refusal> {
-    let (today, ms_into_today) = beijing_day(now);
+    let (today, ms_into_today) = now.beijing_day();
     let today_date = paysandbox_protocol::wechat::bill::BillDate::from_days_since_epoch(today)
         .ok_or(Refusal::Invalid("the clock is outside the calendar"))?;
     let this_month = month_index(today_date.year, today_date.month);
@@ -133,10 +135,8 @@ fn period(date: BillDate, now: Timestamp) -> Result<Period, Refusal> {
             (first, first + 1, month_index(year, month))
         }
         BillDate::Month { year, month } => {
-            let index = month_index(year, month);
-            let first = month_first_day(index).ok_or(Refusal::Invalid("not a month"))?;
-            let end = month_first_day(index + 1).ok_or(Refusal::Invalid("not a month"))?;
-            (first, end, index)
+            let (first, end) = month_days(year, month).ok_or(Refusal::Invalid("not a month"))?;
+            (first, end, month_index(year, month))
         }
     };
     if end_day > today {
@@ -154,23 +154,9 @@ fn period(date: BillDate, now: Timestamp) -> Result<Period, Refusal> {
         return Err(Refusal::NotExist("not generated yet"));
     }
     Ok(Period {
-        start: day_start(first_day),
-        end: day_start(end_day),
+        start: Timestamp::beijing_day_start(first_day),
+        end: Timestamp::beijing_day_start(end_day),
     })
-}
-
-/// `yyyy年MM月dd日 HH:mm:ss` in Beijing time, as in the CSV headers.
-fn chinese_datetime(at: Timestamp) -> String {
-    let text = at.beijing_datetime();
-    match (
-        text.get(0..4),
-        text.get(5..7),
-        text.get(8..10),
-        text.get(10..),
-    ) {
-        (Some(y), Some(m), Some(d), Some(rest)) => format!("{y}年{m}月{d}日{rest}"),
-        _ => text,
-    }
 }
 
 fn payment_row(trade: &Trade, paid_at: Timestamp) -> TradeBillRow {
@@ -283,10 +269,10 @@ pub fn handle(
     let account = format!("{pid}0156");
     let bill = TradeBill {
         account: account.clone(),
-        start: chinese_datetime(period.start),
-        end: chinese_datetime(period.end),
+        start: beijing::chinese_datetime(period.start.0),
+        end: beijing::chinese_datetime(period.end.0),
         rows,
-        exported_at: chinese_datetime(now),
+        exported_at: beijing::chinese_datetime(now.0),
     };
     let biz_dates = date.compact();
     let zip = match write_zip(&pid, &biz_dates, &bill) {
@@ -499,7 +485,7 @@ mod tests {
     #[test]
     fn header_dates_are_chinese() {
         assert_eq!(
-            chinese_datetime(Timestamp(1_700_000_000_000)),
+            beijing::chinese_datetime(1_700_000_000_000),
             "2023年11月15日 06:13:20"
         );
     }

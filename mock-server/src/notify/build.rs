@@ -177,11 +177,6 @@ pub(super) fn wechat_payment(
     })
 }
 
-/// `yyyy-MM-dd HH:mm:ss.SSS`, the format of `gmt_refund` (§7.2, e.g. `2020-03-27 18:19:15.143`).
-fn with_millis(at: Timestamp) -> String {
-    format!("{}.{:03}", at.beijing_datetime(), at.0.rem_euclid(1000))
-}
-
 /// The `trade_status_sync` notification of an Alipay trade event (§7.2), signed with the
 /// app's Alipay (platform) private key, RSA2. `None` without a notify URL or keys.
 pub(super) fn alipay_trade(
@@ -229,7 +224,7 @@ pub(super) fn alipay_trade(
         body: trade.body.clone(),
         gmt_create: Some(trade.created_at.beijing_datetime()),
         gmt_payment: trade.paid_at.map(Timestamp::beijing_datetime),
-        gmt_refund: refund.map(|r| with_millis(r.refunded_at)),
+        gmt_refund: refund.map(|r| r.refunded_at.beijing_datetime_millis()),
         gmt_close: if closed {
             trade.closed_at.map(Timestamp::beijing_datetime)
         } else {
