@@ -1,9 +1,9 @@
 //! The payment side (§6.1, §6.3, §8.1): unified order, close order, and the sandbox's
-//! `getsignkey`. Same conventions as the refund messages of the parent module.
+//! `getsignkey`. Same conventions as the other endpoints' modules (see the parent module).
 
 use std::net::IpAddr;
 
-use super::{
+use super::common::{
     At, Put, Result, ResultHeader, read_common, read_sign_type, validate_common, write_common,
 };
 use crate::beijing;
@@ -114,7 +114,7 @@ impl UnifiedOrder {
         {
             return Err(FieldError::invalid("fee_type", "must be an ISO 4217 code"));
         }
-        super::check_positive_fee("total_fee", self.total_fee)?;
+        super::common::check_positive_fee("total_fee", self.total_fee)?;
         spbill_create_ip(&self.spbill_create_ip)?;
         for (field, v) in [
             ("time_start", &self.time_start),
