@@ -22,7 +22,7 @@ pub const WECHAT_RETRY_SECS: [u64; 15] = [
 pub const ALIPAY_RETRY_SECS: [u64; 7] = [240, 600, 600, 3600, 7200, 21_600, 54_000];
 /// Finished notifications (delivered, given up, or without URL) kept for the admin API; the
 /// oldest are forgotten first, so a load test cannot grow the outbox without bound
-/// (DEVIATIONS.md `notify-kept`).
+/// (deviation: `notify-kept`).
 pub const KEEP_FINISHED: usize = 10_000;
 
 /// Which platform sends a notification.
@@ -150,7 +150,7 @@ pub struct Notification {
 }
 
 /// What a new notification is made of: the engine builds it from an event, once, so every
-/// attempt sends the same bytes.
+/// attempt sends the same bytes (deviation: `wx-notify-retry-body`).
 #[derive(Debug, Clone)]
 pub struct Draft {
     /// Sending platform.

@@ -88,7 +88,8 @@ pub enum StartError {
 }
 
 /// An Alipay app's keys as the gateway uses them: the app public key verifies requests, the
-/// platform (alipay) private key signs responses. Loaded from the data directory.
+/// platform (alipay) private key signs responses. Loaded from the data directory; one platform
+/// pair per app (deviation: `ali-platform-key`).
 #[derive(Debug)]
 pub struct AlipayKeys {
     /// The files, and every encoding of both pairs.

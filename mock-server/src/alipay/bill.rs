@@ -1,28 +1,33 @@
 //! `alipay.data.dataservice.bill.downloadurl.query` (spec §8) and the download its URL points
 //! at, `GET /downloadBillFile.resource` on both API listeners.
 //!
-//! Rules of the query, in order (UNCONFIRMED choices are listed in DEVIATIONS.md):
+//! Rules of the query, in order (each UNCONFIRMED choice names its DEVIATIONS.md row):
 //! - biz_content unusable, `bill_type` other than `trade`, `bill_date` neither `yyyy-MM-dd`
-//!   nor `yyyy-MM` → 40004 `isv.invalid_arguments`; `signcustomer` (the account bill) is not
-//!   modelled and is refused the same way;
+//!   nor `yyyy-MM` → 40004 `isv.invalid_arguments` (deviations: `ali-bill-biz-content`,
+//!   `ali-bill-sub-code-casing`); `signcustomer` (the account bill) is not modelled and is
+//!   refused the same way (deviation: `ali-bill-signcustomer`);
 //! - a day that is today or later (Beijing), a month that is the current one or later, or a
-//!   bill more than [`HISTORY_MONTHS`] calendar months back → `isv.invalid_arguments`;
+//!   bill more than [`HISTORY_MONTHS`] calendar months back → `isv.invalid_arguments`
+//!   (deviation: `ali-bill-invalid-dates`);
 //! - yesterday's bill before [`READY_HOUR`]:00, or last month's before the 4th at
-//!   [`READY_HOUR`]:00 → `isp.bill_not_exist` (it is not generated yet: "T+1, after 10:00");
+//!   [`READY_HOUR`]:00 → `isp.bill_not_exist` (it is not generated yet: "T+1, after 10:00";
+//!   deviation: `ali-bill-ready-time`);
 //! - no payment and no refund of the app in the period → `isp.bill_not_exist`;
 //! - otherwise 10000 with `bill_download_url` =
 //!   `<scheme>://<Host of the request>/downloadBillFile.resource?bizType=trade&userId=<pid>0156&fileType=csv.zip&bizDates=<yyyyMMdd>&downloadFileName=<pid>0156_<yyyyMMdd>.csv.zip&fileId=…&timestamp=<ms>&token=…`,
 //!   valid for [`LINK_LIFETIME`](crate::ledger::alipay::LINK_LIFETIME) on the injected clock
 //!   (the links are domain state: [`BillLinks`]).
 //!
-//! The zip is built when the URL is issued (a snapshot of the ledger): payments (业务类型
-//! 交易) of trades paid in the period, refunds (退款, negative amounts, 退款批次号/请求号 =
-//! out_request_no) made in it, by their 完成时间. 服务费 is [`SERVICE_FEE_BASIS_POINTS`] of
-//! the amount, rounded half up to the fen: taken on payments (negative), given back on refunds.
+//! The zip is built when the URL is issued (a snapshot of the ledger; deviation:
+//! `ali-bill-snapshot`): payments (业务类型 交易) of trades paid in the period, refunds (退款,
+//! negative amounts, 退款批次号/请求号 = out_request_no) made in it, by their 完成时间. 服务费
+//! is [`SERVICE_FEE_BASIS_POINTS`] of the amount, rounded half up to the fen: taken on
+//! payments (negative), given back on refunds (deviation: `ali-bill-columns`).
 //!
 //! The download answers the zip (`application/octet-stream`, `Content-Disposition: attachment`)
 //! while the token is valid; an expired or unknown token gets HTTP 200 with an HTML page saying
-//! [`EXPIRED_TEXT`] (UNCONFIRMED: the spec gives the text only).
+//! [`EXPIRED_TEXT`] (UNCONFIRMED: the spec gives the text only; deviation:
+//! `ali-bill-expired-link`).
 
 use std::collections::HashMap;
 
@@ -64,7 +69,8 @@ const HOUR_MS: i64 = 3_600_000;
 
 /// The seller's Alipay user id (pid, `2088` and 12 digits) of an app. The sandbox has no
 /// separate seller accounts: it is `2088` followed by the app id's last 12 digits (a numeric
-/// app id of at least 12 digits), else by 12 digits of a hash of the app id.
+/// app id of at least 12 digits), else by 12 digits of a hash of the app id (deviation:
+/// `ali-bill-pid`).
 pub fn seller_pid(app_id: &str) -> String {
     let digits = app_id.len() >= 12 && app_id.bytes().all(|b| b.is_ascii_digit());
     match app_id.get(app_id.len().saturating_sub(12)..) {

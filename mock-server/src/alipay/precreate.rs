@@ -1,5 +1,7 @@
 //! `alipay.trade.precreate` (spec §6.5): a QR-code trade, WAIT_BUYER_PAY, that exists for
-//! query, refund and close only once the buyer scans or pays it (admin API).
+//! query, refund and close only once the buyer scans or pays it (admin API; deviation:
+//! `ali-precreate-invisible`). `timeout_express` and `qr_code_timeout_express` are accepted,
+//! not enforced (deviation: `ali-precreate-timeouts`).
 
 use paysandbox_protocol::alipay::{
     BizContentError, BizRequest, FieldProblem, ResponseStatus, SubCode, TradePrecreateRequest,
@@ -24,6 +26,7 @@ pub fn handle(
     let request = match TradePrecreateRequest::parse_opt(biz) {
         Ok(request) => request,
         // An amount above the 100000000 yuan limit has precreate's own code (fzlee docstring).
+        // deviation: ali-amount-invalid
         Err(
             error @ BizContentError::InvalidField {
                 field: "total_amount",

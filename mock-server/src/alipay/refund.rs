@@ -41,6 +41,7 @@ pub fn handle(
         Err(error) => {
             // Failure nodes still carry out_trade_no, refund_fee and send_back_fee (the real
             // capture in spec §4.3); refund_fee is what the trade had refunded so far.
+            // deviation: ali-refund-failure-node
             let trade = ledger.trade(&caller.app_id, &by);
             let (sub_code, sub_msg, note) = refund_error(&error);
             let outcome = sub_code.as_str().to_owned();
@@ -66,7 +67,8 @@ pub fn handle(
 
 /// The success node. `refund_fee` is the trade's cumulative refund; `fund_change` says whether
 /// this call moved money. `send_back_fee` is `0.00` as in every real capture, unless
-/// `query_options` asks for `refund_detail_item_list`, which the current doc ties it to.
+/// `query_options` asks for `refund_detail_item_list`, which the current doc ties it to
+/// (deviation: `ali-send-back-fee`).
 fn success(outcome: &RefundOutcome, detail: bool) -> TradeRefundResponse {
     let RefundOutcome {
         refund,

@@ -13,11 +13,12 @@ use crate::ledger::alipay::AlipayLedger;
 ///
 /// * trade unknown → ACQ.TRADE_NOT_EXIST `查询退款的交易不存在`;
 /// * refund found → its data with `refund_status` REFUND_SUCCESS (synchronous refunds succeed
-///   when accepted); `gmt_refund_pay` and `refund_detail_item_list`/`send_back_fee` only when
-///   `query_options` asks for them;
+///   when accepted; deviation: `ali-query-refund-status`); `gmt_refund_pay` and
+///   `refund_detail_item_list`/`send_back_fee` only when `query_options` asks for them;
 /// * no refund with that number → `10000 Success` with nothing else: the old rule reads any
 ///   refund data (even trade_no) as "refunded", the new one needs `refund_status`, and both
-///   then say "not refunded, retry with the same out_request_no" (spec §5.3, UNCONFIRMED).
+///   then say "not refunded, retry with the same out_request_no" (spec §5.3, UNCONFIRMED;
+///   deviation: `ali-query-never-refunded`).
 pub fn handle(caller: &Caller, biz: Option<&str>, ledger: &AlipayLedger) -> Reply {
     let request = match FastpayRefundQueryRequest::parse_opt(biz) {
         Ok(request) => request,

@@ -14,7 +14,8 @@ use crate::ledger::alipay::{self as ledger, AlipayLedger, Trade};
 ///
 /// Paid trades show the total as `buyer_pay_amount`, `invoice_amount` and `receipt_amount`,
 /// unpaid ones `0.00` (the WAIT_BUYER_PAY capture); refunds do not change them (UNCONFIRMED
-/// whether a full refund zeroes receipt_amount, spec §6.2). An unknown trade is
+/// whether a full refund zeroes receipt_amount, spec §6.2; deviation:
+/// `ali-receipt-amount-after-refund`). An unknown trade is
 /// ACQ.TRADE_NOT_EXIST with the zero amounts and the echoed id of the real capture.
 pub fn handle(caller: &Caller, biz: Option<&str>, trades: &AlipayLedger, now: Timestamp) -> Reply {
     let request = match TradeQueryRequest::parse_opt(biz) {

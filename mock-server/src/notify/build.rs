@@ -134,6 +134,7 @@ pub(super) fn wechat_payment(
         err_code: None,
         err_code_des: None,
         openid: d.openid.clone(),
+        // deviation: wx-notify-is-subscribe
         is_subscribe: Some("N".to_owned()),
         trade_type: d.trade_type.clone(),
         bank_type: d.bank_type.clone(),
@@ -192,6 +193,7 @@ pub(super) fn alipay_trade(
     let full_refund = event.kind == TradeEventKind::Refunded && closed;
     // A full refund's capture carries no receipt_amount or fund_bill_list (§7.2).
     let money = paid && !full_refund;
+    // deviation: ali-notify-close (closing an unpaid trade notifies TRADE_CLOSED)
     let status = if closed {
         WireTradeStatus::TradeClosed
     } else {
@@ -199,6 +201,7 @@ pub(super) fn alipay_trade(
     };
     let refund = event.refund.as_ref();
     let message = TradeNotification {
+        // deviation: ali-notify-notify-time (the event's time, signed once)
         notify_time: event.at.beijing_datetime(),
         notify_type: "trade_status_sync".to_owned(),
         notify_id: notify_id.clone(),
@@ -210,6 +213,7 @@ pub(super) fn alipay_trade(
         out_biz_no: refund.map(|r| r.out_request_no.clone()),
         buyer_id: trade.buyer_user_id.clone(),
         buyer_logon_id: trade.buyer_logon_id.clone(),
+        // deviation: ali-notify-omitted-fields
         seller_id: None,
         seller_email: None,
         trade_status: status.clone(),
@@ -241,6 +245,7 @@ pub(super) fn alipay_trade(
         passback_params: None,
     };
     let mut params = message.to_params();
+    // deviation: ali-notify-sign-type
     sign_notification(&mut params, &keys.alipay_private, AlipaySignType::Rsa2).ok()?;
     Some(Draft {
         platform: Platform::Alipay,

@@ -118,7 +118,8 @@ fn collect(state: &AppState) -> Vec<String> {
         let mut world = state.world();
         let world = &mut *world;
         // Production and the `/sandboxnew/` ledger both notify (the sandbox with the
-        // merchant's real API key, as its mirrored merchant carries it).
+        // merchant's real API key, as its mirrored merchant carries it; deviation:
+        // wx-notify-sandbox).
         let mut wechat: Vec<Draft> = Vec::new();
         for ledger in [&mut world.wechat, &mut world.wechat_sandbox] {
             ledger.settle_due(now);
@@ -277,6 +278,7 @@ async fn send(delivery: &Delivery, post: Post) -> AttemptOutcome {
             }
         }
     }
+    // deviations: wx-notify-success, ali-notify-non-200
     let acknowledged = status == 200
         && match post.platform {
             Platform::Wechat => paysandbox_protocol::wechat::notify::NotifyReply::from_xml(&reply)

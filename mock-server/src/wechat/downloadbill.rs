@@ -28,7 +28,7 @@ use super::reply::Reply;
 use crate::clock::Timestamp;
 use crate::ledger::wechat::{CouponKind, Order, Refund, WechatLedger};
 
-/// The merchant's fee rate in basis points (0.60%, the common rate).
+/// The merchant's fee rate in basis points (0.60%, the common rate; deviation: `wx-bill-fee`).
 pub const RATE_BASIS_POINTS: u64 = 60;
 /// The rate as printed in 费率.
 pub const RATE_TEXT: &str = "0.60%";
@@ -61,15 +61,19 @@ pub fn handle(params: &Params, mch_id: &str, ledger: &mut WechatLedger, now: Tim
         .and_then(earliest)
         .is_none_or(|first| date < first);
     if day > today || too_old {
+        // deviation: wx-bill-out-of-range
         return Reply::BillFail(BillError::new(bill_msg::DATA_FORMAT_ERROR, Some("20001")));
     }
     let ready_at = BILL_READY_HOUR * 3_600_000;
     if day == today || (day == today - 1 && ms_into_today < ready_at) {
+        // deviation: wx-bill-creating
         return Reply::BillFail(BillError::new(bill_msg::BILL_CREATING, None));
     }
+    // deviation: wx-bill-refund-status (the status when downloaded)
     ledger.settle_due(now);
     let rows = rows(ledger, mch_id, day, bill_type);
     if rows.is_empty() {
+        // deviation: wx-bill-empty-type
         return Reply::BillFail(BillError::no_bill_exist());
     }
     let bill = Bill {
@@ -105,6 +109,7 @@ pub fn rows(ledger: &WechatLedger, mch_id: &str, day: i64, bill_type: BillType) 
     if bill_type != BillType::Success {
         for (refund, order) in ledger.refunds(Some(mch_id)) {
             let recharge = recharge_coupon_refund(refund) > 0;
+            // deviation: wx-bill-recharge-refund
             if in_day(refund.requested_at) && (bill_type != BillType::RechargeRefund || recharge) {
                 rows.push((refund.requested_at, refund_row(refund, order)));
             }
@@ -159,7 +164,7 @@ fn payment_row(order: &Order, paid_at: Timestamp) -> BillRow {
 }
 
 /// A refund line: the order's amounts are zero (UNCONFIRMED whether real refund rows repeat
-/// them), the refund's in 退款金额 / 申请退款金额.
+/// them; deviation: `wx-bill-refund-row-amounts`), the refund's in 退款金额 / 申请退款金额.
 fn refund_row(refund: &Refund, order: &Order) -> BillRow {
     let settlement = refund.settlement_refund_fee;
     BillRow {

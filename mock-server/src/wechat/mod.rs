@@ -133,6 +133,7 @@ impl Route {
             });
         };
         let endpoint = match rest {
+            // deviation: wx-sandbox-secapi-refund (and /secapi/ below keeps its certificate)
             "/pay/refund" => Endpoint::Refund,
             "/pay/getsignkey" => Endpoint::GetSignKey,
             other => Endpoint::from_path(other)?,
@@ -227,6 +228,7 @@ fn process(
     info: &ConnInfo,
     exchange: &mut Exchange,
 ) -> Reply {
+    // deviation: wx-non-post-empty-body
     if method != Method::POST {
         return Reply::ProtocolFail(msg::REQUIRE_POST_METHOD.into());
     }
@@ -235,6 +237,7 @@ fn process(
     }
     let params = match xml::decode(body) {
         Ok(params) => params,
+        // deviation: wx-body-not-utf8
         Err(XmlError::NotUtf8) => return Reply::ProtocolFail(msg::NOT_UTF8.into()),
         Err(XmlError::Empty) => return Reply::ProtocolFail(msg::POST_DATA_EMPTY.into()),
         Err(_) => return Reply::ProtocolFail(msg::XML_FORMAT_ERROR.into()),
@@ -274,6 +277,7 @@ fn process(
         Ok(signer) => signer,
         Err(reply) => return *reply,
     };
+    // deviation: wx-sandbox-rate-limits
     if endpoint == Endpoint::Refund && !route.sandbox && state.config.rate_limits {
         let admitted = state.refund_limits().admit(&signer.mch_id, now);
         if let Err(limited) = admitted {
@@ -338,12 +342,15 @@ fn authenticate(
         params.non_empty("nonce_str"),
         params.non_empty("sign"),
     ) else {
+        // deviation: wx-missing-field
         return Err(Box::new(Reply::ProtocolFail(msg::LACK_PARAMS.into())));
     };
     let Ok(sign_type) = sign::request_sign_type(params) else {
+        // deviation: wx-invalid-sign-type
         return Err(Box::new(Reply::ProtocolFail(msg::INVALID_SIGN_TYPE.into())));
     };
     let Some(merchant) = merchant else {
+        // deviation: wx-mchid-not-exist-unsigned
         return Err(Box::new(Reply::Business {
             signer: None,
             appid: appid.to_owned(),
@@ -384,6 +391,7 @@ fn authenticate(
             _ => None,
         };
         if cert_mch_id != Some(mch_id) {
+            // deviation: wx-cert-of-another-merchant
             return Err(Box::new(Reply::error(
                 &signer,
                 BusinessError::with(ErrCode::CertError, "商户号与API证书不匹配"),
@@ -405,7 +413,8 @@ fn authenticate(
 /// `sign error` / 20001, an invalid sign_type the observed `data format error` / 20001, a
 /// missing common field `missing parameter`; a business error (unknown merchant, appid not
 /// bound, IP not allowed, an injected SYSTEMERROR) becomes its err_code as `return_msg`
-/// (UNCONFIRMED). XML and HTTP-level failures keep their shape.
+/// (UNCONFIRMED; deviation: `wx-bill-business-errors`). XML and HTTP-level failures keep
+/// their shape.
 pub fn bill_failure(reply: Reply) -> Reply {
     use paysandbox_protocol::wechat::bill::{BillError, bill_msg};
     match reply {
@@ -423,7 +432,8 @@ pub fn bill_failure(reply: Reply) -> Reply {
     }
 }
 
-/// A missing field is a protocol failure, a malformed one PARAM_ERROR (§2.3, §3.3).
+/// A missing field is a protocol failure, a malformed one PARAM_ERROR (§2.3, §3.3;
+/// deviations: `wx-missing-field`, `wx-malformed-field`).
 fn field_error(signer: &Signer, error: &FieldError) -> Reply {
     match error.kind {
         FieldErrorKind::Missing => Reply::ProtocolFail(msg::LACK_PARAMS.into()),

@@ -2,15 +2,20 @@
 //! its own ledger (orders made there are invisible on production paths and the other way
 //! round), signed with a sandbox key from `/sandboxnew/pay/getsignkey`, MD5 only.
 //!
-//! Choices (the real sandbox is loosely documented):
+//! Choices (the real sandbox is loosely documented), each with its DEVIATIONS.md row:
 //! - the key is 32 lower-case hex digits and lives three days on the injected clock;
 //!   getsignkey answers the same key while it lives and a new one after, and a call signed
-//!   with an expired key fails like one signed with any wrong key;
+//!   with an expired key fails like one signed with any wrong key (the keys are domain state:
+//!   [`SandboxKeys`](crate::ledger::wechat::SandboxKeys); deviation: `wx-sandbox-key-lifetime`);
 //! - `/sandboxnew/pay/refund` needs no client certificate (the path that works on the real
 //!   sandbox); `/sandboxnew/secapi/pay/refund` (the path wechatpy and node-tenpay use)
-//!   behaves like production `/secapi/`: certificate required;
-//! - the sandbox has no rate limits, and its merchants are the production ones (copied into
-//!   its ledger on first use, with their own balance).
+//!   behaves like production `/secapi/`: certificate required (deviation:
+//!   `wx-sandbox-secapi-refund`);
+//! - the sandbox has no rate limits (deviation: `wx-sandbox-rate-limits`), and its merchants
+//!   are the production ones, copied into its ledger on first use, with their own balance
+//!   (deviation: `wx-sandbox-merchants`);
+//! - its answers carry none of the real sandbox's extra fields (deviation:
+//!   `wx-sandbox-quirks`).
 
 use paysandbox_protocol::wechat::codes::return_msg as msg;
 use paysandbox_protocol::wechat::sign::{self, SignType};
@@ -26,7 +31,8 @@ pub const PREFIX: &str = "/sandboxnew";
 /// `POST /sandboxnew/pay/getsignkey`: `mch_id`, `nonce_str`, `sign` (MD5 with the real API
 /// key) -> `sandbox_signkey`, unsigned. Missing fields -> `缺少参数`; anything else wrong (an
 /// unknown merchant, another sign type, a signature that does not verify) -> the observed
-/// `获取沙箱密钥失败,确认交易密钥是否正确`.
+/// `获取沙箱密钥失败,确认交易密钥是否正确` (deviations: `wx-getsignkey-failure`,
+/// `wx-getsignkey-unsigned`).
 pub fn getsignkey(params: &Params, state: &AppState, now: Timestamp) -> Reply {
     let fail = || Reply::ProtocolFail(msg::GETSIGNKEY_FAIL.into());
     if params.non_empty("sign").is_none() {

@@ -193,7 +193,8 @@ pub struct CommonParams {
     pub sign_type: SignType,
     /// `sign`, still base64 (verify it with [`super::sign::verify_request`]).
     pub sign: String,
-    /// `timestamp`, format-checked only (spec §1.2: skew rejection is UNCONFIRMED).
+    /// `timestamp`, format-checked only (spec §1.2: skew rejection is UNCONFIRMED; deviation:
+    /// `ali-timestamp-not-checked`).
     pub timestamp: Timestamp,
     /// `version`, always `"1.0"`.
     pub version: String,
@@ -245,7 +246,9 @@ impl CommonParams {
     /// 9. `encrypt_type`: present and not `AES` → 40002 `isv.invalid-encrypt-type`.
     ///
     /// GBK is accepted here as the gateway does, but this crate decodes and signs UTF-8 only:
-    /// an ASCII-only GBK request still verifies byte for byte.
+    /// an ASCII-only GBK request still verifies byte for byte (deviation: `ali-charset-gbk`).
+    /// Cert mode and AES content encryption are not implemented (deviation:
+    /// `ali-not-implemented`).
     ///
     /// # Errors
     /// [`CommonParamError`] carrying the sub_code to answer with.

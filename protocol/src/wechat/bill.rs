@@ -6,10 +6,11 @@
 //! Amounts are yuan with two decimals, the fee (手续费) with five; a refund row's fee is
 //! negative. The headers are the current ("免充值券") ones; the summary has the seven fields of
 //! the ALL bill for every type (spec §7.2's conflict note: WxJava indexes five summary fields
-//! unconditionally, so the documented four-field SUCCESS summary would break it).
+//! unconditionally, so the documented four-field SUCCESS summary would break it; deviation:
+//! `wx-bill-success-summary`).
 //!
 //! Lines end in `\r\n` (UNCONFIRMED, spec §7.2; every client read splits on `\r?\n` or on
-//! backticks). The parser accepts `\n` or `\r\n`, a UTF-8 BOM, and columns in any order: it
+//! backticks; deviation: `wx-bill-line-ending`). The parser accepts `\n` or `\r\n`, a UTF-8 BOM, and columns in any order: it
 //! reads the header and maps each known column name to a field, so it reads all three bill
 //! types into the one [`BillRow`].
 

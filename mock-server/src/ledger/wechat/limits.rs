@@ -4,8 +4,9 @@
 //!
 //! The route asks [`RefundLimits::admit`] after authentication (step 8 of the order of checks
 //! in `crate::wechat`) and reports each erroneous answer with [`RefundLimits::record_error`];
-//! which answers count, and against whom, is the caller's to say (DEVIATIONS.md
-//! `wx-erroneous-requests`). The sandbox has none of these limits (`wx-sandbox-rate-limits`).
+//! which answers count, and against whom, is the caller's to say (deviation:
+//! `wx-erroneous-requests`). The sandbox has none of these limits (deviation:
+//! `wx-sandbox-rate-limits`).
 
 use std::collections::HashMap;
 use std::time::Duration;

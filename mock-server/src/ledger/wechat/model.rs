@@ -36,10 +36,13 @@ pub struct WechatRules {
 impl Default for WechatRules {
     fn default() -> Self {
         WechatRules {
+            // deviation: wx-settlement-time
             settle_delay: Duration::from_secs(10),
+            // deviation: wx-refund-window
             refund_window: Duration::from_secs(365 * 86_400),
             refund_spacing: Duration::from_secs(60),
             max_refunds_per_order: 50,
+            // deviation: wx-old-order-month
             old_order_age: Duration::from_secs(30 * 86_400),
             old_order_refunds_per_minute: 5000,
             unchecked_over_refund_for_tests: false,

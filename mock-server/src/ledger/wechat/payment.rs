@@ -97,7 +97,8 @@ impl WechatLedger {
     /// type, openid and product_id -> the same order again, with the same prepay_id while it
     /// is valid (two hours) and a new one after; anything else -> OUT_TRADE_NO_USED.
     /// notify_url, spbill_create_ip and the times are not compared (they legitimately vary
-    /// between attempts). A new order is NOTPAY, without a transaction_id until paid.
+    /// between attempts; deviation: `wx-unifiedorder-repeat`). A new order is NOTPAY, without
+    /// a transaction_id until paid.
     pub fn unified_order(
         &mut self,
         cmd: UnifiedOrderCommand,
@@ -192,7 +193,8 @@ impl WechatLedger {
     }
 
     /// `/pay/closeorder` (§6.3): an unpaid order becomes CLOSED; paid -> ORDERPAID, closed ->
-    /// ORDERCLOSED. The older "at least 5 minutes after creation" rule is not applied.
+    /// ORDERCLOSED. The older "at least 5 minutes after creation" rule is not applied
+    /// (deviation: `wx-closeorder-5-minutes`).
     pub fn close_order(
         &mut self,
         mch_id: &str,
@@ -281,6 +283,7 @@ impl WechatLedger {
             )));
         }
         if let Some(prepay) = &order.prepay {
+            // deviation: wx-order-expired (the order stays NOTPAY; paying it is refused)
             if let Some(expire) = prepay.time_expire
                 && now >= expire
             {
@@ -324,6 +327,7 @@ impl WechatLedger {
         order.paid_at = Some(now);
         order.details = details;
         let order = order.clone();
+        // deviation: wx-admin-payment-balance
         if let Some(merchant) = self.merchants.get_mut(&*order.mch_id) {
             merchant.refundable_balance = merchant
                 .refundable_balance

@@ -116,6 +116,7 @@ impl WechatLedger {
         if total == 0 {
             return Err(RefundQueryError::RefundNotExist);
         }
+        // deviation: wx-offset-equals-total (offset = total is an empty page)
         if offset > total {
             return Err(RefundQueryError::OffsetOutOfRange { offset, total });
         }
@@ -132,14 +133,16 @@ impl WechatLedger {
         })
     }
 
-    /// Looks an order up for `/pay/orderquery`; `None` is ORDERNOTEXIST.
+    /// Looks an order up for `/pay/orderquery`; `None` is ORDERNOTEXIST. Old orders may be
+    /// found by out_trade_no too (deviation: `wx-old-order-query-by-out-trade-no`).
     pub fn query_order(&mut self, mch_id: &str, by: &OrderRef, now: Timestamp) -> Option<Order> {
         self.settle_due(now);
         let index = self.find_order(mch_id, by)?;
         self.orders.get(index).cloned()
     }
 
-    /// `trade_state` of an order: REFUND once it has a refund that was not closed.
+    /// `trade_state` of an order: REFUND once it has a refund that was not closed (deviation:
+    /// `wx-partial-refund-trade-state`).
     pub fn trade_state(&self, order: &Order) -> &'static str {
         let has_live_refund = self
             .order_index(order)

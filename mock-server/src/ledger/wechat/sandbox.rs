@@ -13,7 +13,8 @@ use super::store::WechatLedger;
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
 
-/// How long a sandbox key is valid (§8.1: "about 3 days").
+/// How long a sandbox key is valid (§8.1: "about 3 days"; deviation:
+/// `wx-sandbox-key-lifetime`).
 pub const KEY_LIFETIME: Duration = Duration::from_secs(3 * 86_400);
 
 /// One merchant's sandbox key.
@@ -69,7 +70,8 @@ impl SandboxKeys {
 
 impl WechatLedger {
     /// A copy of `merchant` (id, key, appids, settings; no orders or refunds) unless one with
-    /// its id exists: the sandbox ledger mirrors production merchants on first use.
+    /// its id exists: the sandbox ledger mirrors production merchants on first use (deviation:
+    /// `wx-sandbox-merchants`).
     pub fn mirror_merchant(&mut self, merchant: &Merchant) {
         if self.merchants.contains_key(&merchant.mch_id) {
             return;

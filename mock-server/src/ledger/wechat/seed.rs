@@ -143,6 +143,7 @@ impl WechatLedger {
             attach: seed.attach.unwrap_or_default(),
             refund_recv_account: seed
                 .refund_recv_account
+                // deviation: wx-refund-recv-accout
                 .unwrap_or_else(|| "支付用户零钱".to_owned()),
         });
         let transaction_id: Box<str> = transaction_id.into();
