@@ -4,7 +4,7 @@
 //!
 //! Data and rules only, on the injected clock: the delivery engine ([`crate::notify`]) builds
 //! the bodies, pushes them here, POSTs what [`Outbox::due`] names and hands each result back
-//! to [`Outbox::record`].
+//! to `Outbox::record`, which applies the schedule.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
@@ -94,17 +94,13 @@ pub struct Attempt {
     pub success: bool,
 }
 
-/// What one POST produced, as the engine saw it.
+/// What one POST produced, as the engine saw it (the fields of an [`Attempt`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AttemptOutcome {
-    /// The HTTP status, when an answer came.
-    pub http_status: Option<u16>,
-    /// The transport error, when none came.
-    pub error: Option<String>,
-    /// The start of the answer's body.
-    pub excerpt: String,
-    /// Whether the answer was the exact acknowledgement.
-    pub success: bool,
+pub(crate) struct AttemptOutcome {
+    pub(crate) http_status: Option<u16>,
+    pub(crate) error: Option<String>,
+    pub(crate) excerpt: String,
+    pub(crate) success: bool,
 }
 
 /// A notification and its delivery history.
@@ -150,48 +146,32 @@ pub struct Notification {
 }
 
 /// What a new notification is made of: the engine builds it from an event, once, so every
-/// attempt sends the same bytes (deviation: `wx-notify-retry-body`).
+/// attempt sends the same bytes (deviation: `wx-notify-retry-body`). The fields are those of
+/// [`Notification`]; `at` becomes its `created_at` and the first attempt's due time.
 #[derive(Debug, Clone)]
-pub struct Draft {
-    /// Sending platform.
-    pub platform: Platform,
-    /// What it reports.
-    pub kind: Kind,
-    /// The reported state.
-    pub event: String,
-    /// mch_id or app_id.
-    pub merchant: String,
-    /// The merchant's order number.
-    pub out_trade_no: String,
-    /// transaction_id or trade_no.
-    pub trade_id: String,
-    /// WeChat refund_id.
-    pub refund_id: Option<String>,
-    /// WeChat out_refund_no or Alipay out_biz_no.
-    pub refund_no: Option<String>,
-    /// Alipay notify_id.
-    pub notify_id: Option<String>,
-    /// Destination, if any.
-    pub url: Option<String>,
-    /// Sandbox time of the event: when the first attempt is due.
-    pub at: Timestamp,
-    /// Request `Content-Type`.
-    pub content_type: &'static str,
-    /// The body.
-    pub body: String,
+pub(crate) struct Draft {
+    pub(crate) platform: Platform,
+    pub(crate) kind: Kind,
+    pub(crate) event: String,
+    pub(crate) merchant: String,
+    pub(crate) out_trade_no: String,
+    pub(crate) trade_id: String,
+    pub(crate) refund_id: Option<String>,
+    pub(crate) refund_no: Option<String>,
+    pub(crate) notify_id: Option<String>,
+    pub(crate) url: Option<String>,
+    pub(crate) at: Timestamp,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: String,
 }
 
 /// What the engine POSTs for one attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Post {
-    /// Sending platform (what counts as an acknowledgement).
-    pub platform: Platform,
-    /// Destination.
-    pub url: String,
-    /// Request `Content-Type`.
-    pub content_type: &'static str,
-    /// The body.
-    pub body: String,
+pub(crate) struct Post {
+    pub(crate) platform: Platform,
+    pub(crate) url: String,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: String,
 }
 
 /// The notifications, by id, and which of them are finished (oldest first).
@@ -204,7 +184,7 @@ pub struct Outbox {
 
 impl Outbox {
     /// Adds a notification; its first attempt is due at the draft's time. Returns its id.
-    pub fn push(&mut self, draft: Draft) -> u64 {
+    pub(crate) fn push(&mut self, draft: Draft) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
         let status = if draft.url.is_some() {
@@ -271,7 +251,7 @@ impl Outbox {
     }
 
     /// What to POST for notification `id`; `None` if it is unknown or has no URL.
-    pub fn post(&self, id: u64) -> Option<Post> {
+    pub(crate) fn post(&self, id: u64) -> Option<Post> {
         let n = self.items.get(&id)?;
         Some(Post {
             platform: n.platform,
@@ -284,7 +264,7 @@ impl Outbox {
     /// Records an attempt at `at` and what follows from it: a success delivers; a failed
     /// scheduled attempt schedules the next one from `at` on the platform's schedule, or gives
     /// up after the last; a failed manual attempt (resend) leaves the schedule as it was.
-    pub fn record(
+    pub(crate) fn record(
         &mut self,
         id: u64,
         at: Timestamp,
