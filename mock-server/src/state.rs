@@ -1,6 +1,8 @@
-//! Shared server state: configuration, the clock, the ledgers, faults, journal, rate limits
-//! and certificates. Every lock here is a short synchronous critical section, never held
-//! across an `.await`.
+//! What a running sandbox shares: configuration, the clock, certificates and TLS, and behind
+//! their locks the world (every ledger, [`World`]), faults, the journal, the WeChat refund
+//! rate limits and the notification outbox; and the handle of the delivery engine
+//! ([`Delivery`]). Every lock here is a short synchronous critical section, never held across
+//! an `.await`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
