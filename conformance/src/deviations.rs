@@ -3,7 +3,9 @@
 //! Each table row starts with a stable `id` in backticks. Where the reference models expect
 //! what the specification says but the mock knowingly answers otherwise, the model names the
 //! row by id ([`Deviations::cite`]); a cited id missing from the file is a failure, so no
-//! deviation hides in code.
+//! deviation hides in code. The code that chooses a deviating answer names its row the same
+//! way, in a comment (`// deviation: wx-...`, read by [`cited_in_source`]), and this crate's
+//! tests check every such id against the file.
 
 use std::collections::BTreeMap;
 
@@ -189,6 +191,62 @@ impl Deviations {
     }
 }
 
+/// The ids a Rust source file cites in its comments as `deviation: <id>` or
+/// `deviations: <id>, <id>` (backticks allowed). The lines of one comment are read as one
+/// text, so a citation may wrap; an id is kebab-case with at least one hyphen.
+pub fn cited_in_source(source: &str) -> Vec<String> {
+    let mut cited = Vec::new();
+    let mut comment = String::new();
+    for line in source.lines().chain(std::iter::once("")) {
+        match line.find("//") {
+            Some(start) => {
+                let text = line
+                    .get(start..)
+                    .unwrap_or("")
+                    .trim_start_matches(['/', '!']);
+                comment.push(' ');
+                comment.push_str(text);
+            }
+            None => {
+                cite_in_comment(&comment, &mut cited);
+                comment.clear();
+            }
+        }
+    }
+    cited
+}
+
+fn cite_in_comment(comment: &str, cited: &mut Vec<String>) {
+    let mut rest = comment;
+    while let Some(at) = rest.find("deviation") {
+        let after = rest.get(at + "deviation".len()..).unwrap_or("");
+        let after = after.strip_prefix('s').unwrap_or(after);
+        rest = after;
+        let Some(list) = after.strip_prefix(':') else {
+            continue;
+        };
+        for word in list.split_whitespace() {
+            let id = word.trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '-'));
+            if is_id(id) {
+                cited.push(id.to_owned());
+            }
+            if !word.ends_with(',') {
+                break;
+            }
+        }
+    }
+}
+
+fn is_id(word: &str) -> bool {
+    word.contains('-')
+        && word.split('-').all(|part| {
+            !part.is_empty()
+                && part
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
 /// Panics unless `id` is listed in the embedded file: for the models' predictions, which run
 /// inside a property test where a panic is the failure report.
 ///
@@ -204,5 +262,74 @@ pub fn cited(id: &'static str) -> &'static str {
             Err(e) => panic!("{e}"),
         },
         Err(e) => panic!("DEVIATIONS.md: {e}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    #[test]
+    fn citations_are_read_from_comments_only() {
+        let source = "\
+// deviation: wx-one (why)
+let url = \"deviation: wx-not-a-comment\";
+/// A wrapped one (deviations: `wx-two`,
+/// `ali-three`). Prose about a deviation: none here.
+fn f() {} // deviation: notify-four
+";
+        assert_eq!(
+            cited_in_source(source),
+            ["wx-one", "wx-two", "ali-three", "notify-four"]
+        );
+    }
+
+    fn rust_files(dir: &Path, files: &mut Vec<PathBuf>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                rust_files(&path, files);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+
+    /// Every id the mock, protocol and SDK sources cite is a row of DEVIATIONS.md, and both
+    /// reply tables cite theirs.
+    #[test]
+    fn every_id_cited_in_the_sources_is_listed() {
+        let file = Deviations::embedded().unwrap();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let mut files = Vec::new();
+        for crate_dir in ["mock-server/src", "protocol/src", "sdk/src"] {
+            rust_files(&root.join(crate_dir), &mut files);
+        }
+        let mut missing = Vec::new();
+        let mut citing = Vec::new();
+        for path in &files {
+            let source = std::fs::read_to_string(path).unwrap();
+            let cited = cited_in_source(&source);
+            for id in &cited {
+                if file.cite(id).is_err() {
+                    missing.push(format!("{}: {id}", path.display()));
+                }
+            }
+            if !cited.is_empty() {
+                citing.push(path.clone());
+            }
+        }
+        assert_eq!(missing, Vec::<String>::new());
+        for table in [
+            "mock-server/src/wechat/reply.rs",
+            "mock-server/src/alipay/reply.rs",
+        ] {
+            assert!(
+                citing.contains(&root.join(table)),
+                "{table} cites no deviation"
+            );
+        }
     }
 }

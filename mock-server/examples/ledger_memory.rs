@@ -6,10 +6,9 @@
 
 use paysandbox_mock_server::clock::Timestamp;
 use paysandbox_mock_server::demo;
-use paysandbox_mock_server::ids::IdGenerator;
-use paysandbox_mock_server::ledger::alipay::{AlipayLedger, AlipayRules};
-use paysandbox_mock_server::ledger::wechat::{SeedOrder, WechatLedger, WechatRules};
-use paysandbox_mock_server::state::World;
+use paysandbox_mock_server::ledger::alipay::AlipayRules;
+use paysandbox_mock_server::ledger::wechat::{SeedOrder, WechatRules};
+use paysandbox_mock_server::world::World;
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -26,14 +25,7 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let now = Timestamp(1_700_000_000_000);
-    let mut world = World {
-        wechat: WechatLedger::new(WechatRules::default()),
-        wechat_sandbox: WechatLedger::new(WechatRules::default()),
-        sandbox_keys: Default::default(),
-        alipay: AlipayLedger::new(AlipayRules::default()),
-        alipay_bills: Default::default(),
-        ids: IdGenerator::seeded(1),
-    };
+    let mut world = World::new(&WechatRules::default(), &AlipayRules::default(), 1);
     demo::seed(&mut world, now).unwrap();
     let before = rss_kib();
     let start = std::time::Instant::now();

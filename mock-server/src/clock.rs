@@ -5,8 +5,7 @@
 use std::sync::Mutex;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use time::macros::format_description;
-use time::{OffsetDateTime, UtcOffset};
+use paysandbox_protocol::beijing;
 
 /// A point in time: milliseconds since the Unix epoch (UTC).
 #[derive(
@@ -41,52 +40,41 @@ impl Timestamp {
         Duration::from_millis(u64::try_from(self.0.saturating_sub(earlier.0)).unwrap_or(0))
     }
 
-    fn beijing(self) -> OffsetDateTime {
-        // WeChat and Alipay print every time in Beijing time (UTC+8), whatever the caller's zone.
-        let utc = OffsetDateTime::from_unix_timestamp_nanos(i128::from(self.0) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        utc.to_offset(BEIJING)
-    }
-
     /// `yyyy-MM-dd HH:mm:ss` in Beijing time, as in `refund_success_time_$n`.
     pub fn beijing_datetime(self) -> String {
-        self.beijing()
-            .format(format_description!(
-                "[year]-[month]-[day] [hour]:[minute]:[second]"
-            ))
-            .unwrap_or_default()
+        beijing::datetime(self.0)
+    }
+
+    /// `yyyy-MM-dd HH:mm:ss.SSS` in Beijing time, as in Alipay's `gmt_refund`.
+    pub fn beijing_datetime_millis(self) -> String {
+        beijing::datetime_millis(self.0)
     }
 
     /// `yyyyMMddHHmmss` in Beijing time, as in `time_end`.
     pub fn beijing_compact(self) -> String {
-        self.beijing()
-            .format(format_description!(
-                "[year][month][day][hour][minute][second]"
-            ))
-            .unwrap_or_default()
+        beijing::compact(self.0)
     }
 
     /// Parses `yyyyMMddHHmmss` in Beijing time (`time_start`, `time_expire`).
     pub fn from_beijing_compact(text: &str) -> Option<Timestamp> {
-        let format = format_description!("[year][month][day][hour][minute][second]");
-        let local = time::PrimitiveDateTime::parse(text, format).ok()?;
-        let utc = local.assume_offset(BEIJING);
-        let millis = utc.unix_timestamp_nanos() / 1_000_000;
-        i64::try_from(millis).ok().map(Timestamp)
+        beijing::parse_compact(text).map(Timestamp)
     }
 
     /// `yyyyMMdd` in Beijing time, used inside generated ids.
     pub fn beijing_date(self) -> String {
-        self.beijing()
-            .format(format_description!("[year][month][day]"))
-            .unwrap_or_default()
+        beijing::compact_date(self.0)
+    }
+
+    /// The Beijing calendar day (days since 1970-01-01) and the milliseconds into it.
+    pub fn beijing_day(self) -> (i64, i64) {
+        beijing::split_day(self.0)
+    }
+
+    /// The first instant of a Beijing calendar day.
+    pub fn beijing_day_start(day: i64) -> Timestamp {
+        Timestamp(beijing::day_start(day))
     }
 }
-
-const BEIJING: UtcOffset = match UtcOffset::from_hms(8, 0, 0) {
-    Ok(offset) => offset,
-    Err(_) => UtcOffset::UTC,
-};
 
 fn duration_millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
@@ -178,6 +166,9 @@ mod tests {
         assert_eq!(t.beijing_date(), "20200104");
         assert_eq!(Timestamp::from_beijing_compact("20200104183424"), Some(t));
         assert_eq!(Timestamp::from_beijing_compact("20200104183460"), None);
+        let (day, ms) = t.beijing_day();
+        let into = Duration::from_millis(u64::try_from(ms).unwrap());
+        assert_eq!(Timestamp::beijing_day_start(day).plus(into), t);
     }
 
     #[test]

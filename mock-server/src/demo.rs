@@ -8,7 +8,7 @@ use crate::ledger::wechat::{
     AdminError, CouponKind, DEFAULT_OPENID, NewMerchant, PaymentState, RefundStatus, SeedCoupon,
     SeedOrder, UnifiedOrderCommand,
 };
-use crate::state::World;
+use crate::world::World;
 
 /// Demo merchant id (the mch_id of the official examples).
 pub const MCH_ID: &str = "1900000109";

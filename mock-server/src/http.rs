@@ -1,10 +1,38 @@
-//! Small HTTP helpers shared by the routes.
+//! The HTTP types every route shares: what is known of a connection ([`ConnInfo`], its
+//! [`Surface`]), the body type, bounded body reads, and the answers that are not a platform's
+//! (JSON for the admin API, nginx's error pages).
+
+use std::net::SocketAddr;
 
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
+
+use crate::tls::PeerCert;
+
+/// Which listener a connection came in on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Surface {
+    /// HTTPS merchant API.
+    ApiTls,
+    /// Plain-HTTP merchant API.
+    ApiPlain,
+    /// Admin API.
+    Admin,
+}
+
+/// Per-connection facts the routes need.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// Client address.
+    pub peer: SocketAddr,
+    /// Client certificate, classified.
+    pub cert: PeerCert,
+    /// Listener.
+    pub surface: Surface,
+}
 
 /// Response body type of every route.
 pub type Body = Full<Bytes>;

@@ -114,7 +114,8 @@ impl IdGenerator {
         self.lower_alnum(b"0123456789abcdef", 32)
     }
 
-    /// A 16-character alphanumeric nonce, like the real server's `nonce_str`.
+    /// A 16-character alphanumeric nonce, like the real server's `nonce_str` (deviation:
+    /// `wx-nonce-str`).
     pub fn nonce(&mut self) -> String {
         (0..16)
             .map(|_| char::from(self.rng.sample(rand::distr::Alphanumeric)))

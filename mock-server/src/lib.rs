@@ -2,25 +2,28 @@
 //! APIs, embeddable in Rust tests and runnable as `paysandbox`.
 //!
 //! # Layout
-//! - [`server`]: listeners and connections; [`server::run`] serves bound listeners until a
-//!   shutdown future resolves; [`server::RunningSandbox`] starts everything on loopback
-//!   port 0 for tests.
-//! - [`tls`]: rustls acceptor that requests client certificates and classifies them after the
-//!   handshake, like nginx's `ssl_verify_client optional`.
-//! - [`router`]: admin listener → [`admin`], API listeners → [`alipay`] (`/gateway.do`) and
-//!   [`wechat`].
-//! - [`wechat`]: one module per endpoint; the order of checks and the one mapping from every
-//!   outcome to its wire form ([`wechat::reply`]).
-//! - [`alipay`]: the Alipay gateway (`/gateway.do`): the order of checks in one place, the one
-//!   mapping from every outcome to its wire form ([`alipay::reply`]), one module per method.
-//! - [`ledger`]: the domain (merchants, orders, refunds, balances, rules), synchronous and
-//!   wire-free.
-//! - [`notify`]: the notification outbox and delivery engine (WeChat refund and payment
-//!   results, Alipay trade_status_sync) with the real retry schedules on the injected clock.
-//! - [`admin`]: the JSON control API (seed, inspect, faults, clock, journal, reset).
-//! - [`state`]: configuration and shared state; [`clock`]: the injected clock; [`ids`]: ids
-//!   and nonces from a seeded RNG; [`faults`], [`journal`], [`ratelimit`]: what their names say.
-//! - [`demo`]: the demo merchant, app, orders and trades `paysandbox serve` starts with.
+//! From the ground up; a module uses only the floors below its own (`layers.rs` checks it, and
+//! ARCHITECTURE.md at the repository root walks a request through them).
+//!
+//! - The ground: [`clock`], the injected clock every time rule reads; [`ids`], ids and nonces
+//!   from a seeded RNG; [`ratelimit`], sliding windows; [`faults`] and [`journal`], what their
+//!   names say; [`tls`], the rustls configuration that requests client certificates and
+//!   classifies them after the handshake (nginx's `ssl_verify_client optional`); [`http`], the
+//!   HTTP types every route shares ([`http::ConnInfo`], bodies, nginx pages).
+//! - The domain: [`ledger`], each platform's merchants, orders, refunds and rules, synchronous
+//!   and wire-free, with the WeChat refund rate limits, sandbox keys and Alipay bill links
+//!   beside them; [`world`], all of it in one value; [`outbox`], the notifications owed and
+//!   their retry schedules; [`demo`], the data `paysandbox serve` starts with.
+//! - [`state`]: [`state::AppState`], what a running sandbox shares: configuration, clock,
+//!   certificates and TLS, the world, faults, journal, rate limits and outbox behind their
+//!   locks, and the delivery engine's handle.
+//! - [`notify`]: the delivery engine, which turns ledger events into notifications and POSTs
+//!   them on the real schedules.
+//! - The routes: [`wechat`] and [`alipay`], each with its order of checks in its module docs,
+//!   one module per endpoint and one table from outcomes to the wire ([`wechat::reply`],
+//!   [`alipay::reply`]); [`admin`], the JSON control API.
+//! - [`router`]: which route answers a request; [`server`]: listeners and connections,
+//!   [`server::run`] and [`server::RunningSandbox`] for tests.
 
 pub mod admin;
 pub mod alipay;
@@ -32,9 +35,14 @@ pub mod ids;
 pub mod journal;
 pub mod ledger;
 pub mod notify;
+pub mod outbox;
 pub mod ratelimit;
 pub mod router;
 pub mod server;
 pub mod state;
 pub mod tls;
 pub mod wechat;
+pub mod world;
+
+#[cfg(test)]
+mod layers;

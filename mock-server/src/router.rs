@@ -7,8 +7,7 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::admin;
 use crate::alipay;
-use crate::http::{self, Body};
-use crate::server::{ConnInfo, Surface};
+use crate::http::{self, Body, ConnInfo, Surface};
 use crate::state::AppState;
 use crate::wechat;
 
@@ -23,7 +22,7 @@ pub async fn handle(
         Surface::ApiTls | Surface::ApiPlain if request.uri().path() == alipay::PATH => {
             let response = alipay::handle(request, state, info).await;
             // A refund or close may have produced a notification.
-            state.notifier.wake();
+            state.delivery.wake();
             response
         }
         Surface::ApiTls | Surface::ApiPlain
@@ -36,7 +35,7 @@ pub async fn handle(
                 Some(route) => {
                     let response = wechat::handle(route, request, state, info).await;
                     // Settlement is lazy: a query may have finished a refund.
-                    state.notifier.wake();
+                    state.delivery.wake();
                     response
                 }
                 None => http::nginx_error(StatusCode::NOT_FOUND, None),

@@ -19,7 +19,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
-use crate::http::Body;
+use crate::http::{Body, ConnInfo, Surface};
 use crate::router;
 use crate::state::{AppState, SandboxConfig, StartError};
 use crate::tls::PeerCert;
@@ -36,28 +36,6 @@ pub struct Listeners {
     pub admin: TcpListener,
     /// Optional plain HTTP for the merchant APIs, for clients that cannot change scheme.
     pub http: Option<TcpListener>,
-}
-
-/// Which listener a connection came in on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Surface {
-    /// HTTPS merchant API.
-    ApiTls,
-    /// Plain-HTTP merchant API.
-    ApiPlain,
-    /// Admin API.
-    Admin,
-}
-
-/// Per-connection facts the routes need.
-#[derive(Debug, Clone)]
-pub struct ConnInfo {
-    /// Client address.
-    pub peer: SocketAddr,
-    /// Client certificate, classified.
-    pub cert: PeerCert,
-    /// Listener.
-    pub surface: Surface,
 }
 
 /// Serves until `shutdown` resolves, then waits for open connections to finish.

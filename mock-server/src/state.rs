@@ -1,29 +1,27 @@
-//! Shared server state: configuration, the clock, the ledgers, faults, journal, rate limits
-//! and certificates. Every lock here is a short synchronous critical section, never held
-//! across an `.await`.
+//! What a running sandbox shares: configuration, the clock, certificates and TLS, and behind
+//! their locks the world (every ledger, [`World`]), faults, the journal, the WeChat refund
+//! rate limits and the notification outbox; and the handle of the delivery engine
+//! ([`Delivery`]). Every lock here is a short synchronous critical section, never held across
+//! an `.await`.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles};
 use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
 use paysandbox_protocol::rsa;
 use rustls::ServerConfig;
 
-use crate::alipay::bill::BillLinks;
 use crate::clock::{Clock, Timestamp};
 use crate::demo;
 use crate::faults::Faults;
-use crate::ids::IdGenerator;
 use crate::journal::Journal;
-use crate::ledger::alipay::{AlipayLedger, AlipayRules};
-use crate::ledger::wechat::{WechatLedger, WechatRules};
-use crate::notify::Notifier;
-use crate::ratelimit::SlidingWindow;
+use crate::ledger::alipay::AlipayRules;
+use crate::ledger::wechat::{RefundLimits, WechatRules};
+use crate::outbox::Outbox;
 use crate::tls::{self, PeerClassifier};
-use crate::wechat::sandbox::SandboxKeys;
+pub use crate::world::World;
 
 /// How the sandbox clock runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,51 +69,6 @@ impl SandboxConfig {
     }
 }
 
-/// Per-merchant request rate state for the WeChat refund endpoint (§3.4 rule 5).
-#[derive(Debug)]
-pub struct MerchantLimits {
-    /// Refund requests in the last second (150 allowed).
-    pub requests: SlidingWindow,
-    /// Erroneous refund requests in the last second (6 allowed).
-    pub errors: SlidingWindow,
-    /// Blocked with INVALID_REQ_TOO_MUCH until then.
-    pub blocked_until: Option<Timestamp>,
-}
-
-/// Refund requests per second per merchant.
-pub const REFUND_QPS: usize = 150;
-/// Erroneous refund requests per second per merchant before a block.
-pub const ERROR_QPS: usize = 6;
-/// How long a merchant stays blocked after too many erroneous requests.
-pub const ERROR_BLOCK: Duration = Duration::from_secs(60);
-
-impl Default for MerchantLimits {
-    fn default() -> Self {
-        MerchantLimits {
-            requests: SlidingWindow::new(Duration::from_secs(1), REFUND_QPS),
-            errors: SlidingWindow::new(Duration::from_secs(1), ERROR_QPS),
-            blocked_until: None,
-        }
-    }
-}
-
-/// The mutable world: ledgers and the RNG that names things in them.
-#[derive(Debug)]
-pub struct World {
-    /// The WeChat ledger.
-    pub wechat: WechatLedger,
-    /// The WeChat sandbox's own ledger (`/sandboxnew/`), merchants mirrored from `wechat`.
-    pub wechat_sandbox: WechatLedger,
-    /// The sandbox keys issued by `/sandboxnew/pay/getsignkey`.
-    pub sandbox_keys: SandboxKeys,
-    /// The Alipay ledger.
-    pub alipay: AlipayLedger,
-    /// Alipay bill download links issued by the gateway (30 s each).
-    pub alipay_bills: BillLinks,
-    /// Ids and nonces.
-    pub ids: IdGenerator,
-}
-
 /// Errors starting a sandbox.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -138,7 +91,8 @@ pub enum StartError {
 }
 
 /// An Alipay app's keys as the gateway uses them: the app public key verifies requests, the
-/// platform (alipay) private key signs responses. Loaded from the data directory.
+/// platform (alipay) private key signs responses. Loaded from the data directory; one platform
+/// pair per app (deviation: `ali-platform-key`).
 #[derive(Debug)]
 pub struct AlipayKeys {
     /// The files, and every encoding of both pairs.
@@ -162,12 +116,14 @@ pub struct AppState {
     pub tls: Arc<ServerConfig>,
     /// Classifies client certificates after the handshake.
     pub peers: PeerClassifier,
-    /// The notification outbox and delivery engine.
-    pub notifier: Notifier,
+    /// What the notification delivery engine ([`crate::notify`]) keeps between drives; the
+    /// routes only pull its wake signal.
+    pub delivery: Delivery,
     world: Mutex<World>,
     faults: Mutex<Faults>,
     journal: Mutex<Journal>,
-    limits: Mutex<HashMap<String, MerchantLimits>>,
+    refund_limits: Mutex<RefundLimits>,
+    outbox: Mutex<Outbox>,
     /// Alipay keys by app_id: a cache of files on disk, so it survives a reset.
     alipay_keys: Mutex<HashMap<String, Arc<AlipayKeys>>>,
 }
@@ -195,23 +151,21 @@ impl AppState {
             ClockMode::FrozenAt(at) => Clock::frozen(at),
         };
         let state = AppState {
-            world: Mutex::new(World {
-                wechat: WechatLedger::new(config.wechat_rules.clone()),
-                wechat_sandbox: WechatLedger::new(config.wechat_rules.clone()),
-                sandbox_keys: SandboxKeys::default(),
-                alipay: AlipayLedger::new(config.alipay_rules.clone()),
-                alipay_bills: BillLinks::default(),
-                ids: IdGenerator::seeded(config.seed),
-            }),
+            world: Mutex::new(World::new(
+                &config.wechat_rules,
+                &config.alipay_rules,
+                config.seed,
+            )),
             config,
             clock,
             certs,
             tls,
             peers,
-            notifier: Notifier::new(),
+            delivery: Delivery::default(),
             faults: Mutex::default(),
             journal: Mutex::default(),
-            limits: Mutex::default(),
+            refund_limits: Mutex::default(),
+            outbox: Mutex::default(),
             alipay_keys: Mutex::default(),
         };
         if state.config.demo_data {
@@ -246,9 +200,14 @@ impl AppState {
         lock(&self.journal)
     }
 
-    /// Per-merchant rate state.
-    pub fn limits(&self) -> MutexGuard<'_, HashMap<String, MerchantLimits>> {
-        lock(&self.limits)
+    /// The notifications owed to merchants and their delivery history.
+    pub fn outbox(&self) -> MutexGuard<'_, Outbox> {
+        lock(&self.outbox)
+    }
+
+    /// The WeChat refund endpoint's per-merchant request limits.
+    pub fn refund_limits(&self) -> MutexGuard<'_, RefundLimits> {
+        lock(&self.refund_limits)
     }
 
     /// Issues (or reloads) a merchant's API certificate files.
@@ -281,21 +240,58 @@ impl AppState {
     /// re-seeded, no faults, no journal, no notifications, no rate state. The clock keeps its
     /// time.
     pub fn reset(&self) -> Result<(), StartError> {
-        *self.world() = World {
-            wechat: WechatLedger::new(self.config.wechat_rules.clone()),
-            wechat_sandbox: WechatLedger::new(self.config.wechat_rules.clone()),
-            sandbox_keys: SandboxKeys::default(),
-            alipay: AlipayLedger::new(self.config.alipay_rules.clone()),
-            alipay_bills: BillLinks::default(),
-            ids: IdGenerator::seeded(self.config.seed),
-        };
+        *self.world() = World::new(
+            &self.config.wechat_rules,
+            &self.config.alipay_rules,
+            self.config.seed,
+        );
         self.faults().clear();
         self.journal().clear();
-        self.notifier.clear();
-        self.limits().clear();
+        self.outbox().clear();
+        self.refund_limits().clear();
         if self.config.demo_data {
             self.seed_demo()?;
         }
         Ok(())
+    }
+}
+
+/// What the notification delivery engine ([`crate::notify`]) keeps between drives, beside the
+/// outbox it drains: the wake signal a route pulls after a request that may have produced an
+/// event, the turn that lets one drive run at a time, and the engine's HTTP client.
+#[derive(Debug, Default)]
+pub struct Delivery {
+    wake: tokio::sync::Notify,
+    turn: tokio::sync::Mutex<()>,
+    client: OnceLock<Result<reqwest::Client, String>>,
+}
+
+impl Delivery {
+    /// Asks the engine to drive now (a request may have produced an event).
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves once [`Delivery::wake`] was called (at once if it was since the last time).
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    /// Waits for the turn to drive: one drive at a time, so attempts are never duplicated or
+    /// reordered. The turn lasts as long as the guard.
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
+    }
+
+    /// The engine's HTTP client, built with `build` on first use (a failure is kept and
+    /// answered to every later call).
+    pub fn client(
+        &self,
+        build: impl FnOnce() -> Result<reqwest::Client, String>,
+    ) -> Result<&reqwest::Client, String> {
+        self.client
+            .get_or_init(build)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 }

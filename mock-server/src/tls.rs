@@ -174,6 +174,7 @@ pub fn server_config(
         .with_safe_default_protocol_versions()?
         .with_client_cert_verifier(Arc::new(OptionalClientCert { inner }))
         .with_single_cert(chain, key)?;
+    // deviation: wx-http2 (no HTTP/2, like the real API)
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok((Arc::new(config), classifier))
 }

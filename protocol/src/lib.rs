@@ -14,8 +14,11 @@
 //! - [`alipay`]: RSA2/RSA request and response signatures, the JSON response envelope,
 //!   typed messages and codes.
 //! - [`money`]: amounts as integer fen, and exact conversion of Alipay's yuan strings.
+//! - [`beijing`]: Beijing time (UTC+8): every date and time format both platforms print, the
+//!   calendar days bills are cut by, and parsing back.
 
 pub mod alipay;
+pub mod beijing;
 pub mod money;
 pub mod rsa;
 pub mod wechat;

@@ -120,7 +120,7 @@ pub(super) fn advance(
                     u64::MAX
                 ))
             })?;
-        let done = state.notifier.advance(state, by).await;
+        let done = crate::notify::advance(state, by).await;
         Ok(Reply::ok(AdvanceView {
             clock: ClockView {
                 now_ms: done.now.0,

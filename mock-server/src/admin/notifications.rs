@@ -62,7 +62,7 @@ pub(super) fn list(
     state: &AppState,
     Query(filter): Query<NotificationFilter>,
 ) -> Result<Reply<Vec<Notification>>, Failure> {
-    Ok(Reply::ok(state.notifier.list(|n| filter.admits(n))))
+    Ok(Reply::ok(state.outbox().list(|n| filter.admits(n))))
 }
 
 /// `/admin/notifications/{id}/...`.
@@ -75,7 +75,7 @@ pub struct NotificationPath {
 fn find(state: &AppState, id: &str) -> Result<Notification, Failure> {
     id.parse::<u64>()
         .ok()
-        .and_then(|n| state.notifier.get(n))
+        .and_then(|n| state.outbox().get(n))
         .ok_or_else(|| Failure::not_found(format!("no notification {id}")))
 }
 
@@ -98,9 +98,7 @@ pub(super) fn resend(
                 "notification {id} has no notify_url"
             )));
         }
-        let after = state
-            .notifier
-            .resend(state, notification.id)
+        let after = crate::notify::resend(state, notification.id)
             .await
             .ok_or_else(|| Failure::not_found(format!("no notification {id}")))?;
         Ok(Reply::ok(after))
@@ -116,7 +114,7 @@ pub struct FlushedView {
 
 pub(super) fn flush(state: &AppState, (): ()) -> ReplyFuture<'_, FlushedView> {
     Box::pin(async move {
-        state.notifier.drive(state).await;
+        crate::notify::drive(state).await;
         Ok(Reply::ok(FlushedView { flushed: true }))
     })
 }
@@ -157,7 +155,7 @@ pub(super) fn wechat_payment(
             Some(s) => SignType::from_wire(s)
                 .ok_or_else(|| Failure::bad_request("sign_type is MD5 or HMAC-SHA256"))?,
         };
-        let id = state.notifier.wechat_payment(
+        let id = crate::notify::wechat_payment(
             state,
             &request.mch_id,
             &order,
@@ -165,9 +163,9 @@ pub(super) fn wechat_payment(
             sign_type,
             request.sandbox,
         )?;
-        state.notifier.drive(state).await;
+        crate::notify::drive(state).await;
         let notification = state
-            .notifier
+            .outbox()
             .get(id)
             .ok_or_else(|| Failure::not_found(format!("no notification {id}")))?;
         Ok(Reply::created(notification))

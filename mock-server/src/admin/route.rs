@@ -516,7 +516,7 @@ impl Route {
                 let bytes = http::read_body(body).await?;
                 let answer = handler(state, &Raw::new(params, query, &bytes));
                 if self.method != Method::GET {
-                    state.notifier.drive(state).await;
+                    crate::notify::drive(state).await;
                 }
                 answer
             }

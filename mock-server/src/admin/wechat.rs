@@ -10,12 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
 use super::route::{Json, Lenient, OptionalJson, Path, Query, Reply};
+use crate::ledger::wechat::SandboxKey;
 use crate::ledger::wechat::{
     AdminError, BuyerPayment, Merchant, NewMerchant, Order, OrderRef, Refund, RefundStatus,
     SeedCoupon, SeedOrder, WechatLedger,
 };
 use crate::state::{AppState, World};
-use crate::wechat::sandbox::SandboxKey;
 
 /// `?sandbox=1` (or `true`): the `/sandboxnew/` ledger.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -293,7 +293,7 @@ pub(super) fn pay_order(
     // The payment notification goes to unifiedorder's notify_url, signed with its sign type;
     // the admin handler delivers it (first attempt) before this call answers.
     let notification_id = match order.prepay.as_deref().filter(|p| !p.notify_url.is_empty()) {
-        Some(prepay) => Some(state.notifier.wechat_payment(
+        Some(prepay) => Some(crate::notify::wechat_payment(
             state,
             &order.mch_id,
             &OrderRef::OutTradeNo(order.out_trade_no.to_string()),

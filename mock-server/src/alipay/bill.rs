@@ -1,30 +1,35 @@
 //! `alipay.data.dataservice.bill.downloadurl.query` (spec §8) and the download its URL points
 //! at, `GET /downloadBillFile.resource` on both API listeners.
 //!
-//! Rules of the query, in order (UNCONFIRMED choices are listed in DEVIATIONS.md):
+//! Rules of the query, in order (each UNCONFIRMED choice names its DEVIATIONS.md row):
 //! - biz_content unusable, `bill_type` other than `trade`, `bill_date` neither `yyyy-MM-dd`
-//!   nor `yyyy-MM` → 40004 `isv.invalid_arguments`; `signcustomer` (the account bill) is not
-//!   modelled and is refused the same way;
+//!   nor `yyyy-MM` → 40004 `isv.invalid_arguments` (deviations: `ali-bill-biz-content`,
+//!   `ali-bill-sub-code-casing`); `signcustomer` (the account bill) is not modelled and is
+//!   refused the same way (deviation: `ali-bill-signcustomer`);
 //! - a day that is today or later (Beijing), a month that is the current one or later, or a
-//!   bill more than [`HISTORY_MONTHS`] calendar months back → `isv.invalid_arguments`;
+//!   bill more than [`HISTORY_MONTHS`] calendar months back → `isv.invalid_arguments`
+//!   (deviation: `ali-bill-invalid-dates`);
 //! - yesterday's bill before [`READY_HOUR`]:00, or last month's before the 4th at
-//!   [`READY_HOUR`]:00 → `isp.bill_not_exist` (it is not generated yet: "T+1, after 10:00");
+//!   [`READY_HOUR`]:00 → `isp.bill_not_exist` (it is not generated yet: "T+1, after 10:00";
+//!   deviation: `ali-bill-ready-time`);
 //! - no payment and no refund of the app in the period → `isp.bill_not_exist`;
 //! - otherwise 10000 with `bill_download_url` =
 //!   `<scheme>://<Host of the request>/downloadBillFile.resource?bizType=trade&userId=<pid>0156&fileType=csv.zip&bizDates=<yyyyMMdd>&downloadFileName=<pid>0156_<yyyyMMdd>.csv.zip&fileId=…&timestamp=<ms>&token=…`,
-//!   valid for [`LINK_LIFETIME`] on the injected clock.
+//!   valid for [`LINK_LIFETIME`](crate::ledger::alipay::LINK_LIFETIME) on the injected clock
+//!   (the links are domain state: [`BillLinks`]).
 //!
-//! The zip is built when the URL is issued (a snapshot of the ledger): payments (业务类型
-//! 交易) of trades paid in the period, refunds (退款, negative amounts, 退款批次号/请求号 =
-//! out_request_no) made in it, by their 完成时间. 服务费 is [`SERVICE_FEE_BASIS_POINTS`] of
-//! the amount, rounded half up to the fen: taken on payments (negative), given back on refunds.
+//! The zip is built when the URL is issued (a snapshot of the ledger; deviation:
+//! `ali-bill-snapshot`): payments (业务类型 交易) of trades paid in the period, refunds (退款,
+//! negative amounts, 退款批次号/请求号 = out_request_no) made in it, by their 完成时间. 服务费
+//! is [`SERVICE_FEE_BASIS_POINTS`] of the amount, rounded half up to the fen: taken on
+//! payments (negative), given back on refunds (deviation: `ali-bill-columns`).
 //!
 //! The download answers the zip (`application/octet-stream`, `Content-Disposition: attachment`)
 //! while the token is valid; an expired or unknown token gets HTTP 200 with an HTML page saying
-//! [`EXPIRED_TEXT`] (UNCONFIRMED: the spec gives the text only).
+//! [`EXPIRED_TEXT`] (UNCONFIRMED: the spec gives the text only; deviation:
+//! `ali-bill-expired-link`).
 
 use std::collections::HashMap;
-use std::time::Duration;
 
 use bytes::Bytes;
 use hyper::body::Incoming;
@@ -37,20 +42,18 @@ use paysandbox_protocol::alipay::{
     BillDownloadUrlQueryRequest, BillDownloadUrlQueryResponse, BizRequest, ResponseStatus, SubCode,
     parse_urlencoded,
 };
+use paysandbox_protocol::beijing;
 
 use super::reply::{self, Caller, Reply};
 use crate::clock::Timestamp;
-use crate::http::{self, Body};
+use crate::http::{self, Body, ConnInfo};
+use crate::ids::IdGenerator;
 use crate::journal::JournalEntry;
-use crate::ledger::alipay::{Refund, Trade};
-use crate::server::ConnInfo;
-use crate::state::{AppState, World};
-use crate::wechat::downloadbill::{beijing_day, day_start};
+use crate::ledger::alipay::{AlipayLedger, BillLinks, Refund, Trade};
+use crate::state::AppState;
 
 /// The download's path (the real host is `dwbillcenter.alipay.com`).
 pub const DOWNLOAD_PATH: &str = "/downloadBillFile.resource";
-/// How long a download URL works after it was issued (spec §8).
-pub const LINK_LIFETIME: Duration = Duration::from_secs(30);
 /// Beijing hour from which yesterday's bill exists ("T+1, recommended after 10:00").
 pub const READY_HOUR: i64 = 10;
 /// Day of the month from which last month's bill exists ("around the 4th").
@@ -66,7 +69,8 @@ const HOUR_MS: i64 = 3_600_000;
 
 /// The seller's Alipay user id (pid, `2088` and 12 digits) of an app. The sandbox has no
 /// separate seller accounts: it is `2088` followed by the app id's last 12 digits (a numeric
-/// app id of at least 12 digits), else by 12 digits of a hash of the app id.
+/// app id of at least 12 digits), else by 12 digits of a hash of the app id (deviation:
+/// `ali-bill-pid`).
 pub fn seller_pid(app_id: &str) -> String {
     let digits = app_id.len() >= 12 && app_id.bytes().all(|b| b.is_ascii_digit());
     match app_id.get(app_id.len().saturating_sub(12)..) {
@@ -87,43 +91,6 @@ pub fn service_fee(fen: u64) -> i64 {
     i64::try_from(fee).unwrap_or(i64::MAX)
 }
 
-/// One issued download link.
-#[derive(Debug, Clone)]
-struct BillLink {
-    app_id: String,
-    file_name: String,
-    zip: Bytes,
-    expires_at: Timestamp,
-}
-
-/// The download links issued and not yet pruned, by token.
-#[derive(Debug, Default)]
-pub struct BillLinks {
-    links: HashMap<String, BillLink>,
-}
-
-impl BillLinks {
-    /// Forgets links that expired before `now` (called on each issue, so they do not pile up).
-    fn prune(&mut self, now: Timestamp) {
-        self.links.retain(|_, link| link.expires_at >= now);
-    }
-
-    /// How many links are kept.
-    pub fn len(&self) -> usize {
-        self.links.len()
-    }
-
-    /// Whether none is kept.
-    pub fn is_empty(&self) -> bool {
-        self.links.is_empty()
-    }
-
-    /// The app, file name and zip of a link still valid at `now`.
-    fn get(&self, token: &str, now: Timestamp) -> Option<&BillLink> {
-        self.links.get(token).filter(|link| now <= link.expires_at)
-    }
-}
-
 /// A period of Beijing time: `[start, end)`.
 #[derive(Debug, Clone, Copy)]
 struct Period {
@@ -142,12 +109,14 @@ fn month_index(year: u16, month: u8) -> i64 {
     i64::from(year) * 12 + i64::from(month) - 1
 }
 
-/// The first Beijing day (days since the epoch) of a month index.
-fn month_first_day(index: i64) -> Option<i64> {
-    let year = u16::try_from(index.div_euclid(12)).ok()?;
-    let month = u8::try_from(index.rem_euclid(12) + 1).ok()?;
-    paysandbox_protocol::wechat::bill::BillDate::new(year, month, 1)
-        .map(paysandbox_protocol::wechat::bill::BillDate::days_since_epoch)
+/// The first Beijing day (days since the epoch) of a month, and of the month after it.
+fn month_days(year: u16, month: u8) -> Option<(i64, i64)> {
+    let first = beijing::date(i32::from(year), month, 1).filter(|d| d.year() >= 1970)?;
+    let next = beijing::add_months(first, 1)?;
+    Some((
+        beijing::days_since_epoch(first),
+        beijing::days_since_epoch(next),
+    ))
 }
 
 /// Why a bill cannot be had.
@@ -160,7 +129,7 @@ enum Refusal {
 
 /// The period a bill date covers, if its bill exists at `now`.
 fn period(date: BillDate, now: Timestamp) -> Result<Period, Refusal> {
-    let (today, ms_into_today) = beijing_day(now);
+    let (today, ms_into_today) = now.beijing_day();
     let today_date = paysandbox_protocol::wechat::bill::BillDate::from_days_since_epoch(today)
         .ok_or(Refusal::Invalid("the clock is outside the calendar"))?;
     let this_month = month_index(today_date.year, today_date.month);
@@ -172,10 +141,8 @@ fn period(date: BillDate, now: Timestamp) -> Result<Period, Refusal> {
             (first, first + 1, month_index(year, month))
         }
         BillDate::Month { year, month } => {
-            let index = month_index(year, month);
-            let first = month_first_day(index).ok_or(Refusal::Invalid("not a month"))?;
-            let end = month_first_day(index + 1).ok_or(Refusal::Invalid("not a month"))?;
-            (first, end, index)
+            let (first, end) = month_days(year, month).ok_or(Refusal::Invalid("not a month"))?;
+            (first, end, month_index(year, month))
         }
     };
     if end_day > today {
@@ -193,23 +160,9 @@ fn period(date: BillDate, now: Timestamp) -> Result<Period, Refusal> {
         return Err(Refusal::NotExist("not generated yet"));
     }
     Ok(Period {
-        start: day_start(first_day),
-        end: day_start(end_day),
+        start: Timestamp::beijing_day_start(first_day),
+        end: Timestamp::beijing_day_start(end_day),
     })
-}
-
-/// `yyyy年MM月dd日 HH:mm:ss` in Beijing time, as in the CSV headers.
-fn chinese_datetime(at: Timestamp) -> String {
-    let text = at.beijing_datetime();
-    match (
-        text.get(0..4),
-        text.get(5..7),
-        text.get(8..10),
-        text.get(10..),
-    ) {
-        (Some(y), Some(m), Some(d), Some(rest)) => format!("{y}年{m}月{d}日{rest}"),
-        _ => text,
-    }
 }
 
 fn payment_row(trade: &Trade, paid_at: Timestamp) -> TradeBillRow {
@@ -252,19 +205,18 @@ fn refund_row(refund: &Refund, trade: &Trade) -> TradeBillRow {
 
 /// The trade bill's rows of one app and period, by 完成时间 (payments of one instant before
 /// its refunds).
-fn rows(world: &World, app_id: &str, period: Period) -> Vec<TradeBillRow> {
+fn rows(ledger: &AlipayLedger, app_id: &str, period: Period) -> Vec<TradeBillRow> {
     let mut rows: Vec<(Timestamp, TradeBillRow)> = Vec::new();
-    for trade in world.alipay.trades(Some(app_id)) {
+    for trade in ledger.trades(Some(app_id)) {
         if let Some(paid_at) = trade.paid_at.filter(|t| period.contains(*t)) {
             rows.push((paid_at, payment_row(trade, paid_at)));
         }
     }
-    let by_trade_no: HashMap<&str, &Trade> = world
-        .alipay
+    let by_trade_no: HashMap<&str, &Trade> = ledger
         .trades(Some(app_id))
         .map(|t| (t.trade_no.as_str(), t))
         .collect();
-    for refund in world.alipay.refunds(Some(app_id)) {
+    for refund in ledger.refunds(Some(app_id)) {
         if period.contains(refund.refunded_at)
             && let Some(trade) = by_trade_no.get(refund.trade_no.as_str())
         {
@@ -280,7 +232,9 @@ fn rows(world: &World, app_id: &str, period: Period) -> Vec<TradeBillRow> {
 pub fn handle(
     caller: &Caller,
     biz: Option<&str>,
-    world: &mut World,
+    ledger: &AlipayLedger,
+    links: &mut BillLinks,
+    ids: &mut IdGenerator,
     now: Timestamp,
     origin: &str,
 ) -> Reply {
@@ -311,7 +265,7 @@ pub fn handle(
             return Reply::failure(caller, sub_code, msg).noting(why);
         }
     };
-    let rows = rows(world, &caller.app_id, period);
+    let rows = rows(ledger, &caller.app_id, period);
     if rows.is_empty() {
         let sub_code = SubCode::IspBillNotExist;
         let msg = reply::sub_msg(&sub_code, Some(caller.method));
@@ -321,10 +275,10 @@ pub fn handle(
     let account = format!("{pid}0156");
     let bill = TradeBill {
         account: account.clone(),
-        start: chinese_datetime(period.start),
-        end: chinese_datetime(period.end),
+        start: beijing::chinese_datetime(period.start.0),
+        end: beijing::chinese_datetime(period.end.0),
         rows,
-        exported_at: chinese_datetime(now),
+        exported_at: beijing::chinese_datetime(now.0),
     };
     let biz_dates = date.compact();
     let zip = match write_zip(&pid, &biz_dates, &bill) {
@@ -337,22 +291,19 @@ pub fn handle(
         }
     };
     let (file_name, _, _) = file_names(&pid, &biz_dates);
-    let token = format!("{}{}", world.ids.nonce(), world.ids.nonce());
-    let file_id = world.ids.nonce();
+    let token = format!("{}{}", ids.nonce(), ids.nonce());
+    let file_id = ids.nonce();
     let url = format!(
         "{origin}{DOWNLOAD_PATH}?bizType={}&userId={account}&fileType=csv.zip&bizDates={biz_dates}&downloadFileName={file_name}&fileId={file_id}&timestamp={}&token={token}",
         bill_type.biz_type(),
         now.0,
     );
-    world.alipay_bills.prune(now);
-    world.alipay_bills.links.insert(
+    links.issue(
         token,
-        BillLink {
-            app_id: caller.app_id.clone(),
-            file_name,
-            zip: Bytes::from(zip),
-            expires_at: now.plus(LINK_LIFETIME),
-        },
+        caller.app_id.clone(),
+        file_name,
+        Bytes::from(zip),
+        now,
     );
     let node = BillDownloadUrlQueryResponse {
         status: ResponseStatus::success(),
@@ -540,7 +491,7 @@ mod tests {
     #[test]
     fn header_dates_are_chinese() {
         assert_eq!(
-            chinese_datetime(Timestamp(1_700_000_000_000)),
+            beijing::chinese_datetime(1_700_000_000_000),
             "2023年11月15日 06:13:20"
         );
     }

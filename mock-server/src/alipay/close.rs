@@ -6,10 +6,15 @@ use paysandbox_protocol::alipay::{
 
 use super::reply::{Caller, Reply, close_error};
 use crate::clock::Timestamp;
-use crate::state::World;
+use crate::ledger::alipay::AlipayLedger;
 
 /// Closes an unpaid trade: WAIT_BUYER_PAY → TRADE_CLOSED.
-pub fn handle(caller: &Caller, biz: Option<&str>, world: &mut World, now: Timestamp) -> Reply {
+pub fn handle(
+    caller: &Caller,
+    biz: Option<&str>,
+    ledger: &mut AlipayLedger,
+    now: Timestamp,
+) -> Reply {
     let request = match TradeCloseRequest::parse_opt(biz) {
         Ok(request) => request,
         Err(error) => return super::biz_error(caller, &error),
@@ -19,7 +24,7 @@ pub fn handle(caller: &Caller, biz: Option<&str>, world: &mut World, now: Timest
         return super::biz_error(caller, &error);
     };
     let by = super::ledger_ref(trade);
-    match world.alipay.close(&caller.app_id, &by, now) {
+    match ledger.close(&caller.app_id, &by, now) {
         Ok(trade) => {
             let node = TradeCloseResponse {
                 status: ResponseStatus::success(),

@@ -46,11 +46,11 @@ use paysandbox_protocol::alipay::{
 };
 
 use crate::faults::{self, Fault};
-use crate::http::{self, Body};
+use crate::http::{self, Body, ConnInfo, Surface};
 use crate::journal::JournalEntry;
 use crate::ledger::alipay::TradeRef as LedgerTradeRef;
-use crate::server::ConnInfo;
 use crate::state::AppState;
+use crate::world::World;
 use reply::{Caller, Reply, Signer};
 
 /// The gateway's path.
@@ -86,11 +86,12 @@ pub async fn handle(
     let path = request.uri().path().to_owned();
     let mut exchange = Exchange::default();
     if method != hyper::Method::GET && method != hyper::Method::POST {
+        // deviation: ali-http-method
         let reply = Reply::Nginx(StatusCode::METHOD_NOT_ALLOWED);
         return finish(state, info, &method, &path, exchange, reply);
     }
     let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
-    let origin = bill::origin(&request, info.surface == crate::server::Surface::ApiTls);
+    let origin = bill::origin(&request, info.surface == Surface::ApiTls);
     let form_body = method == hyper::Method::POST
         && request.headers().get(CONTENT_TYPE).is_none_or(|v| {
             v.to_str()
@@ -140,6 +141,7 @@ fn decode(
     query: &[u8],
     body: Option<&[u8]>,
 ) -> Result<Vec<(String, String)>, Box<Reply>> {
+    // deviation: ali-undecodable-parameters
     let refuse = |readable: &[(String, String)], error: &FormError| {
         let sub_code = match error {
             FormError::InvalidUtf8 { .. } => SubCode::IsvInvalidCharset,
@@ -152,6 +154,7 @@ fn decode(
         Some(body) => parse_urlencoded(body).map_err(|e| refuse(&query, &e))?,
         None => Vec::new(),
     };
+    // deviation: ali-duplicate-key
     merge_params(&query, &body).map_err(|_| {
         let readable: Vec<(String, String)> = query.iter().chain(&body).cloned().collect();
         Box::new(pre_auth_error(
@@ -164,7 +167,7 @@ fn decode(
 
 /// A gateway error found before the signature was checked: under the method's node if one is
 /// named, signed if the app_id names a known app (spec §10.7 item 5), with the request's
-/// sign_type or RSA2.
+/// sign_type or RSA2 (deviations: `ali-common-parameter-error-signed`, `ali-method-unsigned`).
 fn pre_auth_error(state: &AppState, params: &[(String, String)], sub_code: SubCode) -> Reply {
     let method = first_value(params, "method").and_then(Method::from_wire);
     let sign_type = first_value(params, "sign_type")
@@ -185,6 +188,8 @@ fn process(
     state: &AppState,
     origin: &str,
 ) -> Reply {
+    // The timestamp's format is checked, not its distance from now (deviation:
+    // ali-timestamp-not-checked).
     let common = match CommonParams::parse(params) {
         Ok(common) => common,
         Err(error) => return pre_auth_error(state, params, error.sub_code),
@@ -213,6 +218,7 @@ fn process(
         let echo = invalid_signature_sub_msg(&canonical_string(params));
         return Reply::failure(&caller, SubCode::IsvInvalidSignature, echo);
     }
+    // deviation: ali-app-auth-token
     if let Some(token) = &common.app_auth_token
         && !app.app_auth_tokens.contains(token)
     {
@@ -232,15 +238,25 @@ fn process(
     let biz = common.biz_content.as_deref();
     let reply = {
         let mut world = state.world();
+        let World {
+            alipay,
+            alipay_bills,
+            ids,
+            ..
+        } = &mut *world;
         match method {
-            Method::TradeRefund => refund::handle(&caller, biz, &mut world, now),
-            Method::TradeFastpayRefundQuery => refund_query::handle(&caller, biz, &world),
-            Method::TradeQuery => trade_query::handle(&caller, biz, &world, now),
-            Method::TradeClose => close::handle(&caller, biz, &mut world, now),
+            Method::TradeRefund => refund::handle(&caller, biz, alipay, now),
+            Method::TradeFastpayRefundQuery => refund_query::handle(&caller, biz, alipay),
+            Method::TradeQuery => trade_query::handle(&caller, biz, alipay, now),
+            Method::TradeClose => close::handle(&caller, biz, alipay, now),
             Method::TradePrecreate => {
-                precreate::handle(&caller, biz, common.notify_url.as_deref(), &mut world, now)
+                let notify_url = common.notify_url.as_deref();
+                precreate::handle(&caller, biz, notify_url, alipay, ids, now)
             }
-            Method::DataBillDownloadUrlQuery => bill::handle(&caller, biz, &mut world, now, origin),
+            Method::DataBillDownloadUrlQuery => {
+                bill::handle(&caller, biz, alipay, alipay_bills, ids, now, origin)
+            }
+            // deviation: ali-unserved-method
             _ => Reply::gateway_default(Some(method), None, SubCode::IsvInvalidMethod),
         }
     };
@@ -262,12 +278,14 @@ fn injected_reply(caller: &Caller, fault: &Fault) -> Option<Reply> {
     Some(Reply::failure(caller, sub_code, msg))
 }
 
-/// A biz_content the API cannot use: 40004 ACQ.INVALID_PARAMETER (spec §4.2, §11).
+/// A biz_content the API cannot use: 40004 ACQ.INVALID_PARAMETER (spec §4.2, §11;
+/// deviations: `ali-biz-content-invalid`, `ali-amount-invalid`).
 fn biz_error(caller: &Caller, error: &BizContentError) -> Reply {
     Reply::failure(caller, error.sub_code(), error.sub_msg()).noting(&error.to_string())
 }
 
-/// The ledger's view of the trade a request names (`trade_no` wins, spec §4.2).
+/// The ledger's view of the trade a request names (`trade_no` wins, spec §4.2; deviation:
+/// `ali-trade-no-wins`).
 fn ledger_ref(trade: TradeRef<'_>) -> LedgerTradeRef {
     match trade {
         TradeRef::TradeNo(no) => LedgerTradeRef::TradeNo(no.to_owned()),

@@ -1,5 +1,7 @@
 //! `alipay.trade.precreate` (spec §6.5): a QR-code trade, WAIT_BUYER_PAY, that exists for
-//! query, refund and close only once the buyer scans or pays it (admin API).
+//! query, refund and close only once the buyer scans or pays it (admin API; deviation:
+//! `ali-precreate-invisible`). `timeout_express` and `qr_code_timeout_express` are accepted,
+//! not enforced (deviation: `ali-precreate-timeouts`).
 
 use paysandbox_protocol::alipay::{
     BizContentError, BizRequest, FieldProblem, ResponseStatus, SubCode, TradePrecreateRequest,
@@ -9,20 +11,22 @@ use paysandbox_protocol::money::AmountError;
 
 use super::reply::{self, Caller, Reply, precreate_error};
 use crate::clock::Timestamp;
-use crate::ledger::alipay::PrecreateCommand;
-use crate::state::World;
+use crate::ids::IdGenerator;
+use crate::ledger::alipay::{AlipayLedger, PrecreateCommand};
 
 /// Creates the trade (or answers the same one again) with its QR code.
 pub fn handle(
     caller: &Caller,
     biz: Option<&str>,
     notify_url: Option<&str>,
-    world: &mut World,
+    ledger: &mut AlipayLedger,
+    ids: &mut IdGenerator,
     now: Timestamp,
 ) -> Reply {
     let request = match TradePrecreateRequest::parse_opt(biz) {
         Ok(request) => request,
         // An amount above the 100000000 yuan limit has precreate's own code (fzlee docstring).
+        // deviation: ali-amount-invalid
         Err(
             error @ BizContentError::InvalidField {
                 field: "total_amount",
@@ -44,8 +48,7 @@ pub fn handle(
         store_id: request.store_id,
         notify_url: notify_url.filter(|u| !u.is_empty()).map(str::to_owned),
     };
-    let World { alipay, ids, .. } = world;
-    match alipay.precreate(command, now, ids) {
+    match ledger.precreate(command, now, ids) {
         Ok(trade) => {
             let node = TradePrecreateResponse {
                 status: ResponseStatus::success(),

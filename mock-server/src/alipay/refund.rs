@@ -7,11 +7,15 @@ use paysandbox_protocol::money::Fen;
 
 use super::reply::{Caller, Reply, refund_error};
 use crate::clock::Timestamp;
-use crate::ledger::alipay::{RefundCommand, RefundOutcome};
-use crate::state::World;
+use crate::ledger::alipay::{AlipayLedger, RefundCommand, RefundOutcome};
 
 /// Parses the biz_content and applies the refund to the ledger.
-pub fn handle(caller: &Caller, biz: Option<&str>, world: &mut World, now: Timestamp) -> Reply {
+pub fn handle(
+    caller: &Caller,
+    biz: Option<&str>,
+    ledger: &mut AlipayLedger,
+    now: Timestamp,
+) -> Reply {
     let request = match TradeRefundRequest::parse_opt(biz) {
         Ok(request) => request,
         Err(error) => return super::biz_error(caller, &error),
@@ -32,12 +36,13 @@ pub fn handle(caller: &Caller, biz: Option<&str>, world: &mut World, now: Timest
         out_request_no: request.out_request_no.clone(),
         refund_reason: request.refund_reason.clone(),
     };
-    match world.alipay.refund(command, now) {
+    match ledger.refund(command, now) {
         Ok(outcome) => Reply::node(caller, &success(&outcome, detail), "SUCCESS"),
         Err(error) => {
             // Failure nodes still carry out_trade_no, refund_fee and send_back_fee (the real
             // capture in spec §4.3); refund_fee is what the trade had refunded so far.
-            let trade = world.alipay.trade(&caller.app_id, &by);
+            // deviation: ali-refund-failure-node
+            let trade = ledger.trade(&caller.app_id, &by);
             let (sub_code, sub_msg, note) = refund_error(&error);
             let outcome = sub_code.as_str().to_owned();
             let node = TradeRefundResponse {
@@ -62,7 +67,8 @@ pub fn handle(caller: &Caller, biz: Option<&str>, world: &mut World, now: Timest
 
 /// The success node. `refund_fee` is the trade's cumulative refund; `fund_change` says whether
 /// this call moved money. `send_back_fee` is `0.00` as in every real capture, unless
-/// `query_options` asks for `refund_detail_item_list`, which the current doc ties it to.
+/// `query_options` asks for `refund_detail_item_list`, which the current doc ties it to
+/// (deviation: `ali-send-back-fee`).
 fn success(outcome: &RefundOutcome, detail: bool) -> TradeRefundResponse {
     let RefundOutcome {
         refund,

@@ -7,18 +7,19 @@ use paysandbox_protocol::alipay::{
 use paysandbox_protocol::money::Fen;
 
 use super::reply::{self, Caller, Reply};
-use crate::state::World;
+use crate::ledger::alipay::AlipayLedger;
 
 /// Answers one refund of a trade by its request number.
 ///
 /// * trade unknown → ACQ.TRADE_NOT_EXIST `查询退款的交易不存在`;
 /// * refund found → its data with `refund_status` REFUND_SUCCESS (synchronous refunds succeed
-///   when accepted); `gmt_refund_pay` and `refund_detail_item_list`/`send_back_fee` only when
-///   `query_options` asks for them;
+///   when accepted; deviation: `ali-query-refund-status`); `gmt_refund_pay` and
+///   `refund_detail_item_list`/`send_back_fee` only when `query_options` asks for them;
 /// * no refund with that number → `10000 Success` with nothing else: the old rule reads any
 ///   refund data (even trade_no) as "refunded", the new one needs `refund_status`, and both
-///   then say "not refunded, retry with the same out_request_no" (spec §5.3, UNCONFIRMED).
-pub fn handle(caller: &Caller, biz: Option<&str>, world: &World) -> Reply {
+///   then say "not refunded, retry with the same out_request_no" (spec §5.3, UNCONFIRMED;
+///   deviation: `ali-query-never-refunded`).
+pub fn handle(caller: &Caller, biz: Option<&str>, ledger: &AlipayLedger) -> Reply {
     let request = match FastpayRefundQueryRequest::parse_opt(biz) {
         Ok(request) => request,
         Err(error) => return super::biz_error(caller, &error),
@@ -28,10 +29,7 @@ pub fn handle(caller: &Caller, biz: Option<&str>, world: &World) -> Reply {
         return super::biz_error(caller, &error);
     };
     let by = super::ledger_ref(trade);
-    let Some(lookup) = world
-        .alipay
-        .query_refund(&caller.app_id, &by, &request.out_request_no)
-    else {
+    let Some(lookup) = ledger.query_refund(&caller.app_id, &by, &request.out_request_no) else {
         let sub_code = SubCode::AcqTradeNotExist;
         let msg = reply::sub_msg(&sub_code, Some(caller.method));
         return Reply::failure(caller, sub_code, msg);

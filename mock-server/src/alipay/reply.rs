@@ -2,9 +2,9 @@
 //!
 //! | outcome | node | code / sub_code | signed |
 //! |---|---|---|---|
-//! | `method` missing or not one of the six served | `error_response` | 40001 `isv.missing-method` / 40002 `isv.invalid-method` | no (UNCONFIRMED: no node can be named) |
+//! | `method` missing or not one of the six served | `error_response` | 40001 `isv.missing-method` / 40002 `isv.invalid-method` | no (UNCONFIRMED: no node can be named; deviation: `ali-method-unsigned`) |
 //! | query or body not decodable, or a key twice with two values | method node if the method is readable, else `error_response` | 40002 `isv.invalid-charset` (not UTF-8) / `isv.invalid-parameter` | like the rows below |
-//! | another common parameter missing or invalid | method node | 40001 `isv.missing-*` / 40002 `isv.invalid-*` | yes when app_id names a known app, else no |
+//! | another common parameter missing or invalid | method node | 40001 `isv.missing-*` / 40002 `isv.invalid-*` | yes when app_id names a known app, else no (deviation: `ali-common-parameter-error-signed`) |
 //! | unknown `app_id` | method node | 40002 `isv.invalid-app-id` `无效的AppID参数` | no: no key to pick |
 //! | bad signature | method node | 40002 `isv.invalid-signature`, sub_msg echoes the canonical string | yes |
 //! | unknown `app_auth_token` | method node | 20001 `aop.invalid-app-auth-token` | yes |
@@ -18,7 +18,9 @@
 //! "Signed" means: the node's exact bytes signed with the app's platform (alipay) private key,
 //! with the hash of the request's `sign_type` (RSA2 when it is missing or invalid), `sign` right
 //! after the node. Every answer is HTTP 200 except injected statuses and a method other than
-//! GET/POST (nginx 405). Content-Type `text/html;charset=utf-8` (UNCONFIRMED, see DEVIATIONS.md).
+//! GET/POST (nginx 405). Content-Type `text/html;charset=utf-8` (UNCONFIRMED; deviation:
+//! `ali-content-type`). Each answer the mock chose where the spec is UNCONFIRMED names its
+//! DEVIATIONS.md row with a `deviation:` comment.
 
 use std::sync::Arc;
 
@@ -32,7 +34,8 @@ use crate::http;
 use crate::ledger::alipay::{CloseError, PrecreateError, RefundError};
 use crate::state::AlipayKeys;
 
-/// Response Content-Type (UNCONFIRMED what the real gateway sends; no client reads it).
+/// Response Content-Type (UNCONFIRMED what the real gateway sends; no client reads it;
+/// deviation: `ali-content-type`).
 pub const CONTENT_TYPE: &str = "text/html;charset=utf-8";
 
 /// Who signs a response: the app's platform key, with the request's sign type.
@@ -227,8 +230,8 @@ fn refusal(sub_code: SubCode, note: Option<String>) -> Refusal {
     (sub_code, msg, note)
 }
 
-/// The sub_code of each refund refusal (spec §4.4, §4.5). UNCONFIRMED choices are listed in
-/// DEVIATIONS.md.
+/// The sub_code of each refund refusal (spec §4.4, §4.5). UNCONFIRMED choices name their
+/// DEVIATIONS.md rows.
 pub fn refund_error(error: &RefundError) -> Refusal {
     let note = Some(error.to_string());
     match error {
@@ -244,6 +247,7 @@ pub fn refund_error(error: &RefundError) -> Refusal {
         RefundError::ExceedsRefundable { .. } => refusal(SubCode::AcqReasonTradeRefundFeeErr, note),
         // UNCONFIRMED (spec §4.5 rule 9): the outcome-unknown code, whose documented handling
         // (retry with the same out_request_no and amount) succeeds once 3 s have passed.
+        // deviation: ali-refund-spacing
         RefundError::TooSoon => refusal(
             SubCode::AcqSystemError,
             Some("refunds of one trade must be 3 s apart".to_owned()),
@@ -254,7 +258,7 @@ pub fn refund_error(error: &RefundError) -> Refusal {
     }
 }
 
-/// The sub_code of each close refusal (spec §6.3).
+/// The sub_code of each close refusal (spec §6.3; deviation: `ali-close-errors`).
 pub fn close_error(error: &CloseError) -> Refusal {
     match error {
         CloseError::TradeNotExist => refusal(SubCode::AcqTradeNotExist, None),
@@ -263,7 +267,8 @@ pub fn close_error(error: &CloseError) -> Refusal {
 }
 
 /// The sub_code of each precreate refusal. The spec names only ACQ.TOTAL_FEE_EXCEED; these
-/// are the precreate page's codes for a reused out_trade_no (listed in DEVIATIONS.md).
+/// are the precreate page's codes for a reused out_trade_no (deviation:
+/// `ali-precreate-reused-out-trade-no`).
 pub fn precreate_error(error: &PrecreateError) -> Refusal {
     let note = Some(error.to_string());
     match error {

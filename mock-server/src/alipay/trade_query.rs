@@ -8,16 +8,16 @@ use paysandbox_protocol::money::Fen;
 
 use super::reply::{self, Caller, Reply};
 use crate::clock::Timestamp;
-use crate::ledger::alipay::{self as ledger, Trade};
-use crate::state::World;
+use crate::ledger::alipay::{self as ledger, AlipayLedger, Trade};
 
 /// Answers a trade's state and amounts.
 ///
 /// Paid trades show the total as `buyer_pay_amount`, `invoice_amount` and `receipt_amount`,
 /// unpaid ones `0.00` (the WAIT_BUYER_PAY capture); refunds do not change them (UNCONFIRMED
-/// whether a full refund zeroes receipt_amount, spec §6.2). An unknown trade is
+/// whether a full refund zeroes receipt_amount, spec §6.2; deviation:
+/// `ali-receipt-amount-after-refund`). An unknown trade is
 /// ACQ.TRADE_NOT_EXIST with the zero amounts and the echoed id of the real capture.
-pub fn handle(caller: &Caller, biz: Option<&str>, world: &World, now: Timestamp) -> Reply {
+pub fn handle(caller: &Caller, biz: Option<&str>, trades: &AlipayLedger, now: Timestamp) -> Reply {
     let request = match TradeQueryRequest::parse_opt(biz) {
         Ok(request) => request,
         Err(error) => return super::biz_error(caller, &error),
@@ -27,7 +27,7 @@ pub fn handle(caller: &Caller, biz: Option<&str>, world: &World, now: Timestamp)
         return super::biz_error(caller, &error);
     };
     let by = super::ledger_ref(trade);
-    let Some(trade) = world.alipay.trade(&caller.app_id, &by) else {
+    let Some(trade) = trades.trade(&caller.app_id, &by) else {
         let sub_code = SubCode::AcqTradeNotExist;
         let msg = reply::sub_msg(&sub_code, Some(caller.method));
         let outcome = sub_code.as_str().to_owned();
@@ -43,7 +43,7 @@ pub fn handle(caller: &Caller, biz: Option<&str>, world: &World, now: Timestamp)
         };
         return Reply::node(caller, &node, outcome);
     };
-    let status = world.alipay.trade_status(trade, now);
+    let status = trades.trade_status(trade, now);
     let fund_bills = request.query_options.iter().any(|o| o == "fund_bill_list");
     Reply::node(caller, &node(trade, status, fund_bills), "SUCCESS")
 }

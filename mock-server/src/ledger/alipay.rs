@@ -21,11 +21,16 @@ use serde::{Deserialize, Serialize};
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
 
+mod bill_links;
+
+pub use bill_links::{BillLink, BillLinks, LINK_LIFETIME};
+
 /// Tunable rules. The defaults are the choices listed in DEVIATIONS.md.
 #[derive(Debug, Clone)]
 pub struct AlipayRules {
     /// Trades paid longer ago than this are TRADE_FINISHED and refuse refunds
-    /// (ACQ.TRADE_HAS_FINISHED). Set by contract; UNCONFIRMED default (spec §4.6): 365 days.
+    /// (ACQ.TRADE_HAS_FINISHED). Set by contract; UNCONFIRMED default (spec §4.6): 365 days
+    /// (deviation: `ali-refund-period`).
     pub refund_period: Duration,
     /// Minimum time between two refunds of one trade (spec §4.1: 3 s).
     pub refund_spacing: Duration,
@@ -41,7 +46,7 @@ impl Default for AlipayRules {
 }
 
 /// Buyer login shown (masked) on trades paid without a named buyer: sandbox buyers look like
-/// `xxx@sandbox.com` (spec §9).
+/// `xxx@sandbox.com` (spec §9; deviation: `ali-default-buyer`).
 pub const DEFAULT_BUYER_LOGON_ID: &str = "csq***@sandbox.com";
 /// Buyer user id (2088 and 12 digits) of trades paid without a named buyer.
 pub const DEFAULT_BUYER_USER_ID: &str = "2088102177846880";
@@ -54,7 +59,8 @@ pub struct App {
     /// Display name.
     pub name: String,
     /// The seller's available balance in fen; a refund larger than it gets
-    /// ACQ.SELLER_BALANCE_NOT_ENOUGH. Payments add to it, refunds take from it.
+    /// ACQ.SELLER_BALANCE_NOT_ENOUGH. Payments add to it, refunds take from it (deviation:
+    /// `ali-seller-balance`).
     pub seller_balance: u64,
     /// `app_auth_token` values accepted for this app (ISV calls acting for it); any other
     /// token is refused with `20001 aop.invalid-app-auth-token`.
@@ -655,7 +661,8 @@ impl AlipayLedger {
     }
 
     /// A trade of `app_id` as a client names it; `None` when it does not exist for the
-    /// client (unknown, another app's, or a precreated trade whose QR was never scanned).
+    /// client (unknown, another app's, or a precreated trade whose QR was never scanned;
+    /// deviation: `ali-precreate-invisible`).
     fn find(&self, app_id: &str, by: &TradeRef) -> Option<usize> {
         let index = match by {
             TradeRef::TradeNo(no) => *self.trades_by_trade_no.get(no)?,
@@ -674,8 +681,9 @@ impl AlipayLedger {
     /// answers):
     /// 1. the trade exists for this app (ACQ.TRADE_NOT_EXIST);
     /// 2. an earlier refund with the same request number (out_request_no, or the trade's
-    ///    out_trade_no when absent): same amount → that refund again with `fund_change` N,
-    ///    nothing moved, whatever the trade's state now; other amount →
+    ///    out_trade_no when absent; deviation: `ali-refund-without-out-request-no`): same
+    ///    amount → that refund again with `fund_change` N, nothing moved, whatever the trade's
+    ///    state now (deviation: `ali-replay-after-close`); other amount →
     ///    ACQ.DISCORDANT_REPEAT_REQUEST;
     /// 3. the trade's state: WAIT_BUYER_PAY → ACQ.TRADE_STATUS_ERROR, TRADE_CLOSED →
     ///    ACQ.TRADE_HAS_CLOSE, TRADE_FINISHED (or paid longer ago than the refund period) →
@@ -838,7 +846,8 @@ impl AlipayLedger {
 
     /// `alipay.trade.precreate`: a new WAIT_BUYER_PAY trade with a QR code, invisible until
     /// scanned or paid (admin API). The same out_trade_no with the same amount and subject
-    /// while still unpaid answers the same trade and QR code again.
+    /// while still unpaid answers the same trade and QR code again (deviation:
+    /// `ali-precreate-reused-out-trade-no`).
     pub fn precreate(
         &mut self,
         cmd: PrecreateCommand,

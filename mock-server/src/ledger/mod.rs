@@ -1,4 +1,6 @@
-//! The domain: merchants, orders, refunds, balances and their rules, for each platform.
+//! The domain: merchants, orders, refunds, balances and their rules, for each platform, and
+//! what each keeps beside its ledger (WeChat: the refund rate limits and the sandbox keys;
+//! Alipay: the bill download links).
 //!
 //! Synchronous and free of HTTP and wire types: a route decodes and authenticates a request,
 //! calls one ledger method with the current time, and encodes what comes back. Each method

@@ -10,11 +10,11 @@ use paysandbox_protocol::wechat::{
     CouponType, OrderCoupon, RefundAccount, RefundStatus as WireRefundStatus, ResultCode, SignType,
 };
 
-use super::{Draft, Kind, Platform};
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
 use crate::ledger::alipay::{TradeEvent, TradeEventKind, TradeStatus};
 use crate::ledger::wechat::{CouponKind, FinishedRefund, OrderRef, WechatLedger};
+use crate::outbox::{Draft, Kind, Platform};
 use crate::state::AppState;
 
 const XML: &str = "text/xml";
@@ -134,6 +134,7 @@ pub(super) fn wechat_payment(
         err_code: None,
         err_code_des: None,
         openid: d.openid.clone(),
+        // deviation: wx-notify-is-subscribe
         is_subscribe: Some("N".to_owned()),
         trade_type: d.trade_type.clone(),
         bank_type: d.bank_type.clone(),
@@ -177,11 +178,6 @@ pub(super) fn wechat_payment(
     })
 }
 
-/// `yyyy-MM-dd HH:mm:ss.SSS`, the format of `gmt_refund` (§7.2, e.g. `2020-03-27 18:19:15.143`).
-fn with_millis(at: Timestamp) -> String {
-    format!("{}.{:03}", at.beijing_datetime(), at.0.rem_euclid(1000))
-}
-
 /// The `trade_status_sync` notification of an Alipay trade event (§7.2), signed with the
 /// app's Alipay (platform) private key, RSA2. `None` without a notify URL or keys.
 pub(super) fn alipay_trade(
@@ -197,6 +193,7 @@ pub(super) fn alipay_trade(
     let full_refund = event.kind == TradeEventKind::Refunded && closed;
     // A full refund's capture carries no receipt_amount or fund_bill_list (§7.2).
     let money = paid && !full_refund;
+    // deviation: ali-notify-close (closing an unpaid trade notifies TRADE_CLOSED)
     let status = if closed {
         WireTradeStatus::TradeClosed
     } else {
@@ -204,6 +201,7 @@ pub(super) fn alipay_trade(
     };
     let refund = event.refund.as_ref();
     let message = TradeNotification {
+        // deviation: ali-notify-notify-time (the event's time, signed once)
         notify_time: event.at.beijing_datetime(),
         notify_type: "trade_status_sync".to_owned(),
         notify_id: notify_id.clone(),
@@ -215,6 +213,7 @@ pub(super) fn alipay_trade(
         out_biz_no: refund.map(|r| r.out_request_no.clone()),
         buyer_id: trade.buyer_user_id.clone(),
         buyer_logon_id: trade.buyer_logon_id.clone(),
+        // deviation: ali-notify-omitted-fields
         seller_id: None,
         seller_email: None,
         trade_status: status.clone(),
@@ -229,7 +228,7 @@ pub(super) fn alipay_trade(
         body: trade.body.clone(),
         gmt_create: Some(trade.created_at.beijing_datetime()),
         gmt_payment: trade.paid_at.map(Timestamp::beijing_datetime),
-        gmt_refund: refund.map(|r| with_millis(r.refunded_at)),
+        gmt_refund: refund.map(|r| r.refunded_at.beijing_datetime_millis()),
         gmt_close: if closed {
             trade.closed_at.map(Timestamp::beijing_datetime)
         } else {
@@ -246,6 +245,7 @@ pub(super) fn alipay_trade(
         passback_params: None,
     };
     let mut params = message.to_params();
+    // deviation: ali-notify-sign-type
     sign_notification(&mut params, &keys.alipay_private, AlipaySignType::Rsa2).ok()?;
     Some(Draft {
         platform: Platform::Alipay,

@@ -17,8 +17,7 @@
 //! The handler takes the ledger and the merchant, not a route: a second ledger (the
 //! `/sandboxnew/` sandbox) can reuse it as is.
 
-use std::time::Duration;
-
+use paysandbox_protocol::beijing;
 use paysandbox_protocol::wechat::Params;
 use paysandbox_protocol::wechat::bill::{
     Bill, BillDate, BillError, BillRow, BillSummary, BillType, DownloadBillRequest, Fee, bill_msg,
@@ -29,26 +28,12 @@ use super::reply::Reply;
 use crate::clock::Timestamp;
 use crate::ledger::wechat::{CouponKind, Order, Refund, WechatLedger};
 
-/// The merchant's fee rate in basis points (0.60%, the common rate).
+/// The merchant's fee rate in basis points (0.60%, the common rate; deviation: `wx-bill-fee`).
 pub const RATE_BASIS_POINTS: u64 = 60;
 /// The rate as printed in 费率.
 pub const RATE_TEXT: &str = "0.60%";
 /// Beijing hour from which yesterday's bill exists.
 pub const BILL_READY_HOUR: i64 = 9;
-
-const DAY_MS: i64 = 86_400_000;
-const BEIJING_OFFSET_MS: i64 = 8 * 3_600_000;
-
-/// The Beijing calendar day of an instant (days since 1970-01-01) and the milliseconds into it.
-pub fn beijing_day(at: Timestamp) -> (i64, i64) {
-    let local = at.0.saturating_add(BEIJING_OFFSET_MS);
-    (local.div_euclid(DAY_MS), local.rem_euclid(DAY_MS))
-}
-
-/// The first instant of a Beijing calendar day.
-pub fn day_start(day: i64) -> Timestamp {
-    Timestamp(day.saturating_mul(DAY_MS).saturating_sub(BEIJING_OFFSET_MS))
-}
 
 /// The fee on `fen` at the merchant's rate, rounded half up to the fen.
 pub fn fee_fen(fen: u64) -> u64 {
@@ -58,12 +43,10 @@ pub fn fee_fen(fen: u64) -> u64 {
 /// The first day that is still downloadable on `today`: three calendar months back (the day
 /// clamped to the month's length).
 fn earliest(today: BillDate) -> Option<BillDate> {
-    let months = i32::from(today.year) * 12 + i32::from(today.month) - 1 - 3;
-    let year = u16::try_from(months.div_euclid(12)).ok()?;
-    let month = u8::try_from(months.rem_euclid(12) + 1).ok()?;
-    (1..=today.day)
-        .rev()
-        .find_map(|day| BillDate::new(year, month, day))
+    let today = beijing::date(i32::from(today.year), today.month, today.day)?;
+    let first = beijing::add_months(today, -3)?;
+    let year = u16::try_from(first.year()).ok()?;
+    BillDate::new(year, u8::from(first.month()), first.day())
 }
 
 /// Answers a downloadbill request of an authenticated merchant.
@@ -72,21 +55,25 @@ pub fn handle(params: &Params, mch_id: &str, ledger: &mut WechatLedger, now: Tim
         Ok(fields) => fields,
         Err(error) => return Reply::BillFail(error.to_error()),
     };
-    let (today, ms_into_today) = beijing_day(now);
+    let (today, ms_into_today) = now.beijing_day();
     let day = date.days_since_epoch();
     let too_old = BillDate::from_days_since_epoch(today)
         .and_then(earliest)
         .is_none_or(|first| date < first);
     if day > today || too_old {
+        // deviation: wx-bill-out-of-range
         return Reply::BillFail(BillError::new(bill_msg::DATA_FORMAT_ERROR, Some("20001")));
     }
     let ready_at = BILL_READY_HOUR * 3_600_000;
     if day == today || (day == today - 1 && ms_into_today < ready_at) {
+        // deviation: wx-bill-creating
         return Reply::BillFail(BillError::new(bill_msg::BILL_CREATING, None));
     }
+    // deviation: wx-bill-refund-status (the status when downloaded)
     ledger.settle_due(now);
     let rows = rows(ledger, mch_id, day, bill_type);
     if rows.is_empty() {
+        // deviation: wx-bill-empty-type
         return Reply::BillFail(BillError::no_bill_exist());
     }
     let bill = Bill {
@@ -108,8 +95,8 @@ pub fn handle(params: &Params, mch_id: &str, ledger: &mut WechatLedger, now: Tim
 /// The bill's rows for one merchant and day, sorted by 交易时间 (stable: payments of the same
 /// second before refunds).
 pub fn rows(ledger: &WechatLedger, mch_id: &str, day: i64, bill_type: BillType) -> Vec<BillRow> {
-    let start = day_start(day);
-    let end = start.plus(Duration::from_millis(DAY_MS.unsigned_abs()));
+    let start = Timestamp::beijing_day_start(day);
+    let end = Timestamp::beijing_day_start(day.saturating_add(1));
     let in_day = |t: Timestamp| start <= t && t < end;
     let mut rows: Vec<(Timestamp, BillRow)> = Vec::new();
     if matches!(bill_type, BillType::All | BillType::Success) {
@@ -122,6 +109,7 @@ pub fn rows(ledger: &WechatLedger, mch_id: &str, day: i64, bill_type: BillType) 
     if bill_type != BillType::Success {
         for (refund, order) in ledger.refunds(Some(mch_id)) {
             let recharge = recharge_coupon_refund(refund) > 0;
+            // deviation: wx-bill-recharge-refund
             if in_day(refund.requested_at) && (bill_type != BillType::RechargeRefund || recharge) {
                 rows.push((refund.requested_at, refund_row(refund, order)));
             }
@@ -176,7 +164,7 @@ fn payment_row(order: &Order, paid_at: Timestamp) -> BillRow {
 }
 
 /// A refund line: the order's amounts are zero (UNCONFIRMED whether real refund rows repeat
-/// them), the refund's in 退款金额 / 申请退款金额.
+/// them; deviation: `wx-bill-refund-row-amounts`), the refund's in 退款金额 / 申请退款金额.
 fn refund_row(refund: &Refund, order: &Order) -> BillRow {
     let settlement = refund.settlement_refund_fee;
     BillRow {
@@ -215,14 +203,14 @@ mod tests {
         // 2026-11-21 16:00:00 UTC is 2026-11-22 00:00:00 in Beijing.
         let start = Timestamp(1_795_276_800_000);
         assert_eq!(start.beijing_datetime(), "2026-11-22 00:00:00");
-        let (day, ms) = beijing_day(start);
+        let (day, ms) = start.beijing_day();
         assert_eq!(ms, 0);
-        assert_eq!(day_start(day), start);
+        assert_eq!(Timestamp::beijing_day_start(day), start);
         assert_eq!(
             BillDate::from_days_since_epoch(day).unwrap().compact(),
             "20261122"
         );
-        assert_eq!(beijing_day(Timestamp(start.0 - 1)).0, day - 1);
+        assert_eq!(Timestamp(start.0 - 1).beijing_day().0, day - 1);
     }
 
     #[test]

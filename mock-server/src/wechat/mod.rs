@@ -17,8 +17,10 @@
 //!    (APPID_NOT_EXIST);
 //! 6. `/secapi/` only: the certificate's CN is this mch_id (CERT_ERROR);
 //! 7. the merchant's IP allow-list (NOAUTH);
-//! 8. production refund only: the merchant is not blocked for erroneous requests
-//!    (INVALID_REQ_TOO_MUCH) and is under 150 requests/s (FREQUENCY_LIMITED);
+//! 8. production refund only: the merchant's request limits admit it
+//!    ([`RefundLimits::admit`](crate::ledger::wechat::RefundLimits::admit): not blocked for erroneous requests, INVALID_REQ_TOO_MUCH;
+//!    under 150 requests/s, FREQUENCY_LIMITED); every failed answer to a known merchant's
+//!    production refund is then counted against it ([`RefundLimits::record_error`](crate::ledger::wechat::RefundLimits::record_error));
 //! 9. an injected business fault (SYSTEMERROR, BIZERR_NEED_RETRY, ...), before or after the
 //!    ledger applied the request;
 //! 10. the endpoint's own fields (PARAM_ERROR, or FAIL for a missing one), then the ledger.
@@ -48,10 +50,9 @@ use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::xml::{self, XmlError};
 
 use crate::faults::{self, Fault};
-use crate::http::{self, Body};
+use crate::http::{self, Body, ConnInfo, Surface};
 use crate::journal::JournalEntry;
-use crate::server::{ConnInfo, Surface};
-use crate::state::{AppState, ERROR_BLOCK, MerchantLimits, World};
+use crate::state::AppState;
 use crate::tls::PeerCert;
 use paysandbox_protocol::wechat::codes::return_msg as msg;
 use reply::{BusinessError, Reply, Signer, nginx};
@@ -132,6 +133,7 @@ impl Route {
             });
         };
         let endpoint = match rest {
+            // deviation: wx-sandbox-secapi-refund (and /secapi/ below keeps its certificate)
             "/pay/refund" => Endpoint::Refund,
             "/pay/getsignkey" => Endpoint::GetSignKey,
             other => Endpoint::from_path(other)?,
@@ -226,6 +228,7 @@ fn process(
     info: &ConnInfo,
     exchange: &mut Exchange,
 ) -> Reply {
+    // deviation: wx-non-post-empty-body
     if method != Method::POST {
         return Reply::ProtocolFail(msg::REQUIRE_POST_METHOD.into());
     }
@@ -234,6 +237,7 @@ fn process(
     }
     let params = match xml::decode(body) {
         Ok(params) => params,
+        // deviation: wx-body-not-utf8
         Err(XmlError::NotUtf8) => return Reply::ProtocolFail(msg::NOT_UTF8.into()),
         Err(XmlError::Empty) => return Reply::ProtocolFail(msg::POST_DATA_EMPTY.into()),
         Err(_) => return Reply::ProtocolFail(msg::XML_FORMAT_ERROR.into()),
@@ -273,11 +277,11 @@ fn process(
         Ok(signer) => signer,
         Err(reply) => return *reply,
     };
+    // deviation: wx-sandbox-rate-limits
     if endpoint == Endpoint::Refund && !route.sandbox && state.config.rate_limits {
-        let mut limits = state.limits();
-        let limits = limits.entry(signer.mch_id.clone()).or_default();
-        if let Some(error) = rate_limited(limits, now) {
-            return Reply::error(&signer, error);
+        let admitted = state.refund_limits().admit(&signer.mch_id, now);
+        if let Err(limited) = admitted {
+            return Reply::error(&signer, reply::limit_error(limited));
         }
     }
     // Faults marked after_apply let the ledger act first: the refund happened, the client
@@ -290,18 +294,7 @@ fn process(
         return Reply::error(&signer, BusinessError::new(ErrCode::from_wire(&code)));
     }
     let mut world = state.world();
-    let World {
-        wechat,
-        wechat_sandbox,
-        ids,
-        ..
-    } = &mut *world;
-    let ledger = crate::ledger::wechat::WechatLedger::select(
-        wechat,
-        wechat_sandbox,
-        route.sandbox,
-        &signer.mch_id,
-    );
+    let (ledger, ids) = world.wechat_ledger(route.sandbox, &signer.mch_id);
     let reply = match endpoint {
         Endpoint::Refund => refund::handle(&params, &signer, ledger, ids, now),
         Endpoint::RefundQuery => refundquery::handle(&params, &signer, ledger, now),
@@ -349,12 +342,15 @@ fn authenticate(
         params.non_empty("nonce_str"),
         params.non_empty("sign"),
     ) else {
+        // deviation: wx-missing-field
         return Err(Box::new(Reply::ProtocolFail(msg::LACK_PARAMS.into())));
     };
     let Ok(sign_type) = sign::request_sign_type(params) else {
+        // deviation: wx-invalid-sign-type
         return Err(Box::new(Reply::ProtocolFail(msg::INVALID_SIGN_TYPE.into())));
     };
     let Some(merchant) = merchant else {
+        // deviation: wx-mchid-not-exist-unsigned
         return Err(Box::new(Reply::Business {
             signer: None,
             appid: appid.to_owned(),
@@ -395,6 +391,7 @@ fn authenticate(
             _ => None,
         };
         if cert_mch_id != Some(mch_id) {
+            // deviation: wx-cert-of-another-merchant
             return Err(Box::new(Reply::error(
                 &signer,
                 BusinessError::with(ErrCode::CertError, "商户号与API证书不匹配"),
@@ -412,28 +409,12 @@ fn authenticate(
     Ok(signer)
 }
 
-/// Step 8: the per-merchant refund rate limits (§3.4 rule 5).
-fn rate_limited(
-    limits: &mut MerchantLimits,
-    now: crate::clock::Timestamp,
-) -> Option<BusinessError> {
-    if limits.blocked_until.is_some_and(|until| now < until) {
-        return Some(BusinessError::new(ErrCode::InvalidReqTooMuch));
-    }
-    if !limits.requests.try_record(now) {
-        return Some(BusinessError::with(
-            ErrCode::FrequencyLimited,
-            "频率限制,请降低退款请求频率后重试",
-        ));
-    }
-    None
-}
-
 /// downloadbill's failures in its own shape (§7.4, §1.2): a wrong signature is the observed
 /// `sign error` / 20001, an invalid sign_type the observed `data format error` / 20001, a
 /// missing common field `missing parameter`; a business error (unknown merchant, appid not
 /// bound, IP not allowed, an injected SYSTEMERROR) becomes its err_code as `return_msg`
-/// (UNCONFIRMED). XML and HTTP-level failures keep their shape.
+/// (UNCONFIRMED; deviation: `wx-bill-business-errors`). XML and HTTP-level failures keep
+/// their shape.
 pub fn bill_failure(reply: Reply) -> Reply {
     use paysandbox_protocol::wechat::bill::{BillError, bill_msg};
     match reply {
@@ -451,7 +432,8 @@ pub fn bill_failure(reply: Reply) -> Reply {
     }
 }
 
-/// A missing field is a protocol failure, a malformed one PARAM_ERROR (§2.3, §3.3).
+/// A missing field is a protocol failure, a malformed one PARAM_ERROR (§2.3, §3.3;
+/// deviations: `wx-missing-field`, `wx-malformed-field`).
 fn field_error(signer: &Signer, error: &FieldError) -> Reply {
     match error.kind {
         FieldErrorKind::Missing => Reply::ProtocolFail(msg::LACK_PARAMS.into()),
@@ -476,6 +458,7 @@ fn finish(
 ) -> Response<Body> {
     let now = state.clock.now();
     let outcome = reply.outcome();
+    // deviation: wx-erroneous-requests (every failure but the block's own answer counts)
     let counts_as_error = reply.is_error()
         && !matches!(&reply, Reply::Business { error, .. } if error.code == ErrCode::InvalidReqTooMuch);
     if counts_as_error
@@ -484,11 +467,7 @@ fn finish(
         && let Some(mch_id) = &exchange.merchant
         && state.world().wechat.merchant(mch_id).is_some()
     {
-        let mut limits = state.limits();
-        let limits = limits.entry(mch_id.clone()).or_default();
-        if limits.errors.record(now) > crate::state::ERROR_QPS {
-            limits.blocked_until = Some(now.plus(ERROR_BLOCK));
-        }
+        state.refund_limits().record_error(mch_id, now);
     }
     let (status, content_type, body) = reply.render(&exchange.nonce);
     state.journal().record(JournalEntry {

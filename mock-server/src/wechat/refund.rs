@@ -61,6 +61,8 @@ pub fn handle(
     }
 }
 
+/// The answer's fields; like the real one it does not echo `sign_type` (deviation:
+/// `wx-refund-response-sign-type`).
 fn response(accepted: &RefundAccepted, signer: &Signer) -> RefundResponse {
     let RefundAccepted { refund, order, .. } = accepted;
     RefundResponse {

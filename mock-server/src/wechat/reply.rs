@@ -4,14 +4,16 @@
 //! |---|---|---|---|---|
 //! | protocol failure (bad XML, bad signature, missing parameter, `invalid refund_fee`) | 200 | FAIL + `return_msg` | — | no |
 //! | business error with a known merchant | 200 | SUCCESS | FAIL + `err_code`, `err_code_des` | yes, request's sign type |
-//! | business error, merchant unknown (MCHID_NOT_EXIST) | 200 | SUCCESS | FAIL | no: there is no key to sign with |
+//! | business error, merchant unknown (MCHID_NOT_EXIST) | 200 | SUCCESS | FAIL | no: there is no key to sign with (deviation: `wx-mchid-not-exist-unsigned`) |
 //! | success | 200 | SUCCESS | SUCCESS | yes |
-//! | sandbox getsignkey | 200 | SUCCESS | — | no |
+//! | sandbox getsignkey | 200 | SUCCESS | — | no (deviation: `wx-getsignkey-unsigned`) |
 //! | certificate missing or untrusted on `/secapi/` | 400 nginx HTML | — | — | — |
 //! | downloadbill failure | 200 | FAIL + `return_msg`, `error_code` | — | no |
 //! | downloadbill success | 200 text table (`text/plain`) or gzip (`application/x-gzip`) | — | — | — |
 //!
-//! and where each ledger error becomes its err_code and message.
+//! and where each ledger error becomes its err_code and message. Each answer the mock chose
+//! where the spec is UNCONFIRMED or the platforms disagree names its DEVIATIONS.md row with a
+//! `deviation:` comment.
 
 use std::borrow::Cow;
 
@@ -23,7 +25,7 @@ use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::{Params, xml};
 
 use crate::http;
-use crate::ledger::wechat::{RefundError, RefundQueryError};
+use crate::ledger::wechat::{LimitError, RefundError, RefundQueryError};
 
 /// The merchant a response is signed for.
 #[derive(Debug, Clone)]
@@ -70,7 +72,8 @@ impl BusinessError {
 pub enum Reply {
     /// `return_code=FAIL` with this `return_msg`, unsigned.
     ProtocolFail(Cow<'static, str>),
-    /// `result_code=FAIL`; signed when the merchant is known.
+    /// `result_code=FAIL`; signed when the merchant is known (deviation:
+    /// `wx-mchid-not-exist-unsigned`).
     Business {
         /// Who to sign for; `None` when the merchant is unknown.
         signer: Option<Signer>,
@@ -88,7 +91,8 @@ pub enum Reply {
         /// The response fields, unsigned.
         fields: Params,
     },
-    /// A `return_code=SUCCESS` answer sent as is, unsigned (the sandbox's getsignkey).
+    /// A `return_code=SUCCESS` answer sent as is, unsigned (the sandbox's getsignkey;
+    /// deviation: `wx-getsignkey-unsigned`).
     Plain(Params),
     /// An nginx page: a status and an optional detail line.
     Nginx(StatusCode, Option<&'static str>),
@@ -172,6 +176,7 @@ impl Reply {
             ),
             Reply::Status(status) => (status, "text/plain", Bytes::new()),
             Reply::BillFail(error) => xml_response(&error.to_params()),
+            // deviation: wx-bill-content-type
             Reply::Bill { body, gzip: true } => (StatusCode::OK, "application/x-gzip", body),
             Reply::Bill { body, gzip: false } => {
                 (StatusCode::OK, "text/plain; charset=utf-8", body)
@@ -192,6 +197,7 @@ fn header(appid: &str, mch_id: &str, nonce: &str, result_code: &str) -> Params {
 }
 
 fn xml_response(params: &Params) -> (StatusCode, &'static str, Bytes) {
+    // deviation: wx-content-type
     (
         StatusCode::OK,
         "text/xml; charset=utf-8",
@@ -199,13 +205,14 @@ fn xml_response(params: &Params) -> (StatusCode, &'static str, Bytes) {
     )
 }
 
-/// The err_code and message of each refund refusal. Codes the spec leaves UNCONFIRMED are
-/// listed in DEVIATIONS.md.
+/// The err_code and message of each refund refusal. Codes the spec leaves UNCONFIRMED name
+/// their DEVIATIONS.md rows.
 pub fn refund_error(error: &RefundError) -> BusinessError {
     use BusinessError as E;
     match error {
         RefundError::UnknownTransactionId => E::new(ErrCode::InvalidTransactionId),
         RefundError::OrderNotExist => E::new(ErrCode::OrderNotExist),
+        // deviation: wx-out-refund-no-other-order
         RefundError::OutRefundNoOfAnotherOrder => E::with(
             ErrCode::InvalidRequest,
             "退款单号已被其他订单使用,请更换out_refund_no",
@@ -214,17 +221,22 @@ pub fn refund_error(error: &RefundError) -> BusinessError {
         RefundError::PayerAccountAbnormal => E::new(ErrCode::UserAccountAbnormal),
         RefundError::OrderNotReady => E::new(ErrCode::OrderNotReady),
         RefundError::Overdue => E::new(ErrCode::TradeOverdue),
+        // deviation: wx-total-fee-mismatch
         RefundError::TotalFeeMismatch { .. } => E::with(
             ErrCode::InvalidRequest,
             "订单金额或退款金额与之前请求不一致,请核实后再试",
         ),
+        // deviation: wx-fully-refunded
         RefundError::FullyRefunded => E::with(ErrCode::TradeStateError, "订单状态错误"),
+        // deviation: wx-51st-refund
         RefundError::TooManyRefunds => {
             E::with(ErrCode::InvalidRequest, "该订单退款次数已达上限(50次)")
         }
+        // deviation: wx-cumulative-over-payment
         RefundError::ExceedsRefundable { .. } => {
             E::with(ErrCode::InvalidRequest, "申请退款金额超过订单可退金额")
         }
+        // deviation: wx-refund-spacing
         RefundError::TooSoonAfterPreviousRefund => E::with(
             ErrCode::FrequencyLimited,
             "同一笔订单的多次退款需间隔1分钟以上,请稍后再试",
@@ -238,9 +250,22 @@ pub fn refund_error(error: &RefundError) -> BusinessError {
 pub fn refund_query_error(error: &RefundQueryError) -> BusinessError {
     match error {
         RefundQueryError::RefundNotExist => BusinessError::new(ErrCode::RefundNotExist),
+        // deviation: wx-offset-equals-total (only offset > total gets here)
         RefundQueryError::OffsetOutOfRange { .. } => {
             BusinessError::with(ErrCode::ParamError, "offset参数错误,超出退款单总数")
         }
+    }
+}
+
+/// The err_code and message of each refund-rate refusal (§3.4 rule 5).
+pub fn limit_error(error: LimitError) -> BusinessError {
+    match error {
+        LimitError::Blocked { .. } => BusinessError::new(ErrCode::InvalidReqTooMuch),
+        // deviation: wx-refund-rate-150
+        LimitError::TooFrequent => BusinessError::with(
+            ErrCode::FrequencyLimited,
+            "频率限制,请降低退款请求频率后重试",
+        ),
     }
 }
 

@@ -2,90 +2,37 @@
 //! its own ledger (orders made there are invisible on production paths and the other way
 //! round), signed with a sandbox key from `/sandboxnew/pay/getsignkey`, MD5 only.
 //!
-//! Choices (the real sandbox is loosely documented):
+//! Choices (the real sandbox is loosely documented), each with its DEVIATIONS.md row:
 //! - the key is 32 lower-case hex digits and lives three days on the injected clock;
 //!   getsignkey answers the same key while it lives and a new one after, and a call signed
-//!   with an expired key fails like one signed with any wrong key;
+//!   with an expired key fails like one signed with any wrong key (the keys are domain state:
+//!   [`SandboxKeys`](crate::ledger::wechat::SandboxKeys); deviation: `wx-sandbox-key-lifetime`);
 //! - `/sandboxnew/pay/refund` needs no client certificate (the path that works on the real
 //!   sandbox); `/sandboxnew/secapi/pay/refund` (the path wechatpy and node-tenpay use)
-//!   behaves like production `/secapi/`: certificate required;
-//! - the sandbox has no rate limits, and its merchants are the production ones (copied into
-//!   its ledger on first use, with their own balance).
-
-use std::collections::HashMap;
-use std::time::Duration;
+//!   behaves like production `/secapi/`: certificate required (deviation:
+//!   `wx-sandbox-secapi-refund`);
+//! - the sandbox has no rate limits (deviation: `wx-sandbox-rate-limits`), and its merchants
+//!   are the production ones, copied into its ledger on first use, with their own balance
+//!   (deviation: `wx-sandbox-merchants`);
+//! - its answers carry none of the real sandbox's extra fields (deviation:
+//!   `wx-sandbox-quirks`).
 
 use paysandbox_protocol::wechat::codes::return_msg as msg;
 use paysandbox_protocol::wechat::sign::{self, SignType};
 use paysandbox_protocol::wechat::{FieldErrorKind, GetSignKeyRequest, GetSignKeyResponse, Params};
-use serde::Serialize;
 
 use super::reply::Reply;
 use crate::clock::Timestamp;
-use crate::ids::IdGenerator;
 use crate::state::AppState;
 
 /// The path prefix of every sandbox endpoint.
 pub const PREFIX: &str = "/sandboxnew";
 
-/// How long a sandbox key is valid (§8.1: "about 3 days").
-pub const KEY_LIFETIME: Duration = Duration::from_secs(3 * 86_400);
-
-/// One merchant's sandbox key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct SandboxKey {
-    /// The merchant.
-    pub mch_id: String,
-    /// `sandbox_signkey`.
-    pub key: String,
-    /// When getsignkey issued it.
-    pub issued_at: Timestamp,
-    /// When it stops working.
-    pub expires_at: Timestamp,
-}
-
-/// The sandbox keys of every merchant that asked for one.
-#[derive(Debug, Default)]
-pub struct SandboxKeys {
-    keys: HashMap<String, SandboxKey>,
-}
-
-impl SandboxKeys {
-    /// The merchant's key, if it has one that is still valid at `now`.
-    pub fn current(&self, mch_id: &str, now: Timestamp) -> Option<&str> {
-        self.keys
-            .get(mch_id)
-            .filter(|k| now < k.expires_at)
-            .map(|k| k.key.as_str())
-    }
-
-    /// The merchant's valid key, or a new one if it has none (or it expired).
-    pub fn issue(&mut self, mch_id: &str, now: Timestamp, ids: &mut IdGenerator) -> SandboxKey {
-        if let Some(key) = self.keys.get(mch_id).filter(|k| now < k.expires_at) {
-            return key.clone();
-        }
-        let key = SandboxKey {
-            mch_id: mch_id.to_owned(),
-            key: ids.wechat_sandbox_signkey(),
-            issued_at: now,
-            expires_at: now.plus(KEY_LIFETIME),
-        };
-        self.keys.insert(mch_id.to_owned(), key.clone());
-        key
-    }
-
-    /// Every key issued, valid or not, sorted by merchant.
-    pub fn list(&self) -> Vec<SandboxKey> {
-        let mut keys: Vec<SandboxKey> = self.keys.values().cloned().collect();
-        keys.sort_by(|a, b| a.mch_id.cmp(&b.mch_id));
-        keys
-    }
-}
-
 /// `POST /sandboxnew/pay/getsignkey`: `mch_id`, `nonce_str`, `sign` (MD5 with the real API
 /// key) -> `sandbox_signkey`, unsigned. Missing fields -> `缺少参数`; anything else wrong (an
 /// unknown merchant, another sign type, a signature that does not verify) -> the observed
-/// `获取沙箱密钥失败,确认交易密钥是否正确`.
+/// `获取沙箱密钥失败,确认交易密钥是否正确` (deviations: `wx-getsignkey-failure`,
+/// `wx-getsignkey-unsigned`).
 pub fn getsignkey(params: &Params, state: &AppState, now: Timestamp) -> Reply {
     let fail = || Reply::ProtocolFail(msg::GETSIGNKEY_FAIL.into());
     if params.non_empty("sign").is_none() {

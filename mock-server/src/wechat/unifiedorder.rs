@@ -18,7 +18,7 @@ use crate::ledger::wechat::{UnifiedOrderCommand, UnifiedOrderError, WechatLedger
 const MIN_EXPIRY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// The `err_code_des` of a `time_expire` too close or in the past (UNCONFIRMED: the text
-/// developers quote for this case, with INVALID_REQUEST).
+/// developers quote for this case, with INVALID_REQUEST; deviation: `wx-time-expire-short`).
 pub const TIME_EXPIRE_TOO_SHORT: &str = "time_expire时间过短，刷卡至少1分钟，其他5分钟";
 
 /// Validates the order fields and creates (or repeats) the order.
@@ -34,6 +34,7 @@ pub fn handle(
         Err(error) => return conditional_field(signer, &error),
     };
     let order = request.order;
+    // deviation: wx-fee-type
     if order.fee_type.as_deref().is_some_and(|f| f != "CNY") {
         return Reply::error(
             signer,
@@ -97,6 +98,8 @@ pub fn handle(
     }
 }
 
+/// The codes of a reused out_trade_no (deviations: `wx-unifiedorder-repeat`,
+/// `wx-orderpaid-texts`).
 fn error_code(error: UnifiedOrderError) -> ErrCode {
     match error {
         UnifiedOrderError::OrderPaid => ErrCode::OrderPaid,
@@ -106,8 +109,9 @@ fn error_code(error: UnifiedOrderError) -> ErrCode {
 }
 
 /// `openid` for JSAPI and `product_id` for NATIVE are required only for their trade type:
-/// PARAM_ERROR with the field description of the doc (UNCONFIRMED as the answer's text);
-/// every other field error as for the other endpoints.
+/// PARAM_ERROR with the field description of the doc (UNCONFIRMED as the answer's text;
+/// deviation: `wx-unifiedorder-required-by-type`); every other field error as for the other
+/// endpoints.
 fn conditional_field(signer: &Signer, error: &FieldError) -> Reply {
     let des = match error.kind {
         FieldErrorKind::Invalid(OPENID_REQUIRED) => {

@@ -7,8 +7,8 @@
 //! carry a trailing `\t` so spreadsheets keep them as text; the parser trims it.
 //!
 //! File names in the zip are UTF-8 (the zip crate's default; real archives use GBK names
-//! without the UTF-8 flag, UNCONFIRMED), so [`read_zip`] finds the detail file by its first
-//! line, not by its name.
+//! without the UTF-8 flag, UNCONFIRMED; deviation: `ali-bill-zip-names`), so [`read_zip`]
+//! finds the detail file by its first line, not by its name.
 
 use std::fmt;
 use std::io::{Cursor, Read, Write};
@@ -451,7 +451,8 @@ pub fn write_detail(bill: &TradeBill) -> String {
     out
 }
 
-/// The summary columns (UNCONFIRMED: the spec names the file, not its columns).
+/// The summary columns (UNCONFIRMED: the spec names the file, not its columns; deviation:
+/// `ali-bill-summary-columns`).
 pub const SUMMARY_COLUMNS: [&str; 10] = [
     "门店编号",
     "门店名称",

@@ -287,7 +287,8 @@ sub_codes! {
     /// `isv.app-api-punished`. sub_msg text UNCONFIRMED.
     IsvAppApiPunished = "isv.app-api-punished", InsufficientPermissions, "应用接口被处罚";
 
-    // --- 40004: bill download (spec §8; casing and code UNCONFIRMED, see DEVIATIONS.md) ---
+    // --- 40004: bill download (spec §8; casing and code UNCONFIRMED) ---
+    // deviation: ali-bill-sub-code-casing
     /// `isp.bill_not_exist`: no bill for that date (nothing happened that day).
     IspBillNotExist = "isp.bill_not_exist", BusinessFailed, "账单不存在";
     /// `isv.invalid_arguments`: bill_type or bill_date unusable (today, the future, bad format).

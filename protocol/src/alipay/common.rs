@@ -1,8 +1,10 @@
 //! Common (public) request parameters and the gateway's checks on them (spec §1.2).
 
+use std::fmt;
+
 use super::codes::SubCode;
 use super::sign::SignType;
-use std::fmt;
+use crate::beijing;
 
 /// The APIs modelled by this crate, by their `method` parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -124,56 +126,25 @@ impl Timestamp {
     /// Parses exactly `yyyy-MM-dd HH:mm:ss` with zero-padded fields and a real calendar date.
     #[must_use]
     pub fn parse(s: &str) -> Option<Timestamp> {
-        let b = s.as_bytes();
-        if b.len() != 19 {
-            return None;
-        }
-        let sep_ok = b.get(4) == Some(&b'-')
-            && b.get(7) == Some(&b'-')
-            && b.get(10) == Some(&b' ')
-            && b.get(13) == Some(&b':')
-            && b.get(16) == Some(&b':');
-        if !sep_ok {
-            return None;
-        }
-        let num = |from: usize, len: usize| -> Option<u16> {
-            let digits = b.get(from..from + len)?;
-            digits.iter().try_fold(0u16, |acc, &d| {
-                d.is_ascii_digit().then(|| acc * 10 + u16::from(d - b'0'))
-            })
-        };
-        let year = num(0, 4)?;
-        let month = u8::try_from(num(5, 2)?).ok()?;
-        let day = u8::try_from(num(8, 2)?).ok()?;
-        let hour = u8::try_from(num(11, 2)?).ok()?;
-        let minute = u8::try_from(num(14, 2)?).ok()?;
-        let second = u8::try_from(num(17, 2)?).ok()?;
-        if !(1..=12).contains(&month) || day == 0 || day > days_in_month(year, month) {
-            return None;
-        }
-        if hour > 23 || minute > 59 || second > 59 {
-            return None;
-        }
+        let local = beijing::wall_datetime(s)?;
         Some(Timestamp {
-            year,
-            month,
-            day,
-            hour,
-            minute,
-            second,
+            year: u16::try_from(local.year()).ok()?,
+            month: u8::from(local.month()),
+            day: local.day(),
+            hour: local.hour(),
+            minute: local.minute(),
+            second: local.second(),
         })
     }
 
     /// Seconds since the Unix epoch, reading this wall-clock time at `utc_offset_seconds`
     /// (28800 for GMT+8). Lets the server apply its own skew window without this crate
-    /// reading a clock.
+    /// reading a clock. Days count from the first of the month, so the fields of a value not
+    /// made by [`Timestamp::parse`] give a number rather than a panic.
     #[must_use]
     pub fn to_unix_seconds(self, utc_offset_seconds: i64) -> i64 {
-        let days = days_from_civil(
-            i64::from(self.year),
-            i64::from(self.month),
-            i64::from(self.day),
-        );
+        let first = beijing::date(i32::from(self.year), self.month, 1);
+        let days = first.map_or(0, beijing::days_since_epoch) + i64::from(self.day) - 1;
         days * 86_400
             + i64::from(self.hour) * 3_600
             + i64::from(self.minute) * 60
@@ -190,29 +161,6 @@ impl fmt::Display for Timestamp {
             self.year, self.month, self.day, self.hour, self.minute, self.second
         )
     }
-}
-
-fn days_in_month(year: u16, month: u8) -> u8 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => {
-            29
-        }
-        2 => 28,
-        _ => 0,
-    }
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// A common parameter the gateway refuses, with the exact sub_code it answers.
@@ -245,7 +193,8 @@ pub struct CommonParams {
     pub sign_type: SignType,
     /// `sign`, still base64 (verify it with [`super::sign::verify_request`]).
     pub sign: String,
-    /// `timestamp`, format-checked only (spec §1.2: skew rejection is UNCONFIRMED).
+    /// `timestamp`, format-checked only (spec §1.2: skew rejection is UNCONFIRMED; deviation:
+    /// `ali-timestamp-not-checked`).
     pub timestamp: Timestamp,
     /// `version`, always `"1.0"`.
     pub version: String,
@@ -297,7 +246,9 @@ impl CommonParams {
     /// 9. `encrypt_type`: present and not `AES` → 40002 `isv.invalid-encrypt-type`.
     ///
     /// GBK is accepted here as the gateway does, but this crate decodes and signs UTF-8 only:
-    /// an ASCII-only GBK request still verifies byte for byte.
+    /// an ASCII-only GBK request still verifies byte for byte (deviation: `ali-charset-gbk`).
+    /// Cert mode and AES content encryption are not implemented (deviation:
+    /// `ali-not-implemented`).
     ///
     /// # Errors
     /// [`CommonParamError`] carrying the sub_code to answer with.

@@ -6,10 +6,11 @@
 //! Amounts are yuan with two decimals, the fee (手续费) with five; a refund row's fee is
 //! negative. The headers are the current ("免充值券") ones; the summary has the seven fields of
 //! the ALL bill for every type (spec §7.2's conflict note: WxJava indexes five summary fields
-//! unconditionally, so the documented four-field SUCCESS summary would break it).
+//! unconditionally, so the documented four-field SUCCESS summary would break it; deviation:
+//! `wx-bill-success-summary`).
 //!
 //! Lines end in `\r\n` (UNCONFIRMED, spec §7.2; every client read splits on `\r?\n` or on
-//! backticks). The parser accepts `\n` or `\r\n`, a UTF-8 BOM, and columns in any order: it
+//! backticks; deviation: `wx-bill-line-ending`). The parser accepts `\n` or `\r\n`, a UTF-8 BOM, and columns in any order: it
 //! reads the header and maps each known column name to a field, so it reads all three bill
 //! types into the one [`BillRow`].
 
@@ -20,6 +21,7 @@ use super::codes::ReturnCode;
 use super::fields::{self, FieldError};
 use super::params::Params;
 use super::sign::SignType;
+use crate::beijing;
 use crate::money::{AmountError, format_yuan, parse_yuan_unbounded};
 
 /// `bill_type`: which transactions a bill lists.
@@ -94,16 +96,8 @@ impl BillDate {
     /// A valid calendar date, or `None`.
     #[must_use]
     pub fn new(year: u16, month: u8, day: u8) -> Option<BillDate> {
-        let leap =
-            (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
-        let days = match month {
-            1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-            4 | 6 | 9 | 11 => 30,
-            2 if leap => 29,
-            2 => 28,
-            _ => return None,
-        };
-        (year >= 1970 && (1..=days).contains(&day)).then_some(BillDate { year, month, day })
+        beijing::date(i32::from(year), month, day)?;
+        (year >= 1970).then_some(BillDate { year, month, day })
     }
 
     /// Parses `yyyyMMdd` (eight digits, a real date).
@@ -141,39 +135,22 @@ impl BillDate {
         format!("{:04}-{:02}-{:02}", self.year, self.month, self.day)
     }
 
-    /// Days since 1970-01-01 (the civil-from-days algorithm's inverse).
+    /// Days since 1970-01-01. Counted from the first of the month, so the fields of a value
+    /// not made by [`BillDate::new`] give a number rather than a panic.
     #[must_use]
     pub fn days_since_epoch(self) -> i64 {
-        let (y, m, d) = (
-            i64::from(self.year),
-            i64::from(self.month),
-            i64::from(self.day),
-        );
-        let y = if m <= 2 { y - 1 } else { y };
-        let era = y.div_euclid(400);
-        let yoe = y - era * 400;
-        let mp = (m + 9) % 12;
-        let doy = (153 * mp + 2) / 5 + d - 1;
-        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-        era * 146_097 + doe - 719_468
+        let first = beijing::date(i32::from(self.year), self.month, 1);
+        first.map_or(0, beijing::days_since_epoch) + i64::from(self.day) - 1
     }
 
     /// The date `days` days after 1970-01-01.
     #[must_use]
     pub fn from_days_since_epoch(days: i64) -> Option<BillDate> {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z - era * 146_097;
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let d = doy - (153 * mp + 2) / 5 + 1;
-        let m = if mp < 10 { mp + 3 } else { mp - 9 };
-        let y = yoe + era * 400 + i64::from(m <= 2);
+        let date = beijing::date_from_days(days)?;
         BillDate::new(
-            u16::try_from(y).ok()?,
-            u8::try_from(m).ok()?,
-            u8::try_from(d).ok()?,
+            u16::try_from(date.year()).ok()?,
+            u8::from(date.month()),
+            date.day(),
         )
     }
 }

@@ -10,6 +10,7 @@ use paysandbox_protocol::alipay::{
     Method, NodeKind, ResponseStatus, SignType, SubCode, encode_urlencoded, parse_envelope,
     parse_private_key, parse_public_key, sign_request, verify_bytes,
 };
+use paysandbox_protocol::beijing;
 
 use super::error::{Error, SignatureError};
 use crate::clock::{Clock, TokioClock};
@@ -35,8 +36,6 @@ pub const REFUND_SPACING: Duration = Duration::from_secs(3);
 const MAX_RESPONSE_BYTES: usize = 1 << 20;
 /// How much of a non-200 body an [`Error::Http`] keeps.
 const HTTP_BODY_SNIPPET: usize = 512;
-/// Beijing time (UTC+8), the zone of the `timestamp` parameter.
-const BEIJING_OFFSET_SECS: u64 = 8 * 3600;
 
 /// An async Alipay (open platform, `gateway.do`) client for one app.
 ///
@@ -315,32 +314,10 @@ pub(crate) fn open_response(
 /// `yyyy-MM-dd HH:mm:ss` in Beijing time (UTC+8), as the `timestamp` parameter and the Java
 /// SDK write it. Times before 1970 are written as 1970-01-01 08:00:00.
 pub(crate) fn beijing_timestamp(time: SystemTime) -> String {
-    let secs = time
+    let millis = time
         .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs())
-        .saturating_add(BEIJING_OFFSET_SECS);
-    let (year, month, day) = civil_from_days(secs / 86_400);
-    let rem = secs % 86_400;
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The proleptic Gregorian date `days` after 1970-01-01 (Howard Hinnant's algorithm).
-fn civil_from_days(days: u64) -> (u64, u64, u64) {
-    let z = days + 719_468;
-    let era = z / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + u64::from(month <= 2);
-    (year, month, day)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+    beijing::datetime(millis)
 }
 
 enum KeySource {

@@ -1,4 +1,9 @@
+use std::time::Duration;
+
+use super::admin::default_company;
 use super::*;
+use crate::clock::Timestamp;
+use crate::ids::IdGenerator;
 
 const MCH: &str = "1900000109";
 const DAY: Duration = Duration::from_secs(86_400);

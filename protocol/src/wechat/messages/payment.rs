@@ -1,11 +1,12 @@
 //! The payment side (§6.1, §6.3, §8.1): unified order, close order, and the sandbox's
-//! `getsignkey`. Same conventions as the refund messages of the parent module.
+//! `getsignkey`. Same conventions as the other endpoints' modules (see the parent module).
 
 use std::net::IpAddr;
 
-use super::{
+use super::common::{
     At, Put, Result, ResultHeader, read_common, read_sign_type, validate_common, write_common,
 };
+use crate::beijing;
 use crate::wechat::codes::{ReturnCode, TradeType};
 use crate::wechat::fields::{self, FieldError};
 use crate::wechat::params::Params;
@@ -43,31 +44,11 @@ fn opt(field: &'static str, v: &Option<String>, max: usize) -> Result<()> {
 
 /// `yyyyMMddHHmmss` (Beijing time, §6.1): 14 digits naming a real calendar second.
 pub fn compact_time(field: &'static str, v: &str) -> Result<()> {
-    let bad = || FieldError::invalid(field, "must be yyyyMMddHHmmss");
-    if v.len() != 14 || !v.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(bad());
-    }
-    let num = |from: usize, to: usize| v.get(from..to).and_then(|s| s.parse::<u32>().ok());
-    let (Some(y), Some(mo), Some(d), Some(h), Some(mi), Some(s)) = (
-        num(0, 4),
-        num(4, 6),
-        num(6, 8),
-        num(8, 10),
-        num(10, 12),
-        num(12, 14),
-    ) else {
-        return Err(bad());
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match mo {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return Err(bad()),
-    };
-    if y < 1970 || d == 0 || d > days || h > 23 || mi > 59 || s > 59 {
-        return Err(bad());
+    let year = v.get(0..4).and_then(|y| y.parse::<u16>().ok());
+    let since_1970 = year.is_some_and(|y| y >= 1970);
+    let digits = v.bytes().all(|b| b.is_ascii_digit());
+    if !(digits && since_1970 && beijing::parse_compact(v).is_some()) {
+        return Err(FieldError::invalid(field, "must be yyyyMMddHHmmss"));
     }
     Ok(())
 }
@@ -133,7 +114,7 @@ impl UnifiedOrder {
         {
             return Err(FieldError::invalid("fee_type", "must be an ISO 4217 code"));
         }
-        super::check_positive_fee("total_fee", self.total_fee)?;
+        super::common::check_positive_fee("total_fee", self.total_fee)?;
         spbill_create_ip(&self.spbill_create_ip)?;
         for (field, v) in [
             ("time_start", &self.time_start),

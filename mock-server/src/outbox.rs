@@ -1,0 +1,416 @@
+//! The notification outbox: every notification the platforms owe a merchant (WeChat refund
+//! results §5, WeChat payment results §6.4, Alipay `trade_status_sync` §7), its delivery
+//! history, and the real retry schedules that say when the next attempt is due.
+//!
+//! Data and rules only, on the injected clock: the delivery engine ([`crate::notify`]) builds
+//! the bodies, pushes them here, POSTs what [`Outbox::due`] names and hands each result back
+//! to `Outbox::record`, which applies the schedule.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::clock::Timestamp;
+
+/// WeChat's retry intervals after each failed attempt (spec §5.5 / §6.4): 15 attempts after
+/// the first, 16 in all over 24 h 4 min.
+pub const WECHAT_RETRY_SECS: [u64; 15] = [
+    15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10_800, 10_800, 10_800, 21_600, 21_600,
+];
+/// Alipay's retry intervals (spec §7.4: 4m, 10m, 10m, 1h, 2h, 6h, 15h): 8 attempts in all.
+pub const ALIPAY_RETRY_SECS: [u64; 7] = [240, 600, 600, 3600, 7200, 21_600, 54_000];
+/// Finished notifications (delivered, given up, or without URL) kept for the admin API; the
+/// oldest are forgotten first, so a load test cannot grow the outbox without bound
+/// (deviation: `notify-kept`).
+pub const KEEP_FINISHED: usize = 10_000;
+
+/// Which platform sends a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Platform {
+    /// WeChat Pay v2.
+    Wechat,
+    /// Alipay.
+    Alipay,
+}
+
+impl Platform {
+    /// The intervals between its attempts.
+    pub fn retry_schedule(self) -> &'static [u64] {
+        match self {
+            Platform::Wechat => &WECHAT_RETRY_SECS,
+            Platform::Alipay => &ALIPAY_RETRY_SECS,
+        }
+    }
+}
+
+/// What a notification reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// WeChat refund result (encrypted `req_info`).
+    Refund,
+    /// WeChat payment result (signed).
+    Payment,
+    /// Alipay `trade_status_sync` (payment, refund or close).
+    Trade,
+}
+
+/// Where a notification stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// Attempts remain; `next_attempt_at` says when.
+    Pending,
+    /// The receiver acknowledged it.
+    Delivered,
+    /// Every scheduled attempt failed.
+    Failed,
+    /// Neither the refund/order nor the merchant has a notify URL: nothing is sent.
+    NoUrl,
+}
+
+/// One delivery attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Attempt {
+    /// 1-based, in order.
+    pub number: usize,
+    /// Sandbox time of the attempt.
+    pub at: Timestamp,
+    /// The same, `yyyy-MM-dd HH:mm:ss` Beijing time.
+    pub at_beijing: String,
+    /// The URL posted to.
+    pub url: String,
+    /// Sent by `POST /admin/notifications/{id}/resend` rather than the schedule.
+    pub manual: bool,
+    /// The HTTP status, when an answer came.
+    pub http_status: Option<u16>,
+    /// The transport error (connect, timeout...), when none came.
+    pub error: Option<String>,
+    /// The start of the answer's body (lossy UTF-8).
+    pub response_excerpt: String,
+    /// Whether it counted as acknowledged.
+    pub success: bool,
+}
+
+/// What one POST produced, as the engine saw it (the fields of an [`Attempt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AttemptOutcome {
+    pub(crate) http_status: Option<u16>,
+    pub(crate) error: Option<String>,
+    pub(crate) excerpt: String,
+    pub(crate) success: bool,
+}
+
+/// A notification and its delivery history.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notification {
+    /// Sequential id (from 1).
+    pub id: u64,
+    /// Sending platform.
+    pub platform: Platform,
+    /// What it reports.
+    pub kind: Kind,
+    /// The reported state: refund_status (`SUCCESS`, `CHANGE`, `REFUNDCLOSE`), `SUCCESS` for
+    /// a payment, or the Alipay trade_status.
+    pub event: String,
+    /// mch_id or app_id.
+    pub merchant: String,
+    /// The merchant's order number.
+    pub out_trade_no: String,
+    /// transaction_id or trade_no.
+    pub trade_id: String,
+    /// WeChat refund_id.
+    pub refund_id: Option<String>,
+    /// WeChat out_refund_no or Alipay out_biz_no.
+    pub refund_no: Option<String>,
+    /// Alipay notify_id (the same on every attempt).
+    pub notify_id: Option<String>,
+    /// Destination; `None` when there was none ([`Status::NoUrl`]).
+    pub url: Option<String>,
+    /// Sandbox time of the event.
+    pub created_at: Timestamp,
+    /// Where it stands.
+    pub status: Status,
+    /// When the next scheduled attempt is due.
+    pub next_attempt_at: Option<Timestamp>,
+    /// Request `Content-Type`.
+    pub content_type: &'static str,
+    /// The exact body POSTed.
+    pub body: String,
+    /// Every attempt so far.
+    pub attempts: Vec<Attempt>,
+    #[serde(skip)]
+    scheduled_attempts: usize,
+}
+
+/// What a new notification is made of: the engine builds it from an event, once, so every
+/// attempt sends the same bytes (deviation: `wx-notify-retry-body`). The fields are those of
+/// [`Notification`]; `at` becomes its `created_at` and the first attempt's due time.
+#[derive(Debug, Clone)]
+pub(crate) struct Draft {
+    pub(crate) platform: Platform,
+    pub(crate) kind: Kind,
+    pub(crate) event: String,
+    pub(crate) merchant: String,
+    pub(crate) out_trade_no: String,
+    pub(crate) trade_id: String,
+    pub(crate) refund_id: Option<String>,
+    pub(crate) refund_no: Option<String>,
+    pub(crate) notify_id: Option<String>,
+    pub(crate) url: Option<String>,
+    pub(crate) at: Timestamp,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: String,
+}
+
+/// What the engine POSTs for one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Post {
+    pub(crate) platform: Platform,
+    pub(crate) url: String,
+    pub(crate) content_type: &'static str,
+    pub(crate) body: String,
+}
+
+/// The notifications, by id, and which of them are finished (oldest first).
+#[derive(Debug, Default)]
+pub struct Outbox {
+    next_id: u64,
+    items: BTreeMap<u64, Notification>,
+    finished: VecDeque<u64>,
+}
+
+impl Outbox {
+    /// Adds a notification; its first attempt is due at the draft's time. Returns its id.
+    pub(crate) fn push(&mut self, draft: Draft) -> u64 {
+        self.next_id += 1;
+        let id = self.next_id;
+        let status = if draft.url.is_some() {
+            Status::Pending
+        } else {
+            Status::NoUrl
+        };
+        self.items.insert(
+            id,
+            Notification {
+                id,
+                platform: draft.platform,
+                kind: draft.kind,
+                event: draft.event,
+                merchant: draft.merchant,
+                out_trade_no: draft.out_trade_no,
+                trade_id: draft.trade_id,
+                refund_id: draft.refund_id,
+                refund_no: draft.refund_no,
+                notify_id: draft.notify_id,
+                url: draft.url,
+                created_at: draft.at,
+                status,
+                next_attempt_at: (status == Status::Pending).then_some(draft.at),
+                content_type: draft.content_type,
+                body: draft.body,
+                attempts: Vec::new(),
+                scheduled_attempts: 0,
+            },
+        );
+        if status != Status::Pending {
+            self.finish(id);
+        }
+        id
+    }
+
+    fn finish(&mut self, id: u64) {
+        self.finished.push_back(id);
+        while self.finished.len() > KEEP_FINISHED {
+            if let Some(old) = self.finished.pop_front() {
+                self.items.remove(&old);
+            }
+        }
+    }
+
+    /// The earliest due pending notification at `now` (ties: lowest id).
+    pub fn due(&self, now: Timestamp) -> Option<u64> {
+        self.items
+            .values()
+            .filter(|n| n.status == Status::Pending)
+            .filter_map(|n| n.next_attempt_at.map(|at| (at, n.id)))
+            .filter(|(at, _)| *at <= now)
+            .min()
+            .map(|(_, id)| id)
+    }
+
+    /// When the next pending attempt is due, if any.
+    pub fn next_due(&self) -> Option<Timestamp> {
+        self.items
+            .values()
+            .filter(|n| n.status == Status::Pending)
+            .filter_map(|n| n.next_attempt_at)
+            .min()
+    }
+
+    /// What to POST for notification `id`; `None` if it is unknown or has no URL.
+    pub(crate) fn post(&self, id: u64) -> Option<Post> {
+        let n = self.items.get(&id)?;
+        Some(Post {
+            platform: n.platform,
+            url: n.url.clone()?,
+            content_type: n.content_type,
+            body: n.body.clone(),
+        })
+    }
+
+    /// Records an attempt at `at` and what follows from it: a success delivers; a failed
+    /// scheduled attempt schedules the next one from `at` on the platform's schedule, or gives
+    /// up after the last; a failed manual attempt (resend) leaves the schedule as it was.
+    pub(crate) fn record(
+        &mut self,
+        id: u64,
+        at: Timestamp,
+        url: String,
+        manual: bool,
+        outcome: AttemptOutcome,
+    ) {
+        let Some(n) = self.items.get_mut(&id) else {
+            return;
+        };
+        n.attempts.push(Attempt {
+            number: n.attempts.len() + 1,
+            at,
+            at_beijing: at.beijing_datetime(),
+            url,
+            manual,
+            http_status: outcome.http_status,
+            error: outcome.error,
+            response_excerpt: outcome.excerpt,
+            success: outcome.success,
+        });
+        let was = n.status;
+        let mut finished = false;
+        if outcome.success {
+            n.status = Status::Delivered;
+            n.next_attempt_at = None;
+            // Failed ones are already among the finished.
+            finished = was == Status::Pending;
+        } else if !manual && was == Status::Pending {
+            n.scheduled_attempts += 1;
+            match n.platform.retry_schedule().get(n.scheduled_attempts - 1) {
+                Some(&secs) => n.next_attempt_at = Some(at.plus(Duration::from_secs(secs))),
+                None => {
+                    n.status = Status::Failed;
+                    n.next_attempt_at = None;
+                    finished = true;
+                }
+            }
+        }
+        if finished {
+            self.finish(id);
+        }
+    }
+
+    /// Notifications, oldest first, that pass `filter`.
+    pub fn list(&self, filter: impl Fn(&Notification) -> bool) -> Vec<Notification> {
+        self.items.values().filter(|n| filter(n)).cloned().collect()
+    }
+
+    /// One notification.
+    pub fn get(&self, id: u64) -> Option<Notification> {
+        self.items.get(&id).cloned()
+    }
+
+    /// Forgets every notification (admin reset). Ids keep counting.
+    pub fn clear(&mut self) {
+        self.items.clear();
+        self.finished.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft(platform: Platform, url: Option<&str>, at: Timestamp) -> Draft {
+        Draft {
+            platform,
+            kind: Kind::Trade,
+            event: "TRADE_SUCCESS".to_owned(),
+            merchant: "app".to_owned(),
+            out_trade_no: "o1".to_owned(),
+            trade_id: "t1".to_owned(),
+            refund_id: None,
+            refund_no: None,
+            notify_id: None,
+            url: url.map(str::to_owned),
+            at,
+            content_type: "text/plain",
+            body: "body".to_owned(),
+        }
+    }
+
+    fn failed() -> AttemptOutcome {
+        AttemptOutcome {
+            http_status: Some(500),
+            error: None,
+            excerpt: String::new(),
+            success: false,
+        }
+    }
+
+    #[test]
+    fn failed_attempts_follow_the_schedule_then_give_up() {
+        let t0 = Timestamp(1_700_000_000_000);
+        let mut outbox = Outbox::default();
+        let id = outbox.push(draft(Platform::Alipay, Some("http://r"), t0));
+        assert_eq!(outbox.due(t0), Some(id));
+        let mut at = t0;
+        for secs in ALIPAY_RETRY_SECS {
+            outbox.record(id, at, "http://r".to_owned(), false, failed());
+            at = at.plus(Duration::from_secs(secs));
+            assert_eq!(outbox.next_due(), Some(at));
+            assert_eq!(outbox.due(at.minus(Duration::from_millis(1))), None);
+        }
+        outbox.record(id, at, "http://r".to_owned(), false, failed());
+        let n = outbox.get(id).unwrap();
+        assert_eq!(n.status, Status::Failed);
+        assert_eq!(n.attempts.len(), ALIPAY_RETRY_SECS.len() + 1);
+        assert_eq!(outbox.next_due(), None);
+    }
+
+    #[test]
+    fn a_failed_resend_keeps_the_schedule_and_a_good_one_delivers() {
+        let t0 = Timestamp(1_700_000_000_000);
+        let mut outbox = Outbox::default();
+        let id = outbox.push(draft(Platform::Wechat, Some("http://r"), t0));
+        outbox.record(id, t0, "http://r".to_owned(), false, failed());
+        let next = t0.plus(Duration::from_secs(WECHAT_RETRY_SECS[0]));
+        outbox.record(id, t0, "http://r".to_owned(), true, failed());
+        assert_eq!(outbox.next_due(), Some(next));
+        let ok = AttemptOutcome {
+            http_status: Some(200),
+            success: true,
+            ..failed()
+        };
+        outbox.record(id, t0, "http://r".to_owned(), true, ok);
+        let n = outbox.get(id).unwrap();
+        assert_eq!((n.status, n.next_attempt_at), (Status::Delivered, None));
+        assert_eq!(
+            n.attempts.iter().map(|a| a.manual).collect::<Vec<_>>(),
+            [false, true, true]
+        );
+    }
+
+    #[test]
+    fn without_url_nothing_is_due_and_finished_ones_are_bounded() {
+        let t0 = Timestamp(1_700_000_000_000);
+        let mut outbox = Outbox::default();
+        let first = outbox.push(draft(Platform::Wechat, None, t0));
+        assert_eq!(outbox.get(first).map(|n| n.status), Some(Status::NoUrl));
+        assert_eq!((outbox.due(t0), outbox.post(first)), (None, None));
+        for _ in 0..KEEP_FINISHED {
+            outbox.push(draft(Platform::Wechat, None, t0));
+        }
+        assert!(outbox.get(first).is_none());
+        assert_eq!(outbox.list(|_| true).len(), KEEP_FINISHED);
+    }
+}
