@@ -17,7 +17,7 @@ use proptest::test_runner::TestCaseError;
 use serde_json::{Value, json};
 
 use crate::env::Env;
-use crate::suite::{Counterexample, Options};
+use crate::run::{Counterexample, Options};
 
 /// Clients per case.
 pub const CLIENTS: usize = 8;

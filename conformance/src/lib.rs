@@ -16,6 +16,7 @@
 //! - [`concurrency`]: N clients refunding one order at once never over-refund.
 //! - [`env`]: the target (in-process sandbox or URLs) and the credentials the suite creates
 //!   through the admin API.
+//! - [`run`]: the options of one property run and the counterexample it reports.
 //! - [`suite`]: runs everything with a case count and reports passes, failures and the shrunk
 //!   counterexample.
 //!
@@ -33,6 +34,7 @@ pub mod alipay;
 pub mod concurrency;
 pub mod deviations;
 pub mod env;
+pub mod run;
 pub mod suite;
 pub mod vectors;
 pub mod wechat;

@@ -21,7 +21,7 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use serde_json::Value;
 
-use crate::suite::{Counterexample, Options};
+use crate::run::{Counterexample, Options};
 
 /// Values: unicode, empty, XML and form specials, CDATA terminators.
 pub fn value() -> impl Strategy<Value = String> {

@@ -9,7 +9,7 @@
 
 use paysandbox_sdk::tls::{self, Identity, TrustRoots};
 
-use crate::sandbox::merchant_dir;
+use crate::files::merchant_dir;
 
 /// Which client certificate an HTTPS client presents.
 #[derive(Debug, Clone)]

@@ -25,6 +25,7 @@
 pub mod admin;
 pub mod alipay;
 pub mod clock;
+pub mod files;
 pub mod https;
 mod loopback;
 pub mod proxy;

@@ -9,12 +9,10 @@
 // failed test: these panic with the reason.
 #![allow(clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::path::Path;
+use std::sync::Arc;
 
-use paysandbox_certs::CertStore;
 use paysandbox_mock_server::clock::Timestamp;
-use paysandbox_mock_server::demo;
 use paysandbox_mock_server::server::RunningSandbox;
 use paysandbox_mock_server::state::{ClockMode, SandboxConfig};
 use reqwest::Method;
@@ -22,49 +20,12 @@ use serde_json::Value;
 
 use crate::admin::{Admin, AdminError, Fault};
 use crate::clock::SandboxClock;
+pub use crate::files::{cert_store, data_dir, merchant_dir};
 use crate::https::{self, ClientCert};
 
 /// 2023-11-14 22:13:20 UTC (2023-11-15 06:13:20 in Beijing): the frozen start of every test
 /// sandbox.
 pub const T0: Timestamp = Timestamp(1_700_000_000_000);
-
-/// The host names the test server certificate is issued for.
-const SERVER_HOSTS: &[&str] = &["localhost", "127.0.0.1", "::1"];
-
-/// The certificate store of `dir`, created on first use.
-///
-/// # Panics
-/// The store cannot be read or written.
-pub fn cert_store(dir: &Path) -> CertStore {
-    CertStore::load_or_create(dir, SERVER_HOSTS)
-        .unwrap_or_else(|e| panic!("certificates in {}: {e}", dir.display()))
-}
-
-/// The data directory every sandbox of this process shares, with the demo merchant's
-/// certificate and the demo app's keys already made. It lives until the process exits.
-///
-/// # Panics
-/// The directory or the files cannot be made.
-pub fn data_dir() -> &'static Path {
-    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
-        let store = cert_store(dir.path());
-        store
-            .merchant(demo::MCH_ID, demo::COMPANY)
-            .unwrap_or_else(|e| panic!("demo merchant certificate: {e}"));
-        store
-            .alipay_app(demo::ALIPAY_APP_ID)
-            .unwrap_or_else(|e| panic!("demo app keys: {e}"));
-        dir
-    })
-    .path()
-}
-
-/// Where a merchant's certificate files are (`apiclient_cert.pem`, `apiclient_key.pem`, ...).
-pub fn merchant_dir(mch_id: &str) -> PathBuf {
-    data_dir().join("merchants").join(mch_id)
-}
 
 /// A configuration with the clock frozen at [`T0`] and everything else as `paysandbox serve`
 /// has it (demo data, real rules, rate limits).

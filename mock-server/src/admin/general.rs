@@ -1,4 +1,4 @@
-//! Sandbox-wide endpoints: the index (`GET /admin`), the clock, reset, faults and the journal.
+//! Sandbox-wide endpoints: the clock, reset, faults and the journal.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -7,59 +7,10 @@ use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
-use super::route::{InputDoc, Json, Query, Reply, ReplyFuture};
-use super::shape::variant_names;
-use super::table;
+use super::route::{Json, Query, Reply, ReplyFuture};
 use crate::faults::{Endpoint, Fault};
 use crate::journal::JournalEntry;
 use crate::state::AppState;
-
-/// `GET /admin`: every endpoint of the table, and the names faults can be injected into.
-#[derive(Debug, Clone, Serialize)]
-pub struct IndexView {
-    /// The endpoints, in table order.
-    pub endpoints: Vec<EndpointView>,
-    /// Every `endpoint` a fault can name (`POST /admin/faults`).
-    pub fault_endpoints: Vec<&'static str>,
-}
-
-/// One endpoint of the table.
-#[derive(Debug, Clone, Serialize)]
-pub struct EndpointView {
-    /// `GET`, `POST`...
-    pub method: String,
-    /// The path pattern: `{name}` segments are parameters.
-    pub path: &'static str,
-    /// What it does.
-    pub summary: &'static str,
-    /// Query parameters and body fields.
-    #[serde(flatten)]
-    pub input: InputDoc,
-    /// The answer's type, as docs/admin.md describes it.
-    pub view: String,
-}
-
-pub(super) fn index(_state: &AppState, (): ()) -> Result<Reply<IndexView>, Failure> {
-    let endpoints = table()
-        .iter()
-        .map(|route| EndpointView {
-            method: route.method().to_string(),
-            path: route.path(),
-            summary: route.summary(),
-            input: route.input().clone(),
-            view: route.view().to_owned(),
-        })
-        .collect();
-    Ok(Reply::ok(IndexView {
-        endpoints,
-        fault_endpoints: fault_endpoints().to_vec(),
-    }))
-}
-
-/// Every fault endpoint name, as the wire spells it.
-pub fn fault_endpoints() -> &'static [&'static str] {
-    variant_names::<Endpoint>()
-}
 
 /// The sandbox clock.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -46,7 +46,7 @@ use hyper::body::Incoming;
 use hyper::{Request, Response};
 
 pub use failure::Failure;
-pub use general::fault_endpoints;
+pub use table::fault_endpoints;
 pub use table::table;
 
 use crate::http::{self, Body};

@@ -5,9 +5,15 @@ use std::sync::LazyLock;
 
 use hyper::Method;
 
-use super::route::Route;
+use serde::Serialize;
+
+use super::failure::Failure;
+use super::route::{InputDoc, Reply, Route};
+use super::shape::variant_names;
 use super::{alipay, bulk, general, notifications, wechat};
+use crate::faults::Endpoint;
 use crate::ledger::wechat::SeedOrder;
+use crate::state::AppState;
 
 /// Every admin endpoint, in the order `GET /admin` and docs/admin.md list them.
 pub fn table() -> &'static [Route] {
@@ -23,7 +29,7 @@ fn routes() -> Vec<Route> {
             M::GET,
             "/admin",
             "this list: every endpoint with its query and body fields, and the fault endpoint names",
-            general::index,
+            index,
         ),
         Route::sync(M::GET, "/admin/clock", "the sandbox clock", general::clock),
         Route::awaiting(
@@ -280,4 +286,51 @@ mod tests {
             );
         }
     }
+}
+
+/// `GET /admin`: every endpoint of the table, and the names faults can be injected into.
+#[derive(Debug, Clone, Serialize)]
+pub struct IndexView {
+    /// The endpoints, in table order.
+    pub endpoints: Vec<EndpointView>,
+    /// Every `endpoint` a fault can name (`POST /admin/faults`).
+    pub fault_endpoints: Vec<&'static str>,
+}
+
+/// One endpoint of the table.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndpointView {
+    /// `GET`, `POST`...
+    pub method: String,
+    /// The path pattern: `{name}` segments are parameters.
+    pub path: &'static str,
+    /// What it does.
+    pub summary: &'static str,
+    /// Query parameters and body fields.
+    #[serde(flatten)]
+    pub input: InputDoc,
+    /// The answer's type, as docs/admin.md describes it.
+    pub view: String,
+}
+
+pub(super) fn index(_state: &AppState, (): ()) -> Result<Reply<IndexView>, Failure> {
+    let endpoints = table()
+        .iter()
+        .map(|route| EndpointView {
+            method: route.method().to_string(),
+            path: route.path(),
+            summary: route.summary(),
+            input: route.input().clone(),
+            view: route.view().to_owned(),
+        })
+        .collect();
+    Ok(Reply::ok(IndexView {
+        endpoints,
+        fault_endpoints: fault_endpoints().to_vec(),
+    }))
+}
+
+/// Every fault endpoint name, as the wire spells it.
+pub fn fault_endpoints() -> &'static [&'static str] {
+    variant_names::<Endpoint>()
 }
