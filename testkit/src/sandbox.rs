@@ -144,4 +144,28 @@ impl Sandbox {
     pub async fn flush_notifications(&self) {
         expect(self.admin.flush_notifications().await);
     }
+
+    /// `GET /admin/scenario?format=…` (`toml` or `json`): the state as a scenario file's
+    /// text, which must come with a 200 and the format's content type.
+    pub async fn export_scenario(&self, format: &str) -> String {
+        let url = format!("{}/admin/scenario?format={format}", self.running.admin_url);
+        let response = https::http_client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get("content-type")
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .unwrap_or_default();
+        let text = response
+            .text()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(content_type, format!("application/{format}"));
+        text
+    }
 }
