@@ -221,3 +221,24 @@ fn what_a_record_leaves_out_is_defaulted_and_relative_times_count_from_the_clock
     assert_eq!(refund.cash_refund_fee, 400);
     assert_eq!(refund.total_fee, 1000);
 }
+
+#[test]
+fn the_complete_example_of_docs_scenarios_md_loads_with_every_section() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/scenarios.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let start = doc.find("## A complete example").unwrap();
+    let block = &doc[start..];
+    let block = &block[block.find("```toml\n").unwrap() + "```toml\n".len()..];
+    let block = &block[..block.find("```").unwrap()];
+    let scenario = parse(block, Format::Toml).unwrap();
+    let loaded = scenario
+        .load(&WechatRules::default(), &AlipayRules::default(), 1, NOW)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(scenario.clock.is_some() && scenario.ids.is_some());
+    assert!(!scenario.wechat.events.is_empty() && !scenario.wechat_sandbox.is_empty());
+    assert!(!scenario.wechat_sandbox_keys.is_empty() && !scenario.faults.is_empty());
+    assert!(!scenario.alipay.refunds.is_empty() && !scenario.notifications.is_empty());
+    assert_eq!(loaded.outbox.last_id(), 2);
+    let (refund, _) = loaded.world.wechat.refunds(None).next().unwrap();
+    assert_eq!(refund.settlement_refund_fee, 400);
+}
