@@ -154,16 +154,7 @@ impl Sandbox {
             .send()
             .await
             .unwrap_or_else(|e| panic!("GET {url}: {e}"));
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default();
-        let text = response
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let (status, content_type, text) = https::read_answer(response, &url).await;
         assert_eq!(status, 200, "{text}");
         assert_eq!(content_type, format!("application/{format}"));
         text

@@ -577,22 +577,10 @@ impl WechatLedger {
             attach: or_default(&record.attach, ""),
             refund_recv_account: or_default(&record.refund_recv_account, DEFAULT_RECV_ACCOUNT),
         });
-        let index = self.orders.len();
-        let transaction_id: Box<str> = transaction_id.into();
-        let out_trade_no: Box<str> = record.out_trade_no.as_str().into();
-        if !transaction_id.is_empty() {
-            self.orders_by_transaction_id
-                .insert(transaction_id.clone(), index);
-        }
-        if let Some(merchant) = self.merchants.get_mut(&record.mch_id) {
-            merchant
-                .orders_by_out_trade_no
-                .insert(out_trade_no.clone(), index);
-        }
-        self.orders.push(Order {
+        Ok(self.insert_order(Order {
             mch_id,
-            transaction_id,
-            out_trade_no,
+            transaction_id: transaction_id.into(),
+            out_trade_no: record.out_trade_no.as_str().into(),
             total_fee: record.total_fee,
             coupons,
             payment_state: record.state,
@@ -602,8 +590,7 @@ impl WechatLedger {
             paid_at,
             details,
             prepay,
-        });
-        Ok(index)
+        }))
     }
 
     fn restore_refund(

@@ -165,20 +165,10 @@ impl WechatLedger {
                 .refund_recv_account
                 .unwrap_or_else(|| DEFAULT_RECV_ACCOUNT.to_owned()),
         });
-        let transaction_id: Box<str> = transaction_id.into();
-        let out_trade_no: Box<str> = out_trade_no.into();
-        let index = self.orders.len();
-        self.orders_by_transaction_id
-            .insert(transaction_id.clone(), index);
-        if let Some(merchant) = self.merchants.get_mut(&seed.mch_id) {
-            merchant
-                .orders_by_out_trade_no
-                .insert(out_trade_no.clone(), index);
-        }
-        self.orders.push(Order {
+        Ok(self.insert_order(Order {
             mch_id,
-            transaction_id,
-            out_trade_no,
+            transaction_id: transaction_id.into(),
+            out_trade_no: out_trade_no.into(),
             total_fee: seed.total_fee,
             coupons,
             payment_state: seed.state,
@@ -188,8 +178,7 @@ impl WechatLedger {
             paid_at: (seed.state == PaymentState::Success).then_some(paid_at),
             details,
             prepay: None,
-        });
-        Ok(index)
+        }))
     }
 }
 
