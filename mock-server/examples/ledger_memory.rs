@@ -8,7 +8,6 @@ use paysandbox_mock_server::clock::Timestamp;
 use paysandbox_mock_server::demo;
 use paysandbox_mock_server::ledger::alipay::AlipayRules;
 use paysandbox_mock_server::ledger::wechat::{SeedOrder, WechatRules};
-use paysandbox_mock_server::world::World;
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -25,8 +24,11 @@ fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(1_000_000);
     let now = Timestamp(1_700_000_000_000);
-    let mut world = World::new(&WechatRules::default(), &AlipayRules::default(), 1);
-    demo::seed(&mut world, now).unwrap();
+    let mut world = demo::scenario()
+        .unwrap()
+        .load(&WechatRules::default(), &AlipayRules::default(), 1, now)
+        .unwrap()
+        .world;
     let before = rss_kib();
     let start = std::time::Instant::now();
     for i in 0..n {

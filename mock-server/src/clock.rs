@@ -76,6 +76,121 @@ impl Timestamp {
     }
 }
 
+/// A time as scenario files write it: an instant, or an offset from the sandbox's "now" at the
+/// moment the file is loaded (so demo data stays "paid a minute ago" whenever it is loaded).
+///
+/// Read from an integer (milliseconds since the Unix epoch), a Beijing time
+/// `yyyy-MM-dd HH:mm:ss` with optional `.SSS`, an RFC 3339 time with its offset
+/// (`2024-05-01T04:00:00Z`), or `now`, `now - 40d`, `now + 1h 30m` (durations as `humantime`
+/// reads them). Written as a Beijing time (`.SSS` only when the milliseconds are not zero),
+/// which reads back to the same instant; an instant no Beijing time can show (past year 9999)
+/// is written as its integer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum When {
+    /// This instant.
+    At(Timestamp),
+    /// This many milliseconds after "now" (before, when negative).
+    FromNow(i64),
+}
+
+impl When {
+    /// The instant, with relative times counted from `now`.
+    pub fn resolve(self, now: Timestamp) -> Timestamp {
+        match self {
+            When::At(at) => at,
+            When::FromNow(ms) => Timestamp(now.0.saturating_add(ms)),
+        }
+    }
+
+    /// Reads the text forms (see [`When`]); `None` if it is none of them.
+    pub fn parse(text: &str) -> Option<When> {
+        let text = text.trim();
+        if let Some(rest) = text.strip_prefix("now") {
+            let rest = rest.trim_start();
+            if rest.is_empty() {
+                return Some(When::FromNow(0));
+            }
+            let (sign, duration) = match (rest.strip_prefix('-'), rest.strip_prefix('+')) {
+                (Some(duration), _) => (-1, duration),
+                (None, Some(duration)) => (1, duration),
+                (None, None) => return None,
+            };
+            let duration = humantime::parse_duration(duration.trim()).ok()?;
+            let ms = i64::try_from(duration.as_millis()).ok()?;
+            return Some(When::FromNow(ms.checked_mul(sign)?));
+        }
+        beijing::parse_datetime_millis(text)
+            .or_else(|| beijing::parse_rfc3339(text))
+            .map(|ms| When::At(Timestamp(ms)))
+    }
+}
+
+impl From<Timestamp> for When {
+    fn from(at: Timestamp) -> When {
+        When::At(at)
+    }
+}
+
+impl serde::Serialize for When {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match *self {
+            When::At(at) => {
+                let text = if at.0.rem_euclid(1000) == 0 {
+                    at.beijing_datetime()
+                } else {
+                    at.beijing_datetime_millis()
+                };
+                // Out of the calendar's range the face would read back as another instant.
+                if beijing::parse_datetime_millis(&text) == Some(at.0) {
+                    serializer.serialize_str(&text)
+                } else {
+                    serializer.serialize_i64(at.0)
+                }
+            }
+            When::FromNow(0) => serializer.serialize_str("now"),
+            When::FromNow(ms) => {
+                let sign = if ms < 0 { '-' } else { '+' };
+                let duration = Duration::from_millis(ms.unsigned_abs());
+                let text = format!("now {sign} {}", humantime::format_duration(duration));
+                serializer.serialize_str(&text)
+            }
+        }
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for When {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<When, D::Error> {
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = When;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(
+                    "a time: \"yyyy-MM-dd HH:mm:ss\" (Beijing), an RFC 3339 time, \"now\", \"now - 40d\", or milliseconds since 1970 (TOML: quote it)",
+                )
+            }
+
+            fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<When, E> {
+                When::parse(text)
+                    .ok_or_else(|| E::invalid_value(serde::de::Unexpected::Str(text), &self))
+            }
+
+            fn visit_i64<E: serde::de::Error>(self, ms: i64) -> Result<When, E> {
+                Ok(When::At(Timestamp(ms)))
+            }
+
+            fn visit_u64<E: serde::de::Error>(self, ms: u64) -> Result<When, E> {
+                i64::try_from(ms)
+                    .map(|ms| When::At(Timestamp(ms)))
+                    .map_err(|_| E::invalid_value(serde::de::Unexpected::Unsigned(ms), &self))
+            }
+        }
+
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
 fn duration_millis(d: Duration) -> i64 {
     i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
 }
@@ -132,6 +247,30 @@ impl Clock {
         self.now()
     }
 
+    /// Sets the clock to `at`: a frozen clock stands there, a system clock takes the offset
+    /// that makes it read `at` now (restoring a saved clock).
+    pub fn set_now(&self, at: Timestamp) {
+        let mut state = self.lock();
+        match &mut *state {
+            ClockState::Frozen(frozen_at) => *frozen_at = at,
+            ClockState::System { offset_ms } => *offset_ms = at.0.saturating_sub(system_millis()),
+        }
+    }
+
+    /// Freezes the clock at its current time, or lets it follow the system clock from its
+    /// current time on.
+    pub fn set_frozen(&self, frozen: bool) {
+        let now = self.now();
+        let mut state = self.lock();
+        *state = if frozen {
+            ClockState::Frozen(now)
+        } else {
+            ClockState::System {
+                offset_ms: now.0.saturating_sub(system_millis()),
+            }
+        };
+    }
+
     /// Whether the clock only moves when advanced.
     pub fn is_frozen(&self) -> bool {
         matches!(*self.lock(), ClockState::Frozen(_))
@@ -178,6 +317,54 @@ mod tests {
         assert_eq!(clock.advance(Duration::from_secs(60)), Timestamp(61_000));
         assert_eq!(clock.now(), Timestamp(61_000));
         assert!(clock.is_frozen());
+    }
+
+    #[test]
+    fn a_clock_can_be_set_and_frozen_or_thawed() {
+        let clock = Clock::system();
+        clock.set_now(Timestamp(1_000_000));
+        assert!(clock.now().0 >= 1_000_000 && clock.now().0 < 1_000_000 + 60_000);
+        clock.set_frozen(true);
+        let frozen = clock.now();
+        assert!(clock.is_frozen());
+        clock.set_now(Timestamp(5));
+        assert_eq!(clock.now(), Timestamp(5));
+        clock.set_frozen(false);
+        assert!(!clock.is_frozen() && clock.now().0 >= 5);
+        assert!(frozen.0 >= 1_000_000);
+    }
+
+    #[test]
+    fn times_read_in_every_form_and_write_as_beijing_time() {
+        let t = Timestamp(1_578_134_064_567);
+        let when = |text: &str| When::parse(text);
+        assert_eq!(when("2020-01-04 18:34:24.567"), Some(When::At(t)));
+        assert_eq!(when("2020-01-04T10:34:24.567Z"), Some(When::At(t)));
+        assert_eq!(when("now"), Some(When::FromNow(0)));
+        assert_eq!(when("now - 40d"), Some(When::FromNow(-40 * 86_400_000)));
+        assert_eq!(when("now+1h 30m"), Some(When::FromNow(5_400_000)));
+        assert_eq!(when("now * 2"), None);
+        assert_eq!(when("yesterday"), None);
+        assert_eq!(When::FromNow(-60_000).resolve(t), Timestamp(t.0 - 60_000));
+        let json = |w: When| serde_json::to_string(&w).unwrap();
+        assert_eq!(json(When::At(t)), "\"2020-01-04 18:34:24.567\"");
+        assert_eq!(
+            json(When::At(Timestamp(t.0 - 567))),
+            "\"2020-01-04 18:34:24\""
+        );
+        assert_eq!(json(When::At(Timestamp(i64::MAX))), i64::MAX.to_string());
+        assert_eq!(json(When::FromNow(-90_000)), "\"now - 1m 30s\"");
+        for w in [
+            When::At(t),
+            When::At(Timestamp(i64::MAX)),
+            When::At(Timestamp(-1)),
+            When::FromNow(-90_000),
+            When::FromNow(0),
+        ] {
+            assert_eq!(serde_json::from_str::<When>(&json(w)).unwrap(), w);
+        }
+        let refused = serde_json::from_str::<When>("\"2020-13-01 00:00:00\"").unwrap_err();
+        assert!(refused.to_string().contains("expected a time"), "{refused}");
     }
 
     #[test]

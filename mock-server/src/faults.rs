@@ -4,7 +4,11 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use hyper::StatusCode;
+use paysandbox_protocol::alipay::{GatewayCode, SubCode};
 use serde::{Deserialize, Serialize};
+
+use crate::record::{RecordError, is_false};
 
 /// An endpoint whose answers can be replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -82,6 +86,66 @@ pub struct Fault {
     pub after_apply: bool,
 }
 
+/// Most copies of one fault a call may queue.
+pub const MAX_FAULT_COUNT: usize = 10_000;
+
+/// Whether `count` copies of `fault` may be queued for `endpoint`: it replaces the answer
+/// somehow, its HTTP status is one, an Alipay error code is a sub_code, and the count is 1 to
+/// [`MAX_FAULT_COUNT`]. The message says what is wrong.
+pub fn check(endpoint: Endpoint, fault: &Fault, count: usize) -> Result<(), String> {
+    if fault.err_code.is_none() && fault.http_status.is_none() && fault.delay_ms.is_none() {
+        return Err("a fault needs err_code, http_status or delay_ms".into());
+    }
+    if let Some(status) = fault.http_status
+        && StatusCode::from_u16(status).is_err()
+    {
+        return Err(format!("invalid http_status {status}"));
+    }
+    if endpoint.is_alipay()
+        && let Some(code) = &fault.err_code
+        && matches!(
+            SubCode::from_wire(code).gateway_code(),
+            GatewayCode::Other(_)
+        )
+    {
+        return Err(format!(
+            "{code} is not an Alipay sub_code (ACQ.*, isv.*, isp.*, aop.*)"
+        ));
+    }
+    if count == 0 || count > MAX_FAULT_COUNT {
+        return Err("count must be 1 to 10000".into());
+    }
+    Ok(())
+}
+
+/// Faults queued for one endpoint, as a scenario file writes them: `count` copies of one
+/// fault in a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultRecord {
+    /// The endpoint whose answers are replaced.
+    pub endpoint: Endpoint,
+    /// How many answers in a row (default 1).
+    #[serde(default = "one")]
+    pub count: usize,
+    /// A business error: WeChat err_code, Alipay sub_code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub err_code: Option<String>,
+    /// An HTTP status with an empty body.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// Wall-clock milliseconds before the answer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delay_ms: Option<u64>,
+    /// Apply the request first, then answer with the fault.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub after_apply: bool,
+}
+
+fn one() -> usize {
+    1
+}
+
 /// Queued faults per endpoint.
 #[derive(Debug, Default)]
 pub struct Faults {
@@ -113,4 +177,69 @@ impl Faults {
     pub fn clear(&mut self) {
         self.queued.clear();
     }
+
+    /// The queues as records: by endpoint name, each queue in order, runs of the same fault
+    /// written once with their count.
+    pub fn records(&self) -> Vec<FaultRecord> {
+        let mut endpoints: Vec<(&Endpoint, &VecDeque<Fault>)> = self.queued.iter().collect();
+        endpoints.sort_by_key(|(endpoint, _)| endpoint_name(**endpoint));
+        let mut records: Vec<FaultRecord> = Vec::new();
+        for (endpoint, queue) in endpoints {
+            for fault in queue {
+                if let Some(last) = records.last_mut()
+                    && last.endpoint == *endpoint
+                    && fault_of(last) == *fault
+                {
+                    last.count = last.count.saturating_add(1);
+                    continue;
+                }
+                records.push(FaultRecord {
+                    endpoint: *endpoint,
+                    count: 1,
+                    err_code: fault.err_code.clone(),
+                    http_status: fault.http_status,
+                    delay_ms: fault.delay_ms,
+                    after_apply: fault.after_apply,
+                });
+            }
+        }
+        records
+    }
+
+    /// The queues `records` make, each checked as `POST /admin/faults` checks one (a run
+    /// longer than that endpoint's count may be split over several records).
+    ///
+    /// # Errors
+    /// The first record that could not be queued.
+    pub fn restore(records: &[FaultRecord]) -> Result<Faults, RecordError> {
+        let mut faults = Faults::default();
+        for (i, record) in records.iter().enumerate() {
+            let fault = fault_of(record);
+            check(record.endpoint, &fault, record.count).map_err(|message| {
+                RecordError::at(
+                    format!("[{i}] (endpoint {})", endpoint_name(record.endpoint)),
+                    message,
+                )
+            })?;
+            faults.push(record.endpoint, fault, record.count);
+        }
+        Ok(faults)
+    }
+}
+
+fn fault_of(record: &FaultRecord) -> Fault {
+    Fault {
+        err_code: record.err_code.clone(),
+        http_status: record.http_status,
+        delay_ms: record.delay_ms,
+        after_apply: record.after_apply,
+    }
+}
+
+/// The wire name of an endpoint (`wechat.refund`).
+fn endpoint_name(endpoint: Endpoint) -> String {
+    serde_json::to_value(endpoint)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
 }

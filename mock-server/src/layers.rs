@@ -18,14 +18,15 @@ const FLOORS: &[(&str, &[&str])] = &[
             "journal",
             "tls",
             "http",
+            "record",
         ],
     ),
-    ("domain", &["ledger", "world", "outbox", "demo"]),
+    ("domain", &["ledger", "world", "outbox", "scenario", "demo"]),
     ("state", &["state"]),
     ("engine", &["notify"]),
     ("routes", &["wechat", "alipay", "admin"]),
     ("router", &["router"]),
-    ("server", &["server"]),
+    ("server", &["server", "startup"]),
 ];
 
 /// Floors whose modules may use each other.

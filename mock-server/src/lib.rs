@@ -9,11 +9,13 @@
 //!   from a seeded RNG; [`ratelimit`], sliding windows; [`faults`] and [`journal`], what their
 //!   names say; [`tls`], the rustls configuration that requests client certificates and
 //!   classifies them after the handshake (nginx's `ssl_verify_client optional`); [`http`], the
-//!   HTTP types every route shares ([`http::ConnInfo`], bodies, nginx pages).
+//!   HTTP types every route shares ([`http::ConnInfo`], bodies, nginx pages); [`record`],
+//!   the error every part of the state answers when its saved records do not hold together.
 //! - The domain: [`ledger`], each platform's merchants, orders, refunds and rules, synchronous
 //!   and wire-free, with the WeChat refund rate limits, sandbox keys and Alipay bill links
 //!   beside them; [`world`], all of it in one value; [`outbox`], the notifications owed and
-//!   their retry schedules; [`demo`], the data `paysandbox serve` starts with.
+//!   their retry schedules; [`scenario`], the whole state as data (scenario files, export);
+//!   [`demo`], the scenario `paysandbox serve` starts with.
 //! - [`state`]: [`state::AppState`], what a running sandbox shares: configuration, clock,
 //!   certificates and TLS, the world, faults, journal, rate limits and outbox behind their
 //!   locks, and the delivery engine's handle.
@@ -23,7 +25,8 @@
 //!   one module per endpoint and one table from outcomes to the wire ([`wechat::reply`],
 //!   [`alipay::reply`]); [`admin`], the JSON control API.
 //! - [`router`]: which route answers a request; [`server`]: listeners and connections,
-//!   [`server::run`] and [`server::RunningSandbox`] for tests.
+//!   [`server::run`] and [`server::RunningSandbox`] for tests; [`startup`]: what `serve`
+//!   reports once it listens (banner, `--json`, the ready file).
 
 pub mod admin;
 pub mod alipay;
@@ -37,8 +40,11 @@ pub mod ledger;
 pub mod notify;
 pub mod outbox;
 pub mod ratelimit;
+pub mod record;
 pub mod router;
+pub mod scenario;
 pub mod server;
+pub mod startup;
 pub mod state;
 pub mod tls;
 pub mod wechat;

@@ -9,8 +9,10 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use paysandbox_certs::CertStore;
 use paysandbox_mock_server::demo;
+use paysandbox_mock_server::scenario::{Format, Scenario};
 use paysandbox_mock_server::server::{Listeners, run};
-use paysandbox_mock_server::state::{AppState, SandboxConfig};
+use paysandbox_mock_server::startup::{StartInfo, write_atomically};
+use paysandbox_mock_server::state::{AppState, Listening, SandboxConfig};
 use tokio::net::TcpListener;
 
 // The request path allocates many small strings (one per XML field); glibc malloc spent a
@@ -28,7 +30,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Start the sandbox with a demo merchant and paid demo orders.
+    /// Start the sandbox: with the demo merchant, app, orders and trades, or a scenario file.
     Serve(ServeArgs),
     /// Generate a CA, server certificate and a merchant certificate set into a directory.
     Certs(CertsArgs),
@@ -72,6 +74,19 @@ struct ServeArgs {
     /// Start empty, without the demo merchant and orders.
     #[arg(long)]
     no_demo: bool,
+    /// Start from this scenario file instead of the demo data (TOML; JSON for a `.json`
+    /// name): merchants, apps, orders, trades, refunds, faults, the clock. See
+    /// docs/scenarios.md. `POST /admin/reset` loads it again.
+    #[arg(long, env = "PAYSANDBOX_SCENARIO")]
+    scenario: Option<PathBuf>,
+    /// Once every listener is bound, write the start-up information (the JSON of `--json`)
+    /// to this file, atomically: wait for it instead of sleeping.
+    #[arg(long, env = "PAYSANDBOX_READY_FILE")]
+    ready_file: Option<PathBuf>,
+    /// Print the start-up information (addresses, CA, merchants, apps, key paths) as one JSON
+    /// object on one line of stdout, instead of the banner.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args)]
@@ -142,10 +157,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
             tracing::warn!(%addr, "listening beyond loopback: the sandbox has no authentication of its own");
         }
     }
+    let scenario = match &args.scenario {
+        Some(path) => Some(read_scenario(path)?),
+        None => None,
+    };
     let mut config = SandboxConfig::new(&args.data_dir);
     config.seed = args.seed;
     config.rate_limits = !args.no_rate_limits;
     config.demo_data = !args.no_demo;
+    config.scenario = scenario.map(Arc::new);
     config.wechat_rules.settle_delay = Duration::from_secs(args.settle_delay_secs);
     if args.no_refund_spacing {
         config.wechat_rules.refund_spacing = Duration::ZERO;
@@ -154,7 +174,15 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.wechat_rules.max_refunds_per_order = args.max_refunds_per_order;
     config.alipay_rules.refund_period =
         Duration::from_secs(args.alipay_refund_period_days.saturating_mul(86_400));
-    let state = Arc::new(AppState::new(config).map_err(|e| e.to_string())?);
+    let scenario_name = match &args.scenario {
+        Some(path) => path.display().to_string(),
+        None if config.demo_data => demo::SCENARIO_NAME.to_owned(),
+        None => "none (--no-demo)".to_owned(),
+    };
+    let state = Arc::new(AppState::new(config).map_err(|e| match &args.scenario {
+        Some(path) => format!("{}: {e}", path.display()),
+        None => e.to_string(),
+    })?);
     let bind = |addr: SocketAddr| async move {
         TcpListener::bind(addr)
             .await
@@ -165,7 +193,27 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         admin: bind(args.admin_addr).await?,
         http: Some(bind(args.http_addr).await?),
     };
-    print_banner(&state, &args);
+    let address = |listener: &TcpListener| {
+        listener
+            .local_addr()
+            .map_err(|e| format!("cannot read a bound address: {e}"))
+    };
+    let listening = Listening {
+        api: address(&listeners.api)?,
+        http: listeners.http.as_ref().map(address).transpose()?,
+        admin: address(&listeners.admin)?,
+    };
+    let info = StartInfo::of(&state, listening, &scenario_name);
+    if args.json {
+        println!("{}", info.to_json());
+    } else {
+        let start = state.start_scenario().ok().flatten();
+        print_banner(&info, start.as_deref());
+    }
+    if let Some(path) = &args.ready_file {
+        write_atomically(path, &info.to_json())
+            .map_err(|e| format!("cannot write the ready file {}: {e}", path.display()))?;
+    }
     run(listeners, state, async {
         let _ = tokio::signal::ctrl_c().await;
         tracing::info!("shutting down");
@@ -174,93 +222,97 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     .map_err(|e| e.to_string())
 }
 
-fn print_banner(state: &AppState, args: &ServeArgs) {
-    let api = format!("https://{}", args.api_addr);
-    let ca = state.certs.ca_path();
-    println!("paysandbox is running");
-    println!("  WeChat Pay API (mutual TLS): {api}   e.g. {api}/secapi/pay/refund");
-    println!("  plain HTTP API:              http://{}", args.http_addr);
-    println!(
-        "  Alipay gateway:              {api}/gateway.do   and   http://{}/gateway.do",
-        args.http_addr
-    );
-    println!(
-        "  admin API (JSON):            http://{}/admin",
-        args.admin_addr
-    );
-    println!("  CA to trust:                 {}", ca.display());
-    if !state.config.demo_data {
-        return;
-    }
-    let files = state.certs.merchant(demo::MCH_ID, demo::COMPANY);
-    println!("demo WeChat merchant");
-    println!("  mch_id  {}", demo::MCH_ID);
-    println!("  appid   {}", demo::APPID);
-    println!("  API key {}", demo::API_KEY);
-    if let Ok(files) = files {
-        println!("  cert    {}", files.cert_path.display());
-        println!("  key     {}", files.key_path.display());
-        println!(
-            "  p12     {} (password {})",
-            files.p12_path.display(),
-            files.p12_password
-        );
-    }
-    println!("demo orders (out_trade_no, total_fee in fen)");
-    for order in demo::ORDERS {
-        println!(
-            "  {}  {:>5}  {}",
-            order.out_trade_no, order.total_fee, order.purpose
-        );
-    }
-    for order in demo::UNPAID_ORDERS {
-        println!(
-            "  {}  {:>5}  unpaid {} order: POST /admin/wechat/orders/{}/pay, or /pay/closeorder",
-            order.out_trade_no, order.total_fee, order.trade_type, order.out_trade_no
-        );
-    }
-    print_alipay_banner(state);
+/// The scenario in `path`; errors name the file, the line and the field.
+fn read_scenario(path: &std::path::Path) -> Result<Scenario, String> {
+    let origin = path.display().to_string();
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the scenario {origin}: {e}"))?;
+    Scenario::parse(&text, Format::of_name(&origin), &origin).map_err(|e| e.to_string())
 }
 
-fn print_alipay_banner(state: &AppState) {
-    println!(
-        "demo Alipay app (sign requests with the app private key, verify answers with the alipay public key)"
-    );
-    println!("  app_id  {}", demo::ALIPAY_APP_ID);
-    match state.alipay_keys(demo::ALIPAY_APP_ID) {
-        Ok(keys) => {
-            let f = &keys.files;
-            let rows = [
-                ("app private key, PKCS#1 PEM", &f.app_private_key_path),
-                ("app private key, PKCS#8 PEM", &f.app_private_key_pkcs8_path),
-                (
-                    "app private key, base64 PKCS#1 (official Python)",
-                    &f.app_private_key_base64_path,
-                ),
-                (
-                    "app private key, base64 PKCS#8 (Java)",
-                    &f.app_private_key_pkcs8_base64_path,
-                ),
-                ("app public key", &f.app_public_key_path),
-                ("alipay public key, PEM", &f.alipay_public_key_path),
-                (
-                    "alipay public key, base64",
-                    &f.alipay_public_key_base64_path,
-                ),
-            ];
-            for (what, path) in rows {
-                println!("  {what:<50} {}", path.display());
+fn print_banner(info: &StartInfo, scenario: Option<&Scenario>) {
+    let api = &info.api_url;
+    println!("paysandbox is running (pid {})", info.pid);
+    println!("  WeChat Pay API (mutual TLS): {api}   e.g. {api}/secapi/pay/refund");
+    if let Some(http) = &info.http_url {
+        println!("  plain HTTP API:              {http}");
+    }
+    println!("  Alipay gateway:              {}", info.alipay_gateway_url);
+    println!("  admin API (JSON):            {}", info.admin_url);
+    println!("  CA to trust:                 {}", info.ca_path.display());
+    println!("  started from:                {}", info.scenario);
+    for merchant in &info.merchants {
+        println!("WeChat merchant");
+        println!("  mch_id  {}", merchant.mch_id);
+        println!("  appid   {}", merchant.appids.join(", "));
+        println!("  API key {}", merchant.api_key);
+        let paths = [
+            ("cert", &merchant.cert_path),
+            ("key", &merchant.key_path),
+            ("p12", &merchant.p12_path),
+        ];
+        for (what, path) in paths {
+            if let Some(path) = path {
+                println!("  {what:<7} {}", path.display());
             }
         }
-        Err(error) => println!("  keys unavailable: {error}"),
+        if let Some(password) = &merchant.p12_password {
+            println!("          (p12 password {password})");
+        }
     }
-    println!("demo Alipay trades (out_trade_no, total_amount in yuan)");
-    for trade in demo::TRADES {
+    if let Some(scenario) = scenario
+        && !scenario.wechat.orders.is_empty()
+    {
+        println!("orders (out_trade_no, total_fee in fen)");
+        for order in &scenario.wechat.orders {
+            let note = order.note.as_deref().unwrap_or(order.state.as_str());
+            println!("  {}  {:>5}  {note}", order.out_trade_no, order.total_fee);
+        }
+    }
+    for app in &info.apps {
         println!(
-            "  {}  {:>6}  {}",
-            trade.out_trade_no,
-            paysandbox_protocol::money::format_yuan(trade.total_amount),
-            trade.purpose
+            "Alipay app (sign requests with the app private key, verify answers with the alipay public key)"
         );
+        println!("  app_id  {}", app.app_id);
+        let rows = [
+            ("app private key, PKCS#1 PEM", &app.app_private_key_path),
+            (
+                "app private key, PKCS#8 PEM",
+                &app.app_private_key_pkcs8_path,
+            ),
+            (
+                "app private key, base64 PKCS#1 (official Python)",
+                &app.app_private_key_base64_path,
+            ),
+            (
+                "app private key, base64 PKCS#8 (Java)",
+                &app.app_private_key_pkcs8_base64_path,
+            ),
+            ("app public key", &app.app_public_key_path),
+            ("alipay public key, PEM", &app.alipay_public_key_path),
+            (
+                "alipay public key, base64",
+                &app.alipay_public_key_base64_path,
+            ),
+        ];
+        for (what, path) in rows {
+            match path {
+                Some(path) => println!("  {what:<50} {}", path.display()),
+                None => println!("  {what:<50} unavailable"),
+            }
+        }
+    }
+    if let Some(scenario) = scenario
+        && !scenario.alipay.trades.is_empty()
+    {
+        println!("trades (out_trade_no, total_amount in yuan)");
+        for trade in &scenario.alipay.trades {
+            let note = trade.note.as_deref().unwrap_or(trade.status.as_str());
+            println!(
+                "  {}  {:>6}  {note}",
+                trade.out_trade_no,
+                paysandbox_protocol::money::format_yuan(trade.total_amount)
+            );
+        }
     }
 }

@@ -6,12 +6,13 @@
 //! the bodies, pushes them here, POSTs what [`Outbox::due`] names and hands each result back
 //! to `Outbox::record`, which applies the schedule.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::clock::Timestamp;
+use crate::clock::{Timestamp, When};
+use crate::record::{RecordError, is_false};
 
 /// WeChat's retry intervals after each failed attempt (spec §5.5 / §6.4): 15 attempts after
 /// the first, 16 in all over 24 h 4 min.
@@ -21,12 +22,17 @@ pub const WECHAT_RETRY_SECS: [u64; 15] = [
 /// Alipay's retry intervals (spec §7.4: 4m, 10m, 10m, 1h, 2h, 6h, 15h): 8 attempts in all.
 pub const ALIPAY_RETRY_SECS: [u64; 7] = [240, 600, 600, 3600, 7200, 21_600, 54_000];
 /// Finished notifications (delivered, given up, or without URL) kept for the admin API; the
-/// oldest are forgotten first, so a load test cannot grow the outbox without bound
+/// oldest (lowest id) are forgotten first, so a load test cannot grow the outbox without bound
 /// (deviation: `notify-kept`).
 pub const KEEP_FINISHED: usize = 10_000;
 
+/// The `Content-Type` of WeChat notifications.
+pub const XML: &str = "text/xml";
+/// The `Content-Type` of Alipay notifications.
+pub const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+
 /// Which platform sends a notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Platform {
     /// WeChat Pay v2.
@@ -46,7 +52,7 @@ impl Platform {
 }
 
 /// What a notification reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
     /// WeChat refund result (encrypted `req_info`).
@@ -58,7 +64,7 @@ pub enum Kind {
 }
 
 /// Where a notification stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
     /// Attempts remain; `next_attempt_at` says when.
@@ -141,8 +147,17 @@ pub struct Notification {
     pub body: String,
     /// Every attempt so far.
     pub attempts: Vec<Attempt>,
-    #[serde(skip)]
-    scheduled_attempts: usize,
+}
+
+impl Notification {
+    /// Scheduled attempts made so far: a scheduled attempt happens only while pending, and
+    /// each one that fails moves the schedule on (a success ends it).
+    fn scheduled_attempts(&self) -> usize {
+        self.attempts
+            .iter()
+            .filter(|a| !a.manual && !a.success)
+            .count()
+    }
 }
 
 /// What a new notification is made of: the engine builds it from an event, once, so every
@@ -174,12 +189,12 @@ pub(crate) struct Post {
     pub(crate) body: String,
 }
 
-/// The notifications, by id, and which of them are finished (oldest first).
+/// The notifications, by id, and which of them are finished.
 #[derive(Debug, Default)]
 pub struct Outbox {
     next_id: u64,
     items: BTreeMap<u64, Notification>,
-    finished: VecDeque<u64>,
+    finished: BTreeSet<u64>,
 }
 
 impl Outbox {
@@ -212,7 +227,6 @@ impl Outbox {
                 content_type: draft.content_type,
                 body: draft.body,
                 attempts: Vec::new(),
-                scheduled_attempts: 0,
             },
         );
         if status != Status::Pending {
@@ -222,9 +236,9 @@ impl Outbox {
     }
 
     fn finish(&mut self, id: u64) {
-        self.finished.push_back(id);
+        self.finished.insert(id);
         while self.finished.len() > KEEP_FINISHED {
-            if let Some(old) = self.finished.pop_front() {
+            if let Some(old) = self.finished.pop_first() {
                 self.items.remove(&old);
             }
         }
@@ -294,8 +308,9 @@ impl Outbox {
             // Failed ones are already among the finished.
             finished = was == Status::Pending;
         } else if !manual && was == Status::Pending {
-            n.scheduled_attempts += 1;
-            match n.platform.retry_schedule().get(n.scheduled_attempts - 1) {
+            // The attempt just recorded is among them.
+            let made = n.scheduled_attempts();
+            match n.platform.retry_schedule().get(made.saturating_sub(1)) {
                 Some(&secs) => n.next_attempt_at = Some(at.plus(Duration::from_secs(secs))),
                 None => {
                     n.status = Status::Failed;
@@ -323,6 +338,240 @@ impl Outbox {
     pub fn clear(&mut self) {
         self.items.clear();
         self.finished.clear();
+    }
+
+    /// Gives new notifications ids after `last_id` if that is further than they would go:
+    /// ids keep counting across a reset.
+    pub fn count_from(&mut self, last_id: u64) {
+        self.next_id = self.next_id.max(last_id);
+    }
+
+    /// The last id given to a notification (0 before the first).
+    pub fn last_id(&self) -> u64 {
+        self.next_id
+    }
+
+    /// Every notification as a record, oldest first.
+    pub fn records(&self) -> Vec<NotificationRecord> {
+        self.items.values().map(NotificationRecord::of).collect()
+    }
+
+    /// An outbox holding `records`, relative times counted from `now`; ids go on after
+    /// `last_id` (default: the highest id listed). Attempt numbers, Beijing times and where
+    /// each schedule stands follow from the attempts.
+    ///
+    /// # Errors
+    /// The first record that does not hold together.
+    pub fn restore(
+        last_id: Option<u64>,
+        records: &[NotificationRecord],
+        now: Timestamp,
+    ) -> Result<Outbox, RecordError> {
+        let mut outbox = Outbox::default();
+        for (i, record) in records.iter().enumerate() {
+            let notification = record
+                .restore(now)
+                .map_err(|message| RecordError::at(format!("[{i}] (id {})", record.id), message))?;
+            let id = notification.id;
+            let finished = notification.status != Status::Pending;
+            if outbox.items.insert(id, notification).is_some() {
+                return Err(RecordError::at(
+                    format!("[{i}] (id {id})"),
+                    "two notifications have this id",
+                ));
+            }
+            if finished {
+                outbox.finished.insert(id);
+            }
+        }
+        let highest = outbox.items.keys().next_back().copied().unwrap_or(0);
+        outbox.next_id = match last_id {
+            Some(last) if last < highest => {
+                return Err(RecordError::at(
+                    "",
+                    format!("last_notification_id {last} is below notification {highest}"),
+                ));
+            }
+            Some(last) => last,
+            None => highest,
+        };
+        Ok(outbox)
+    }
+}
+
+/// A notification as a scenario file writes it: [`Notification`]'s fields, times as
+/// [`When`], without what follows from the rest (attempt numbers, Beijing times).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotificationRecord {
+    /// Its id (from 1).
+    pub id: u64,
+    /// `wechat` or `alipay`.
+    pub platform: Platform,
+    /// `refund`, `payment` or `trade`.
+    pub kind: Kind,
+    /// The reported state.
+    pub event: String,
+    /// mch_id or app_id.
+    pub merchant: String,
+    /// The merchant's order number.
+    pub out_trade_no: String,
+    /// transaction_id or trade_no.
+    pub trade_id: String,
+    /// WeChat refund_id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_id: Option<String>,
+    /// WeChat out_refund_no or Alipay out_biz_no.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refund_no: Option<String>,
+    /// Alipay notify_id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_id: Option<String>,
+    /// Where it goes; left out when there was none (`no_url`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// When the event happened.
+    pub created_at: When,
+    /// `pending`, `delivered`, `failed` or `no_url`.
+    pub status: Status,
+    /// When the next scheduled attempt is due (`pending` only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<When>,
+    /// The request's `Content-Type`: `text/xml` (WeChat) or the form type (Alipay).
+    pub content_type: String,
+    /// The exact body POSTed.
+    pub body: String,
+    /// Every attempt so far, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<AttemptRecord>,
+}
+
+/// One delivery attempt of a [`NotificationRecord`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AttemptRecord {
+    /// When.
+    pub at: When,
+    /// The URL posted to.
+    pub url: String,
+    /// Sent by a resend rather than the schedule.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub manual: bool,
+    /// The HTTP status, when an answer came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub http_status: Option<u16>,
+    /// The transport error, when none came.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// The start of the answer's body.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub response_excerpt: String,
+    /// Whether it counted as acknowledged.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub success: bool,
+}
+
+impl NotificationRecord {
+    fn of(n: &Notification) -> NotificationRecord {
+        NotificationRecord {
+            id: n.id,
+            platform: n.platform,
+            kind: n.kind,
+            event: n.event.clone(),
+            merchant: n.merchant.clone(),
+            out_trade_no: n.out_trade_no.clone(),
+            trade_id: n.trade_id.clone(),
+            refund_id: n.refund_id.clone(),
+            refund_no: n.refund_no.clone(),
+            notify_id: n.notify_id.clone(),
+            url: n.url.clone(),
+            created_at: When::At(n.created_at),
+            status: n.status,
+            next_attempt_at: n.next_attempt_at.map(When::At),
+            content_type: n.content_type.to_owned(),
+            body: n.body.clone(),
+            attempts: n
+                .attempts
+                .iter()
+                .map(|a| AttemptRecord {
+                    at: When::At(a.at),
+                    url: a.url.clone(),
+                    manual: a.manual,
+                    http_status: a.http_status,
+                    error: a.error.clone(),
+                    response_excerpt: a.response_excerpt.clone(),
+                    success: a.success,
+                })
+                .collect(),
+        }
+    }
+
+    fn restore(&self, now: Timestamp) -> Result<Notification, String> {
+        if self.id == 0 {
+            return Err("ids start at 1".into());
+        }
+        let content_type = [XML, FORM]
+            .into_iter()
+            .find(|known| *known == self.content_type)
+            .ok_or_else(|| format!("content_type must be {XML:?} or {FORM:?}"))?;
+        match (self.status, &self.url, self.next_attempt_at) {
+            (Status::NoUrl, Some(_), _) => return Err("a no_url notification has no url".into()),
+            (Status::NoUrl, None, _) => {}
+            (_, None, _) => return Err("only a no_url notification goes without url".into()),
+            (Status::Pending, Some(_), None) => {
+                return Err("a pending notification has a next_attempt_at".into());
+            }
+            (Status::Pending, Some(_), Some(_)) => {}
+            (_, Some(_), Some(_)) => {
+                return Err("only a pending notification has a next_attempt_at".into());
+            }
+            (_, Some(_), None) => {}
+        }
+        let attempts: Vec<Attempt> = self
+            .attempts
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let at = a.at.resolve(now);
+                Attempt {
+                    number: i + 1,
+                    at,
+                    at_beijing: at.beijing_datetime(),
+                    url: a.url.clone(),
+                    manual: a.manual,
+                    http_status: a.http_status,
+                    error: a.error.clone(),
+                    response_excerpt: a.response_excerpt.clone(),
+                    success: a.success,
+                }
+            })
+            .collect();
+        let notification = Notification {
+            id: self.id,
+            platform: self.platform,
+            kind: self.kind,
+            event: self.event.clone(),
+            merchant: self.merchant.clone(),
+            out_trade_no: self.out_trade_no.clone(),
+            trade_id: self.trade_id.clone(),
+            refund_id: self.refund_id.clone(),
+            refund_no: self.refund_no.clone(),
+            notify_id: self.notify_id.clone(),
+            url: self.url.clone(),
+            created_at: self.created_at.resolve(now),
+            status: self.status,
+            next_attempt_at: self.next_attempt_at.map(|w| w.resolve(now)),
+            content_type,
+            body: self.body.clone(),
+            attempts,
+        };
+        if notification.scheduled_attempts() > self.platform.retry_schedule().len() + 1 {
+            return Err(format!(
+                "more failed scheduled attempts than {:?}'s schedule has",
+                self.platform
+            ));
+        }
+        Ok(notification)
     }
 }
 

@@ -21,7 +21,7 @@ use tokio_rustls::TlsAcceptor;
 
 use crate::http::{Body, ConnInfo, Surface};
 use crate::router;
-use crate::state::{AppState, SandboxConfig, StartError};
+use crate::state::{AppState, Listening, SandboxConfig, StartError};
 use crate::tls::PeerCert;
 
 /// How long a client may take to finish the TLS handshake.
@@ -44,6 +44,15 @@ pub async fn run(
     state: Arc<AppState>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    state.set_listening(Listening {
+        api: listeners.api.local_addr()?,
+        http: listeners
+            .http
+            .as_ref()
+            .map(TcpListener::local_addr)
+            .transpose()?,
+        admin: listeners.admin.local_addr()?,
+    });
     let graceful = GracefulShutdown::new();
     // Delivers notifications as they fall due; stopped with the server.
     let notifier = tokio::spawn(crate::notify::run(state.clone()));

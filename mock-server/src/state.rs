@@ -13,6 +13,8 @@ use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
 use paysandbox_protocol::rsa;
 use rustls::ServerConfig;
 
+use std::net::SocketAddr;
+
 use crate::clock::{Clock, Timestamp};
 use crate::demo;
 use crate::faults::Faults;
@@ -20,6 +22,8 @@ use crate::journal::Journal;
 use crate::ledger::alipay::AlipayRules;
 use crate::ledger::wechat::{RefundLimits, WechatRules};
 use crate::outbox::Outbox;
+use crate::record::RecordError;
+use crate::scenario::{Scenario, ScenarioError};
 use crate::tls::{self, PeerClassifier};
 pub use crate::world::World;
 
@@ -47,8 +51,11 @@ pub struct SandboxConfig {
     pub rate_limits: bool,
     /// Clock mode.
     pub clock: ClockMode,
-    /// Seed the demo merchant and orders at start and on reset.
+    /// Start (and reset) with the demo scenario (`scenarios/demo.toml`), unless `scenario`
+    /// names another.
     pub demo_data: bool,
+    /// Start (and reset) with this scenario instead of the demo's.
+    pub scenario: Option<Arc<Scenario>>,
     /// Host names and addresses the server certificate is valid for.
     pub server_hosts: Vec<String>,
 }
@@ -64,6 +71,7 @@ impl SandboxConfig {
             rate_limits: true,
             clock: ClockMode::System,
             demo_data: true,
+            scenario: None,
             server_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
         }
     }
@@ -82,9 +90,12 @@ pub enum StartError {
     /// Binding or reading a socket failed.
     #[error("io: {0}")]
     Io(#[from] std::io::Error),
-    /// The demo data could not be seeded.
-    #[error("demo data: {0}")]
-    Demo(String),
+    /// The demo scenario could not be read.
+    #[error("{0}")]
+    Demo(#[from] ScenarioError),
+    /// The scenario does not hold together.
+    #[error("scenario: {0}")]
+    Scenario(#[from] RecordError),
     /// An Alipay key file could not be read back.
     #[error("alipay keys: {0}")]
     AlipayKeys(String),
@@ -126,6 +137,19 @@ pub struct AppState {
     outbox: Mutex<Outbox>,
     /// Alipay keys by app_id: a cache of files on disk, so it survives a reset.
     alipay_keys: Mutex<HashMap<String, Arc<AlipayKeys>>>,
+    /// The listeners' addresses, once the server has them.
+    listening: OnceLock<Listening>,
+}
+
+/// Where a running sandbox listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Listening {
+    /// HTTPS: the merchant APIs.
+    pub api: SocketAddr,
+    /// Plain HTTP: the merchant APIs, if served.
+    pub http: Option<SocketAddr>,
+    /// Plain HTTP: the admin API.
+    pub admin: SocketAddr,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -167,22 +191,90 @@ impl AppState {
             refund_limits: Mutex::default(),
             outbox: Mutex::default(),
             alipay_keys: Mutex::default(),
+            listening: OnceLock::new(),
         };
-        if state.config.demo_data {
-            state.seed_demo()?;
+        if let Some(scenario) = state.start_scenario()? {
+            state.load(&scenario)?;
         }
         Ok(state)
     }
 
-    fn seed_demo(&self) -> Result<(), StartError> {
-        let now = self.clock.now();
+    /// What the sandbox starts (and resets) with: the configured scenario, else the demo's
+    /// unless demo data is off.
+    ///
+    /// # Errors
+    /// Only if the built-in demo file were broken.
+    pub fn start_scenario(&self) -> Result<Option<Arc<Scenario>>, StartError> {
+        match &self.config.scenario {
+            Some(scenario) => Ok(Some(scenario.clone())),
+            None if self.config.demo_data => Ok(Some(Arc::new(demo::scenario()?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Replaces the state with `scenario`'s: every ledger, the sandbox keys, the
+    /// notifications, the faults, the id generators, and the clock if it sets one. The
+    /// certificate files of its merchants and the keys of its apps are made (or reused) in
+    /// the data directory. Nothing changes if the scenario does not hold together.
+    ///
+    /// # Errors
+    /// [`StartError::Scenario`] naming the first record that does not hold together, or the
+    /// files that could not be made.
+    pub fn load(&self, scenario: &Scenario) -> Result<(), StartError> {
+        let loaded = scenario.load(
+            &self.config.wechat_rules,
+            &self.config.alipay_rules,
+            self.config.seed,
+            self.clock.now(),
+        )?;
+        // Files outside the world lock (Alipay key generation is slow), and only once the
+        // ids that name their directories have been checked.
+        for merchant in loaded.world.wechat.merchants() {
+            self.merchant_files(&merchant.mch_id, &merchant.company)?;
+        }
+        for app in loaded.world.alipay.apps() {
+            self.alipay_keys(&app.app_id)?;
+        }
         let mut world = self.world();
-        demo::seed(&mut world, now).map_err(|e| StartError::Demo(e.to_string()))?;
-        demo::seed_alipay(&mut world, now).map_err(|e| StartError::Demo(e.to_string()))?;
+        let mut outbox = self.outbox();
+        *world = loaded.world;
+        *outbox = loaded.outbox;
+        *self.faults() = loaded.faults;
+        drop(outbox);
         drop(world);
-        self.merchant_files(demo::MCH_ID, demo::COMPANY)?;
-        self.alipay_keys(demo::ALIPAY_APP_ID)?;
+        if let Some(clock) = loaded.clock {
+            if let Some(frozen) = clock.frozen {
+                self.clock.set_frozen(frozen);
+            }
+            self.clock.set_now(loaded.now);
+        }
         Ok(())
+    }
+
+    /// The state as a scenario (see [`Scenario::of`]): loading it gives the same state back.
+    /// Taken under the world, outbox and faults locks at once, so it is one moment's state.
+    pub fn scenario(&self) -> Scenario {
+        let world = self.world();
+        let outbox = self.outbox();
+        let faults = self.faults();
+        Scenario::of(
+            &world,
+            &outbox,
+            &faults,
+            self.clock.now(),
+            self.clock.is_frozen(),
+        )
+    }
+
+    /// Records where the listeners are (the server does, once they are bound).
+    pub fn set_listening(&self, listening: Listening) {
+        // Only the first call counts: a sandbox is served once.
+        let _ = self.listening.set(listening);
+    }
+
+    /// Where the listeners are, once the server serves.
+    pub fn listening(&self) -> Option<Listening> {
+        self.listening.get().copied()
     }
 
     /// The ledgers (short critical sections only).
@@ -236,22 +328,19 @@ impl AppState {
         Ok(keys)
     }
 
-    /// Back to the state at start: empty ledgers (plus demo data if configured), the RNG
-    /// re-seeded, no faults, no journal, no notifications, no rate state. The clock keeps its
-    /// time.
+    /// Back to the state at start: the start scenario loaded again (the demo's, another, or
+    /// none: empty ledgers, the RNG re-seeded, no faults or notifications), and no journal or
+    /// rate state. The clock keeps its time unless the scenario sets it; notification ids keep
+    /// counting.
     pub fn reset(&self) -> Result<(), StartError> {
-        *self.world() = World::new(
-            &self.config.wechat_rules,
-            &self.config.alipay_rules,
-            self.config.seed,
-        );
-        self.faults().clear();
-        self.journal().clear();
-        self.outbox().clear();
-        self.refund_limits().clear();
-        if self.config.demo_data {
-            self.seed_demo()?;
+        let last_notification_id = self.outbox().last_id();
+        match self.start_scenario()? {
+            Some(scenario) => self.load(&scenario)?,
+            None => self.load(&Scenario::default())?,
         }
+        self.outbox().count_from(last_notification_id);
+        self.journal().clear();
+        self.refund_limits().clear();
         Ok(())
     }
 }

@@ -8,7 +8,7 @@
 //!   [`datetime_millis`] `yyyy-MM-dd HH:mm:ss.SSS`, [`compact`] `yyyyMMddHHmmss`,
 //!   [`compact_date`] `yyyyMMdd`, [`chinese_datetime`] `yyyy年MM月dd日 HH:mm:ss` and
 //!   [`rfc3339`] `yyyy-MM-ddTHH:mm:ss+08:00` (API v3); read back by [`parse_compact`],
-//!   [`parse_datetime`] and [`parse_rfc3339`] ([`wall_datetime`] reads the fields alone).
+//!   [`parse_datetime`], [`parse_datetime_millis`] and [`parse_rfc3339`] ([`wall_datetime`] reads the fields alone).
 //! - Days: [`split_day`] gives the Beijing calendar day of an instant (days since 1970-01-01)
 //!   and the milliseconds into it, [`day_start`] the instant a day begins.
 //! - The calendar: [`date`] checks a year, month and day, [`days_since_epoch`] and
@@ -115,6 +115,21 @@ pub fn parse_datetime(text: &str) -> Option<i64> {
     unix_ms(wall_datetime(text)?.assume_offset(OFFSET))
 }
 
+/// Reads `yyyy-MM-dd HH:mm:ss` or `yyyy-MM-dd HH:mm:ss.SSS` (three digits) as Beijing time:
+/// what [`datetime`] and [`datetime_millis`] print.
+pub fn parse_datetime_millis(text: &str) -> Option<i64> {
+    let (seconds, millis) = match text.split_once('.') {
+        Some((seconds, millis))
+            if millis.len() == 3 && millis.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            (seconds, millis.parse::<i64>().ok()?)
+        }
+        Some(_) => return None,
+        None => (text, 0),
+    };
+    parse_datetime(seconds)?.checked_add(millis)
+}
+
 /// The date and time a `yyyy-MM-dd HH:mm:ss` text names (a real calendar second), in no zone
 /// in particular: Alipay's `timestamp` parameter, which clients write in their own.
 pub fn wall_datetime(text: &str) -> Option<PrimitiveDateTime> {
@@ -197,6 +212,10 @@ mod tests {
     #[test]
     fn faces_read_back() {
         let second = T - 567;
+        assert_eq!(parse_datetime_millis("2020-01-04 18:34:24.567"), Some(T));
+        assert_eq!(parse_datetime_millis("2020-01-04 18:34:24"), Some(second));
+        assert_eq!(parse_datetime_millis("2020-01-04 18:34:24.5"), None);
+        assert_eq!(parse_datetime_millis("2020-01-04 18:34:24.-12"), None);
         assert_eq!(parse_compact("20200104183424"), Some(second));
         assert_eq!(parse_datetime("2020-01-04 18:34:24"), Some(second));
         assert_eq!(parse_rfc3339("2020-01-04T18:34:24+08:00"), Some(second));

@@ -181,17 +181,7 @@ impl Sandbox {
             .send()
             .await
             .unwrap_or_else(|e| panic!("{url}: {e}"));
-        let status = response.status().as_u16();
-        let content_type = response
-            .headers()
-            .get("content-type")
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .unwrap_or_default();
-        let body = response
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("{url}: {e}"));
-        (status, content_type, body)
+        https::read_answer(response, &url).await
     }
 
     /// A signed demo-app call over HTTPS, placed as py-official does; the answer must be HTTP

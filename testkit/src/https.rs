@@ -54,6 +54,25 @@ pub fn http_client() -> reqwest::Client {
     client(&TrustRoots::public(), None)
 }
 
+/// An answer's status, `Content-Type` (empty when absent) and body; `url` names the request
+/// in the panic if the body cannot be read.
+///
+/// # Panics
+/// The body cannot be read: a broken test.
+pub async fn read_answer(response: reqwest::Response, url: &str) -> (u16, String, String) {
+    let status = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+        .unwrap_or_default();
+    let body = response
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("{url}: {e}"));
+    (status, content_type, body)
+}
+
 /// A reqwest client with this TLS configuration.
 ///
 /// # Panics

@@ -144,4 +144,19 @@ impl Sandbox {
     pub async fn flush_notifications(&self) {
         expect(self.admin.flush_notifications().await);
     }
+
+    /// `GET /admin/scenario?format=…` (`toml` or `json`): the state as a scenario file's
+    /// text, which must come with a 200 and the format's content type.
+    pub async fn export_scenario(&self, format: &str) -> String {
+        let url = format!("{}/admin/scenario?format={format}", self.running.admin_url);
+        let response = https::http_client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+        let (status, content_type, text) = https::read_answer(response, &url).await;
+        assert_eq!(status, 200, "{text}");
+        assert_eq!(content_type, format!("application/{format}"));
+        text
+    }
 }

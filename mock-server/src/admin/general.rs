@@ -3,12 +3,11 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use hyper::StatusCode;
 use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
 use super::route::{Json, Query, Reply, ReplyFuture};
-use crate::faults::{Endpoint, Fault};
+use crate::faults::{self, Endpoint, Fault};
 use crate::journal::JournalEntry;
 use crate::state::AppState;
 
@@ -137,9 +136,6 @@ fn one() -> usize {
     1
 }
 
-/// Most copies of one fault a call may queue.
-const MAX_FAULT_COUNT: usize = 10_000;
-
 pub(super) fn inject_fault(
     state: &AppState,
     Json(injection): Json<FaultInjection>,
@@ -152,38 +148,13 @@ pub(super) fn inject_fault(
         delay_ms,
         after_apply,
     } = injection;
-    if err_code.is_none() && http_status.is_none() && delay_ms.is_none() {
-        return Err(Failure::bad_request(
-            "a fault needs err_code, http_status or delay_ms",
-        ));
-    }
-    if let Some(status) = http_status
-        && StatusCode::from_u16(status).is_err()
-    {
-        return Err(Failure::bad_request(format!(
-            "invalid http_status {status}"
-        )));
-    }
-    if endpoint.is_alipay()
-        && let Some(code) = &err_code
-        && matches!(
-            paysandbox_protocol::alipay::SubCode::from_wire(code).gateway_code(),
-            paysandbox_protocol::alipay::GatewayCode::Other(_)
-        )
-    {
-        return Err(Failure::bad_request(format!(
-            "{code} is not an Alipay sub_code (ACQ.*, isv.*, isp.*, aop.*)"
-        )));
-    }
-    if count == 0 || count > MAX_FAULT_COUNT {
-        return Err(Failure::bad_request("count must be 1 to 10000"));
-    }
     let fault = Fault {
         err_code,
         http_status,
         delay_ms,
         after_apply,
     };
+    faults::check(endpoint, &fault, count).map_err(Failure::bad_request)?;
     let mut faults = state.faults();
     faults.push(endpoint, fault, count);
     Ok(Reply::created(PendingFaults(faults.pending())))

@@ -28,7 +28,7 @@
 //! - [`table()`]: the endpoints; [`route`]: what a route is, the extractors, dispatch;
 //!   [`failure`]: the error mapping; [`shape`]: field names from serde.
 //! - Handlers with their request and view types: [`general`] (index, clock, reset, faults,
-//!   journal), [`wechat`], [`bulk`] (streamed NDJSON seeding), [`notifications`], [`alipay`].
+//!   journal), [`scenario`] (health, the state as a scenario), [`wechat`], [`bulk`] (streamed NDJSON seeding), [`notifications`], [`alipay`].
 
 pub mod alipay;
 pub mod bulk;
@@ -38,6 +38,7 @@ pub mod failure;
 pub mod general;
 pub mod notifications;
 pub mod route;
+pub mod scenario;
 pub mod shape;
 mod table;
 pub mod wechat;
@@ -59,7 +60,10 @@ pub async fn handle(request: Request<Incoming>, state: &AppState) -> Response<Bo
     let query = request.uri().query().unwrap_or("").to_owned();
     let body = request.into_body();
     match route::dispatch(table(), state, &method, &path, &query, body).await {
-        Ok((status, value)) => http::json(status, &value),
+        Ok((status, route::Payload::Json(value))) => http::json(status, &value),
+        Ok((status, route::Payload::Text(document))) => {
+            http::respond(status, document.content_type, document.text)
+        }
         Err(failure) => failure.into_response(),
     }
 }

@@ -52,18 +52,54 @@ impl<V> Reply<V> {
     }
 }
 
-impl<V: Serialize> Reply<V> {
-    /// The status and the view as JSON. Through [`Value`], whose objects keep their keys
-    /// sorted: every answer lists its fields alphabetically, as it always has.
+impl<V: View> Reply<V> {
     fn into_answer(self) -> Result<Answer, Failure> {
-        serde_json::to_value(&self.view)
-            .map(|value| (self.status, value))
+        Ok((self.status, self.view.into_payload()?))
+    }
+}
+
+/// What a view becomes on the wire.
+pub trait View {
+    /// The answer's body.
+    fn into_payload(self) -> Result<Payload, Failure>;
+}
+
+impl<V: Serialize> View for V {
+    /// JSON, through [`Value`], whose objects keep their keys sorted: every answer lists its
+    /// fields alphabetically, as it always has.
+    fn into_payload(self) -> Result<Payload, Failure> {
+        serde_json::to_value(&self)
+            .map(Payload::Json)
             .map_err(|e| Failure::internal(format!("could not write the answer: {e}")))
     }
 }
 
+/// A view that is a document in a format of its own (a TOML scenario), sent as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Its `Content-Type`.
+    pub content_type: &'static str,
+    /// The text.
+    pub text: String,
+}
+
+impl View for Document {
+    fn into_payload(self) -> Result<Payload, Failure> {
+        Ok(Payload::Text(self))
+    }
+}
+
+/// An answer's body.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Payload {
+    /// A JSON value.
+    Json(Value),
+    /// A document.
+    Text(Document),
+}
+
 /// A reply as it goes out.
-pub type Answer = (StatusCode, Value);
+pub type Answer = (StatusCode, Payload);
 
 /// The parts of a request the extractors read.
 #[derive(Debug, Clone, Copy)]
@@ -361,7 +397,7 @@ impl Route {
     ) -> Route
     where
         I: Input + 'static,
-        V: Serialize + 'static,
+        V: View + 'static,
     {
         let run = sync_handler(move |state, raw| {
             let input = I::read(raw)?;
@@ -386,7 +422,7 @@ impl Route {
     ) -> Route
     where
         I: Input + 'static,
-        V: Serialize + 'static,
+        V: View + 'static,
     {
         let run = awaiting_handler(move |state, raw| match I::read(raw) {
             Ok(input) => {
@@ -414,7 +450,7 @@ impl Route {
     ) -> Route
     where
         Line: DeserializeOwned,
-        V: Serialize + 'static,
+        V: View + 'static,
     {
         let run = streamed_handler(move |body, state| {
             let reply = handler(body, state);

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::failure::Failure;
 use super::route::{InputDoc, Reply, Route};
 use super::shape::variant_names;
-use super::{alipay, bulk, general, notifications, wechat};
+use super::{alipay, bulk, general, notifications, scenario, wechat};
 use crate::faults::Endpoint;
 use crate::ledger::wechat::SeedOrder;
 use crate::state::AppState;
@@ -31,6 +31,18 @@ fn routes() -> Vec<Route> {
             "this list: every endpoint with its query and body fields, and the fault endpoint names",
             index,
         ),
+        Route::sync(
+            M::GET,
+            "/admin/health",
+            "readiness: the sandbox answers, and where it listens",
+            scenario::health,
+        ),
+        Route::awaiting(
+            M::GET,
+            "/admin/scenario",
+            "the current state as a scenario file (TOML, or JSON) that serve --scenario loads",
+            scenario::export,
+        ),
         Route::sync(M::GET, "/admin/clock", "the sandbox clock", general::clock),
         Route::awaiting(
             M::POST,
@@ -41,7 +53,7 @@ fn routes() -> Vec<Route> {
         Route::sync(
             M::POST,
             "/admin/reset",
-            "back to the start state (demo data again); the clock keeps its time",
+            "back to the start state (the start scenario again); the clock keeps its time unless the scenario sets it",
             general::reset,
         ),
         Route::sync(

@@ -87,22 +87,10 @@ pub struct CertView {
     pub ca_path: PathBuf,
 }
 
-/// Letters, digits, `_` and `-`: an mch_id names a directory of certificate files.
-fn valid_mch_id(mch_id: &str) -> bool {
-    mch_id
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-}
-
 pub(super) fn create_merchant(
     state: &AppState,
     Json(new): Json<NewMerchant>,
 ) -> Result<Reply<NewMerchantView>, Failure> {
-    if !valid_mch_id(&new.mch_id) {
-        return Err(Failure::bad_request(
-            "mch_id may only hold letters, digits, '_' and '-'",
-        ));
-    }
     let merchant = state.world().wechat.create_merchant(new)?;
     let files = state.merchant_files(&merchant.mch_id, &merchant.company)?;
     Ok(Reply::created(NewMerchantView {

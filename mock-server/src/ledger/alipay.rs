@@ -22,8 +22,10 @@ use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
 
 mod bill_links;
+mod record;
 
 pub use bill_links::{BillLink, BillLinks, LINK_LIFETIME};
+pub use record::{AlipayRecords, AlipayRefundRecord, AppRecord, TradeEventRecord, TradeRecord};
 
 /// Tunable rules. The defaults are the choices listed in DEVIATIONS.md.
 #[derive(Debug, Clone)]
@@ -379,7 +381,7 @@ pub struct SeedTrade {
 
 /// What happened to a trade, for the notification engine (spec §7: TRADE_SUCCESS and
 /// TRADE_CLOSED notify by default).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TradeEventKind {
     /// The buyer paid (→ TRADE_SUCCESS).
@@ -589,7 +591,11 @@ impl AlipayLedger {
                 "total_amount must be at least 0.01".into(),
             ));
         }
-        let at = now.minus(Duration::from_secs(seed.paid_seconds_ago.unwrap_or(60)));
+        let at = seed
+            .paid_seconds_ago
+            .map_or(now.minus(record::DEFAULT_AGO), |ago| {
+                now.minus(Duration::from_secs(ago))
+            });
         let out_trade_no = match seed.out_trade_no {
             Some(no) if no.is_empty() || no.chars().count() > 64 => {
                 return Err(AdminError::Invalid(
@@ -630,7 +636,7 @@ impl AlipayLedger {
             total_amount: seed.total_amount,
             subject: seed
                 .subject
-                .unwrap_or_else(|| "paysandbox demo goods".to_owned()),
+                .unwrap_or_else(|| record::DEFAULT_SUBJECT.to_owned()),
             body: seed.body,
             store_id: seed.store_id,
             status: seed.status,

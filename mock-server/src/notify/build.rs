@@ -17,8 +17,7 @@ use crate::ledger::wechat::{CouponKind, FinishedRefund, OrderRef, WechatLedger};
 use crate::outbox::{Draft, Kind, Platform};
 use crate::state::AppState;
 
-const XML: &str = "text/xml";
-const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
+use crate::outbox::{FORM, XML};
 
 /// Why a WeChat payment notification could not be queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -72,6 +72,16 @@ impl WechatLedger {
                 "mch_id must be 1 to 32 characters".into(),
             ));
         }
+        // It names the merchant's certificate directory.
+        if !new
+            .mch_id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        {
+            return Err(AdminError::Invalid(
+                "mch_id may only hold letters, digits, '_' and '-'".into(),
+            ));
+        }
         if new.appids.is_empty() {
             return Err(AdminError::Invalid(
                 "a merchant needs at least one appid".into(),
@@ -158,6 +168,6 @@ pub(super) fn default_company() -> String {
 }
 
 /// One million yuan: enough that NOTENOUGH happens only when a test asks for it.
-fn default_balance() -> u64 {
+pub(super) fn default_balance() -> u64 {
     100_000_000
 }

@@ -10,6 +10,7 @@
 //! - `query`: refund query, order query, `trade_state`;
 //! - `payment`: unified order, close order, the simulated buyer's payment;
 //! - `seed`: orders in any state and age;
+//! - `record`: the ledger as records (scenario files) and back, exactly;
 //! - `admin`: merchants, balances, allow-lists, forced refund outcomes;
 //! - `limits`: the refund endpoint's per-merchant request limits ([`RefundLimits`]);
 //! - `sandbox`: the sandbox keys getsignkey issues (with their expiry) and the sandbox
@@ -20,6 +21,7 @@ mod limits;
 mod model;
 mod payment;
 mod query;
+mod record;
 mod refund;
 mod sandbox;
 mod seed;
@@ -33,8 +35,12 @@ pub use model::{
 };
 pub use payment::{BuyerPayment, CloseOrderError, UnifiedOrderCommand, UnifiedOrderError};
 pub use query::{REFUND_PAGE_SIZE, RefundPage, RefundQueryError, RefundSelector};
+pub use record::{
+    CouponPartRecord, CouponRecord, EventRecord, MerchantRecord, OrderRecord, PrepayRecord,
+    RefundRecord, WechatRecords,
+};
 pub use refund::{FinishedRefund, RefundAccepted, RefundCommand, RefundError};
-pub use sandbox::{KEY_LIFETIME, SandboxKey, SandboxKeys};
+pub use sandbox::{KEY_LIFETIME, SandboxKey, SandboxKeyRecord, SandboxKeys};
 pub use seed::{SeedCoupon, SeedOrder};
 pub use store::WechatLedger;
 

@@ -166,18 +166,11 @@ impl WechatLedger {
             attach: cmd.attach.unwrap_or_default(),
             refund_recv_account: "支付用户零钱".to_owned(),
         });
-        let out_trade_no: Box<str> = cmd.out_trade_no.into();
-        let index = self.orders.len();
-        if let Some(merchant) = self.merchants.get_mut(&cmd.mch_id) {
-            merchant
-                .orders_by_out_trade_no
-                .insert(out_trade_no.clone(), index);
-        }
         let order = Order {
             mch_id,
             // Assigned when paid; an unpaid order cannot be found by transaction_id.
             transaction_id: Box::from(""),
-            out_trade_no,
+            out_trade_no: cmd.out_trade_no.into(),
             total_fee: cmd.total_fee,
             coupons: Vec::new(),
             payment_state: PaymentState::Notpay,
@@ -188,7 +181,7 @@ impl WechatLedger {
             details,
             prepay: Some(Box::new(prepay)),
         };
-        self.orders.push(order.clone());
+        self.insert_order(order.clone());
         Ok(order)
     }
 

@@ -317,7 +317,7 @@ impl WechatLedger {
     /// Splits a refund between the order's coupons and cash in proportion to how the order
     /// was paid; the refund that empties the order takes whatever each coupon has left, so
     /// rounding never strands a fen.
-    fn split_coupons(
+    pub(super) fn split_coupons(
         &self,
         order_index: usize,
         refund_fee: u64,

@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::model::Merchant;
 use super::store::WechatLedger;
-use crate::clock::Timestamp;
+use crate::clock::{Timestamp, When};
 use crate::ids::IdGenerator;
+use crate::record::RecordError;
 
 /// How long a sandbox key is valid (§8.1: "about 3 days"; deviation:
 /// `wx-sandbox-key-lifetime`).
@@ -66,6 +67,66 @@ impl SandboxKeys {
         keys.sort_by(|a, b| a.mch_id.cmp(&b.mch_id));
         keys
     }
+
+    /// Every key as a record, sorted by merchant.
+    pub fn records(&self) -> Vec<SandboxKeyRecord> {
+        self.list()
+            .into_iter()
+            .map(|k| SandboxKeyRecord {
+                mch_id: k.mch_id,
+                key: k.key,
+                issued_at: When::At(k.issued_at),
+            })
+            .collect()
+    }
+
+    /// The keys `records` list (each valid [`KEY_LIFETIME`] from its issue), relative times
+    /// counted from `now`; `known` says whether a merchant exists.
+    ///
+    /// # Errors
+    /// An unknown merchant, or one listed twice.
+    pub fn restore(
+        records: &[SandboxKeyRecord],
+        now: Timestamp,
+        known: impl Fn(&str) -> bool,
+    ) -> Result<SandboxKeys, RecordError> {
+        let mut keys = SandboxKeys::default();
+        for (i, record) in records.iter().enumerate() {
+            let path = format!("[{i}] (mch_id {})", record.mch_id);
+            if !known(&record.mch_id) {
+                return Err(RecordError::at(
+                    path,
+                    "unknown merchant (list it under wechat.merchants)",
+                ));
+            }
+            if record.key.is_empty() {
+                return Err(RecordError::at(path, "key must not be empty"));
+            }
+            let issued_at = record.issued_at.resolve(now);
+            let key = SandboxKey {
+                mch_id: record.mch_id.clone(),
+                key: record.key.clone(),
+                issued_at,
+                expires_at: issued_at.plus(KEY_LIFETIME),
+            };
+            if keys.keys.insert(record.mch_id.clone(), key).is_some() {
+                return Err(RecordError::at(path, "the merchant has two keys"));
+            }
+        }
+        Ok(keys)
+    }
+}
+
+/// A sandbox key as a scenario file writes it (it expires [`KEY_LIFETIME`] after its issue).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxKeyRecord {
+    /// The merchant (of the production ledger).
+    pub mch_id: String,
+    /// `sandbox_signkey`.
+    pub key: String,
+    /// When getsignkey issued it.
+    pub issued_at: When,
 }
 
 impl WechatLedger {

@@ -13,6 +13,20 @@ use super::store::WechatLedger;
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
 
+/// Currency of orders that name none.
+pub(super) const DEFAULT_FEE_TYPE: &str = "CNY";
+/// Trade type of seeded orders that name none.
+pub(super) const DEFAULT_TRADE_TYPE: &str = "JSAPI";
+/// Paying bank of seeded orders that name none: the balance.
+pub(super) const DEFAULT_BANK_TYPE: &str = "CFT";
+/// Goods description of seeded orders that name none.
+pub(super) const DEFAULT_BODY: &str = "paysandbox demo goods";
+/// Where refunds go back to when the order says nothing else: the payer's balance.
+// deviation: wx-refund-recv-accout
+pub(super) const DEFAULT_RECV_ACCOUNT: &str = "支付用户零钱";
+/// How long before now a seeded paid order was paid when the seed does not say.
+pub(super) const DEFAULT_PAID_AGO: Duration = Duration::from_secs(60);
+
 /// An order to seed through the admin API.
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(default)]
@@ -105,7 +119,11 @@ impl WechatLedger {
             None => merchant.appids.first().cloned().unwrap_or_default(),
         };
         let mch_id = merchant.shared_id.clone();
-        let paid_at = now.minus(Duration::from_secs(seed.paid_seconds_ago.unwrap_or(60)));
+        let paid_at = seed
+            .paid_seconds_ago
+            .map_or(now.minus(DEFAULT_PAID_AGO), |ago| {
+                now.minus(Duration::from_secs(ago))
+            });
         let out_trade_no = match seed.out_trade_no {
             Some(no) => no,
             None => ids.out_trade_no(paid_at),
@@ -133,33 +151,24 @@ impl WechatLedger {
         let coupons = paid_coupons(seed.coupons, seed.total_fee, ids)?;
         let details = self.intern(OrderDetails {
             appid,
-            fee_type: "CNY".to_owned(),
-            trade_type: seed.trade_type.unwrap_or_else(|| "JSAPI".to_owned()),
+            fee_type: DEFAULT_FEE_TYPE.to_owned(),
+            trade_type: seed
+                .trade_type
+                .unwrap_or_else(|| DEFAULT_TRADE_TYPE.to_owned()),
             openid: DEFAULT_OPENID.to_owned(),
-            bank_type: seed.bank_type.unwrap_or_else(|| "CFT".to_owned()),
-            body: seed
-                .body
-                .unwrap_or_else(|| "paysandbox demo goods".to_owned()),
+            bank_type: seed
+                .bank_type
+                .unwrap_or_else(|| DEFAULT_BANK_TYPE.to_owned()),
+            body: seed.body.unwrap_or_else(|| DEFAULT_BODY.to_owned()),
             attach: seed.attach.unwrap_or_default(),
             refund_recv_account: seed
                 .refund_recv_account
-                // deviation: wx-refund-recv-accout
-                .unwrap_or_else(|| "支付用户零钱".to_owned()),
+                .unwrap_or_else(|| DEFAULT_RECV_ACCOUNT.to_owned()),
         });
-        let transaction_id: Box<str> = transaction_id.into();
-        let out_trade_no: Box<str> = out_trade_no.into();
-        let index = self.orders.len();
-        self.orders_by_transaction_id
-            .insert(transaction_id.clone(), index);
-        if let Some(merchant) = self.merchants.get_mut(&seed.mch_id) {
-            merchant
-                .orders_by_out_trade_no
-                .insert(out_trade_no.clone(), index);
-        }
-        self.orders.push(Order {
+        Ok(self.insert_order(Order {
             mch_id,
-            transaction_id,
-            out_trade_no,
+            transaction_id: transaction_id.into(),
+            out_trade_no: out_trade_no.into(),
             total_fee: seed.total_fee,
             coupons,
             payment_state: seed.state,
@@ -169,8 +178,7 @@ impl WechatLedger {
             paid_at: (seed.state == PaymentState::Success).then_some(paid_at),
             details,
             prepay: None,
-        });
-        Ok(index)
+        }))
     }
 }
 
@@ -203,7 +211,10 @@ pub(super) fn paid_coupons(
             fee: c.fee,
         })
         .collect();
-    if coupons.iter().map(|c| c.fee).sum::<u64>() > total_fee {
+    let sum = coupons
+        .iter()
+        .try_fold(0u64, |sum, c| sum.checked_add(c.fee));
+    if sum.is_none_or(|sum| sum > total_fee) {
         return Err(AdminError::Invalid("coupons exceed total_fee".into()));
     }
     Ok(coupons)

@@ -59,6 +59,23 @@ impl WechatLedger {
         self.merchants.values()
     }
 
+    /// Adds an order with its indexes (by transaction_id once it has one, by out_trade_no
+    /// under its merchant); its index.
+    pub(super) fn insert_order(&mut self, order: Order) -> usize {
+        let index = self.orders.len();
+        if !order.transaction_id.is_empty() {
+            self.orders_by_transaction_id
+                .insert(order.transaction_id.clone(), index);
+        }
+        if let Some(merchant) = self.merchants.get_mut(&*order.mch_id) {
+            merchant
+                .orders_by_out_trade_no
+                .insert(order.out_trade_no.clone(), index);
+        }
+        self.orders.push(order);
+        index
+    }
+
     /// One shared copy of each distinct [`OrderDetails`].
     pub(super) fn intern(&mut self, details: OrderDetails) -> Arc<OrderDetails> {
         if let Some(shared) = self.details.get(&details) {

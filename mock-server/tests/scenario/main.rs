@@ -1,0 +1,13 @@
+//! Scenarios and start-up: the whole state written as a scenario file and loaded back
+//! exactly (round trip), what a broken file is told, and `paysandbox serve`'s start-up for
+//! pipelines (port 0, `--json`, `--ready-file`, `/admin/health`).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod load_errors;
+mod round_trip;
+mod startup;
