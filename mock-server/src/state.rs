@@ -330,10 +330,21 @@ impl AppState {
 
     /// Back to the state at start: the start scenario loaded again (the demo's, another, or
     /// none: empty ledgers, the RNG re-seeded, no faults or notifications), and no journal or
-    /// rate state. The clock keeps its time unless the scenario sets it; notification ids keep
-    /// counting.
+    /// rate state. The clock goes back to how `serve` started it (frozen at its start time, or
+    /// the system time), then to the scenario's if it sets one, so a reset always gives a
+    /// known clock; notification ids keep counting.
     pub fn reset(&self) -> Result<(), StartError> {
         let last_notification_id = self.outbox().last_id();
+        match self.config.clock {
+            ClockMode::System => {
+                self.clock.set_frozen(false);
+                self.clock.set_now(Timestamp(crate::clock::system_millis()));
+            }
+            ClockMode::FrozenAt(at) => {
+                self.clock.set_frozen(true);
+                self.clock.set_now(at);
+            }
+        }
         match self.start_scenario()? {
             Some(scenario) => self.load(&scenario)?,
             None => self.load(&Scenario::default())?,
