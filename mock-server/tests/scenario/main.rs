@@ -10,6 +10,7 @@
     clippy::indexing_slicing
 )]
 
+mod crash;
 mod load_errors;
 mod persist;
 mod round_trip;
