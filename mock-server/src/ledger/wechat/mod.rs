@@ -28,7 +28,9 @@ mod seed;
 mod store;
 
 pub use admin::{AdminError, NewMerchant};
-pub use limits::{ERROR_BLOCK, ERROR_QPS, LimitError, REFUND_QPS, RefundLimits};
+pub use limits::{
+    Caller, ERROR_BLOCK, ERROR_QPS, LimitError, MAX_CALLERS, REFUND_QPS, RefundLimits,
+};
 pub use model::{
     Coupon, CouponKind, CouponRefund, DEFAULT_OPENID, Merchant, Order, OrderDetails, OrderRef,
     PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, WechatRules,
