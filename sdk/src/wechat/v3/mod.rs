@@ -11,6 +11,8 @@
 //!   ([`Client::abnormal_refund`]); [`PrepayRequest`] ([`Client::prepay_jsapi`],
 //!   [`Client::prepay_app`], [`Client::prepay_native`], [`Client::prepay_h5`]),
 //!   [`Client::order_query`], [`Client::close_order`]; [`Client::download_certificates`].
+//! - [`notify`]: notifications verified and decrypted ([`Client::refund_notification`],
+//!   [`Client::payment_notification`]).
 //! - [`Error`]: one enum, with [`Error::is_retryable`] and [`Error::is_outcome_unknown`]
 //!   meaning what they mean for the v2 client.
 //!
@@ -37,6 +39,7 @@
 mod certificates;
 mod client;
 mod error;
+pub mod notify;
 mod payment;
 mod refund;
 
@@ -55,5 +58,7 @@ pub use paysandbox_protocol::wechat::v3::decode::DecodeError;
 pub use paysandbox_protocol::wechat::v3::error::{ErrorCode, ErrorDetail};
 pub use paysandbox_protocol::wechat::v3::messages::refund::{Refund, RefundAmount};
 pub use paysandbox_protocol::wechat::v3::messages::transaction::{Transaction, TransactionAmount};
-pub use paysandbox_protocol::wechat::v3::messages::{RefundStatus, TradeState};
+pub use paysandbox_protocol::wechat::v3::messages::{
+    Notification, RefundNotification, RefundStatus, TradeState,
+};
 pub use paysandbox_protocol::wechat::v3::response::VerifyError;
