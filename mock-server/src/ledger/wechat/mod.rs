@@ -31,7 +31,8 @@ pub use admin::{AdminError, NewMerchant};
 pub use limits::{ERROR_BLOCK, ERROR_QPS, LimitError, REFUND_QPS, RefundLimits};
 pub use model::{
     Coupon, CouponKind, CouponRefund, DEFAULT_OPENID, Merchant, Order, OrderDetails, OrderRef,
-    PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, WechatRules,
+    PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, V3Identity,
+    WechatRules,
 };
 pub use payment::{BuyerPayment, CloseOrderError, UnifiedOrderCommand, UnifiedOrderError};
 pub use query::{REFUND_PAGE_SIZE, RefundPage, RefundQueryError, RefundSelector};
