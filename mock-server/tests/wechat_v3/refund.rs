@@ -386,3 +386,116 @@ async fn coupons_split_the_refund_as_v2_does() {
 fn expect_ok<T, E: std::fmt::Display>(result: Result<T, E>) -> T {
     result.unwrap_or_else(|e| panic!("{e}"))
 }
+
+fn abnormal_url(refund_id: &str) -> String {
+    format!("{REFUNDS}/{refund_id}/apply-abnormal-refund")
+}
+
+/// A refund of `out_trade_no` made through v3 and forced to CHANGE (ABNORMAL); its id.
+async fn abnormal_refund(sandbox: &Sandbox, out_trade_no: &str, out_refund_no: &str) -> String {
+    sandbox.seed_order(out_trade_no, 1000, json!({})).await;
+    let answer = sandbox
+        .v3_client()
+        .post(
+            REFUNDS,
+            &refund_body(out_trade_no, out_refund_no, 1000, 400),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let refund_id = answer.json["refund_id"].as_str().unwrap().to_owned();
+    expect_ok(
+        sandbox
+            .admin_client()
+            .force_refund_status(&refund_id, "CHANGE")
+            .await,
+    );
+    refund_id
+}
+
+#[tokio::test]
+async fn an_abnormal_refund_goes_to_the_users_bank_card() {
+    use paysandbox_protocol::wechat::v3::oaep::encrypt_field;
+    let sandbox = start().await;
+    let refund_id = abnormal_refund(&sandbox, "v3-abn-0001", "v3-abn-r1").await;
+    let v3 = sandbox.v3_client();
+    assert_eq!(
+        v3.get(&query_url("v3-abn-r1")).await.json["status"],
+        "ABNORMAL"
+    );
+
+    let files = V3Files::of(MCH);
+    let (serial, key) = files.certificates.last().unwrap().clone();
+    let body = json!({
+        "out_refund_no": "v3-abn-r1",
+        "type": "USER_BANK_CARD",
+        "bank_type": "ICBC_DEBIT",
+        "bank_account": encrypt_field(&key, "6222020200001234").unwrap(),
+        "real_name": encrypt_field(&key, "张三").unwrap(),
+    });
+    // Without Wechatpay-Serial the platform cannot tell which key encrypted the fields.
+    let unnamed = v3.post(&abnormal_url(&refund_id), &body).await;
+    assert_eq!(
+        unnamed.assert_error(400, "PARAM_ERROR")["detail"]["location"],
+        "header"
+    );
+    // Fields encrypted for another key do not decrypt.
+    let public_key_client = sandbox
+        .v3_client()
+        .with_wechatpay_serial(&files.public_key.0);
+    let wrong = public_key_client
+        .post(&abnormal_url(&refund_id), &body)
+        .await;
+    assert_eq!(
+        wrong.assert_error(400, "PARAM_ERROR")["detail"]["field"],
+        "/body/bank_account"
+    );
+
+    let answer = sandbox
+        .v3_client()
+        .with_wechatpay_serial(&serial)
+        .post(&abnormal_url(&refund_id), &body)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json["refund_id"], refund_id.as_str());
+    assert_eq!(answer.json["status"], "SUCCESS");
+    assert_eq!(answer.json["user_received_account"], "ICBC_DEBIT1234");
+    let v2q = sandbox
+        .call("/pay/refundquery", v2_refund_query("v3-abn-r1"))
+        .await;
+    assert_eq!(v2q.get("refund_status_0"), Some("SUCCESS"), "{v2q:?}");
+    assert_eq!(v2q.get("refund_recv_accout_0"), Some("ICBC_DEBIT1234"));
+
+    // Only an abnormal refund can be redirected.
+    let again = sandbox
+        .v3_client()
+        .with_wechatpay_serial(&serial)
+        .post(&abnormal_url(&refund_id), &body)
+        .await;
+    again.assert_error(400, "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn an_abnormal_refund_to_the_merchants_card_and_its_refusals() {
+    let sandbox = start().await;
+    let refund_id = abnormal_refund(&sandbox, "v3-abn-0002", "v3-abn-r2").await;
+    let v3 = sandbox.v3_client();
+    let merchant_card = json!({ "out_refund_no": "v3-abn-r2", "type": "MERCHANT_BANK_CARD" });
+    let wrong_number = json!({ "out_refund_no": "v3-abn-r9", "type": "MERCHANT_BANK_CARD" });
+    v3.post(&abnormal_url(&refund_id), &wrong_number)
+        .await
+        .assert_error(404, "RESOURCE_NOT_EXISTS");
+    v3.post(
+        &abnormal_url("50300000000000000000000000000"),
+        &merchant_card,
+    )
+    .await
+    .assert_error(404, "RESOURCE_NOT_EXISTS");
+    let missing = json!({ "out_refund_no": "v3-abn-r2", "type": "USER_BANK_CARD" });
+    v3.post(&abnormal_url(&refund_id), &missing)
+        .await
+        .assert_error(400, "PARAM_ERROR");
+    let answer = v3.post(&abnormal_url(&refund_id), &merchant_card).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert_eq!(answer.json["status"], "SUCCESS");
+    assert_eq!(answer.json["user_received_account"], "商户银行卡");
+}

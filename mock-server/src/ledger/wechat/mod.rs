@@ -40,7 +40,7 @@ pub use record::{
     CouponPartRecord, CouponRecord, EventRecord, MerchantRecord, OrderRecord, PrepayRecord,
     RefundRecord, WechatRecords,
 };
-pub use refund::{FinishedRefund, RefundAccepted, RefundCommand, RefundError};
+pub use refund::{FinishedRefund, RedirectError, RefundAccepted, RefundCommand, RefundError};
 pub use sandbox::{KEY_LIFETIME, SandboxKey, SandboxKeyRecord, SandboxKeys};
 pub use seed::{SeedCoupon, SeedOrder};
 pub use store::WechatLedger;

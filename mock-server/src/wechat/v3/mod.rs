@@ -189,6 +189,8 @@ pub(crate) struct Call<'a> {
     pub(crate) body: &'a [u8],
     /// The query parameters, decoded.
     pub(crate) query: &'a [(String, String)],
+    /// The request's `Wechatpay-Serial`, if any.
+    pub(crate) request_serial: Option<&'a str>,
     /// The caller's address.
     pub(crate) peer: IpAddr,
 }
@@ -380,6 +382,7 @@ fn process(
         keys: &keys,
         body: request.body,
         query: request.query,
+        request_serial: request.request_serial,
         peer: info.peer.ip(),
     };
     let reply = {

@@ -5,12 +5,13 @@
 
 use paysandbox_protocol::beijing;
 use paysandbox_protocol::wechat::v3::decode::{self, DecodeError};
-use paysandbox_protocol::wechat::v3::error::{ErrorCode, Location};
+use paysandbox_protocol::wechat::v3::error::{ErrorBody, ErrorCode, ErrorDetail, Location};
 use paysandbox_protocol::wechat::v3::messages::refund::{
     ABNORMAL_REFUND_REQUEST, Promotion, REFUND_REQUEST,
 };
 use paysandbox_protocol::wechat::v3::messages::{
-    AbnormalRefundRequest, CNY, OUT_REFUND_NO, Refund, RefundAmount, RefundRequest, RefundStatus,
+    AbnormalRefundRequest, CNY, ID32, OUT_REFUND_NO, Refund, RefundAmount, RefundRequest,
+    RefundStatus,
 };
 use paysandbox_protocol::wechat::v3::oaep;
 
@@ -88,16 +89,115 @@ pub(super) fn query(
     }
 }
 
-/// `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund`: not served yet.
+/// `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund` (spec §1.5): an
+/// ABNORMAL refund sent to the user's bank card (`bank_account` and `real_name` RSA-OAEP
+/// encrypted with the platform identity the request's `Wechatpay-Serial` names) or to the
+/// merchant's.
 pub(super) fn abnormal(
-    _call: &Call<'_>,
-    _segment: &str,
-    _ledger: &mut WechatLedger,
-    _now: Timestamp,
+    call: &Call<'_>,
+    segment: &str,
+    ledger: &mut WechatLedger,
+    now: Timestamp,
 ) -> V3Reply {
-    let _ = (oaep::decrypt_field, ABNORMAL_REFUND_REQUEST);
-    let _: Option<AbnormalRefundRequest> = None;
-    V3Reply::code(&ErrorCode::SystemError)
+    let refund_id = match decode_segment(segment) {
+        Some(id)
+            if decode::check_parameter("refund_id", "微信支付退款单号", Some(&id), &ID32)
+                .is_ok() =>
+        {
+            id
+        }
+        _ => {
+            return V3Reply::body(
+                DecodeError::Rule {
+                    pointer: "/refund_id".into(),
+                    label: "微信支付退款单号",
+                    value: serde_json::Value::String(segment.to_owned()),
+                    violation: decode::Violation::Pattern("^[0-9A-Za-z_]{1,32}$"),
+                }
+                .to_error_body(Location::UriTemplate),
+            );
+        }
+    };
+    let request = match decode::strict::<AbnormalRefundRequest>(call.body, ABNORMAL_REFUND_REQUEST)
+        .and_then(|r| r.validate().map(|()| r))
+    {
+        Ok(request) => request,
+        Err(error) => return V3Reply::body(error.to_error_body(Location::Body)),
+    };
+    let account = if request.kind == "USER_BANK_CARD" {
+        match user_bank_card(call, &request) {
+            Ok(account) => account,
+            Err(reply) => return reply,
+        }
+    } else {
+        "商户银行卡".to_owned()
+    };
+    match ledger.redirect_abnormal(
+        &call.merchant.mch_id,
+        &refund_id,
+        &request.out_refund_no,
+        account,
+        now,
+    ) {
+        Ok((refund, order)) => V3Reply::json(&refund_object(&refund, &order)),
+        Err(error) => reply::redirect_error(&error),
+    }
+}
+
+/// The user's card as the refund's `user_received_account`: the bank and the card's last four
+/// digits, after decrypting the sensitive fields with the key `Wechatpay-Serial` names.
+fn user_bank_card(call: &Call<'_>, request: &AbnormalRefundRequest) -> Result<String, V3Reply> {
+    // deviation: wx3-abnormal-refund
+    let Some(key) = call
+        .request_serial
+        .and_then(|serial| call.keys.decryption_key(serial))
+    else {
+        return Err(V3Reply::body(
+            ErrorBody::new(
+                &ErrorCode::ParamError,
+                "Wechatpay-Serial须为加密敏感信息所用的平台证书序列号或微信支付公钥ID",
+            )
+            .with_detail(ErrorDetail {
+                field: Some("Wechatpay-Serial".to_owned()),
+                location: Some(Location::Header.as_str().to_owned()),
+                ..ErrorDetail::default()
+            }),
+        ));
+    };
+    let mut plain = Vec::new();
+    for (value, pointer, label) in [
+        (&request.bank_account, "/bank_account", "收款银行卡号"),
+        (&request.real_name, "/real_name", "收款用户姓名"),
+    ] {
+        let text = value.as_deref().unwrap_or_default();
+        match oaep::decrypt_field(key, text) {
+            Ok(decrypted) => plain.push(decrypted),
+            Err(error) => {
+                return Err(V3Reply::body(
+                    DecodeError::Rule {
+                        pointer: pointer.to_owned(),
+                        label,
+                        value: serde_json::Value::Null,
+                        violation: decode::Violation::Business(format!("解密失败: {error}")),
+                    }
+                    .to_error_body(Location::Body),
+                ));
+            }
+        }
+    }
+    let card = plain.first().map(String::as_str).unwrap_or_default();
+    let last4: String = card
+        .chars()
+        .rev()
+        .take(4)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    Ok(format!(
+        "{}{last4}",
+        request.bank_type.as_deref().unwrap_or_default()
+    ))
 }
 
 /// A path parameter, percent-decoded and checked against the `out_refund_no` rule (PARAM_ERROR

@@ -15,7 +15,7 @@ use hyper::StatusCode;
 use paysandbox_protocol::wechat::v3::error::{ErrorBody, ErrorCode};
 
 use crate::ledger::wechat::{
-    CloseOrderError, LimitError, RefundError, RefundQueryError, UnifiedOrderError,
+    CloseOrderError, LimitError, RedirectError, RefundError, RefundQueryError, UnifiedOrderError,
 };
 
 /// What a v3 route answers, before rendering.
@@ -154,6 +154,17 @@ pub fn limit_error(error: LimitError) -> V3Reply {
         LimitError::TooFrequent => V3Reply::error(
             &ErrorCode::FrequencyLimited,
             "频率限制,请降低退款请求频率后重试",
+        ),
+    }
+}
+
+/// The code of each abnormal-refund refusal (deviation: `wx3-abnormal-refund`).
+pub fn redirect_error(error: &RedirectError) -> V3Reply {
+    match error {
+        RedirectError::NotFound => V3Reply::error(&ErrorCode::ResourceNotExists, "退款单不存在"),
+        RedirectError::NotAbnormal => V3Reply::error(
+            &ErrorCode::InvalidRequest,
+            "退款单状态不是异常退款,无需申请异常退款",
         ),
     }
 }
