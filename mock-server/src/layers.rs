@@ -22,7 +22,10 @@ const FLOORS: &[(&str, &[&str])] = &[
             "events",
         ],
     ),
-    ("domain", &["ledger", "world", "outbox", "scenario", "demo"]),
+    (
+        "domain",
+        &["ledger", "world", "outbox", "scenario", "demo", "store"],
+    ),
     ("state", &["state"]),
     ("engine", &["notify"]),
     ("routes", &["wechat", "alipay", "admin"]),
