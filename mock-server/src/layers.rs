@@ -19,12 +19,17 @@ const FLOORS: &[(&str, &[&str])] = &[
             "tls",
             "http",
             "record",
+            "events",
         ],
     ),
-    ("domain", &["ledger", "world", "outbox", "scenario", "demo"]),
+    (
+        "domain",
+        &["ledger", "world", "outbox", "scenario", "demo", "store"],
+    ),
     ("state", &["state"]),
     ("engine", &["notify"]),
     ("routes", &["wechat", "alipay", "admin"]),
+    ("pages", &["dashboard"]),
     ("router", &["router"]),
     ("server", &["server", "startup"]),
 ];

@@ -90,12 +90,14 @@ impl View for Document {
 }
 
 /// An answer's body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Payload {
     /// A JSON value.
     Json(Value),
     /// A document.
     Text(Document),
+    /// A stream of server-sent events.
+    Stream(http::Body),
 }
 
 /// A reply as it goes out.
@@ -261,9 +263,11 @@ pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned> Input for Json<T> {
     fn read(raw: &Raw<'_>) -> Result<Self, Failure> {
-        serde_json::from_slice(raw.body)
-            .map(Json)
-            .map_err(|e| Failure::invalid_json(&e))
+        let mut reader = serde_json::Deserializer::from_slice(raw.body);
+        let value = serde_path_to_error::deserialize(&mut reader)
+            .map_err(|e| Failure::invalid_json_at(&e))?;
+        reader.end().map_err(|e| Failure::invalid_json(&e))?;
+        Ok(Json(value))
     }
 
     fn describe(doc: &mut InputDoc) {
@@ -645,6 +649,30 @@ pub async fn dispatch(
     }
 }
 
+/// Answers a GET from inside the sandbox, without a request: how the dashboard reads the
+/// admin API's own views, so a page shows nothing the API does not.
+pub async fn get(
+    table: &[Route],
+    state: &AppState,
+    path: &str,
+    query: &str,
+) -> Result<Answer, Failure> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let route = table
+        .iter()
+        .filter(|route| route.method == Method::GET)
+        .find_map(|route| route.fit(&segments).map(|params| (route, params)));
+    let Some((route, params)) = route else {
+        return Err(Failure::no_endpoint());
+    };
+    let raw = Raw::new(&params, query, &[]);
+    match &route.handler {
+        Handler::Sync(handler) => handler(state, &raw),
+        Handler::Awaiting(handler) => handler(state, &raw).await,
+        Handler::Streamed(_) => Err(Failure::bad_request("a streamed endpoint needs a body")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -741,10 +769,11 @@ mod tests {
             refused
                 .view()
                 .error
-                .starts_with("invalid JSON body: invalid type: string \"yes\""),
+                .starts_with("invalid JSON body: sandbox: invalid type: string \"yes\""),
             "{}",
             refused.view().error
         );
+        assert_eq!(refused.view().field.as_deref(), Some("sandbox"));
         assert!(!Lenient::<Flag>::read(&wrong).unwrap().0.sandbox);
         let missing = Json::<Force>::read(&blank).unwrap_err();
         assert_eq!(missing.status(), StatusCode::BAD_REQUEST);

@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::failure::Failure;
 use super::route::{InputDoc, Reply, Route};
 use super::shape::variant_names;
-use super::{alipay, bulk, general, notifications, scenario, wechat};
+use super::{alipay, bulk, events, general, notifications, scenario, wechat};
 use crate::faults::Endpoint;
 use crate::ledger::wechat::SeedOrder;
 use crate::state::AppState;
@@ -52,8 +52,14 @@ fn routes() -> Vec<Route> {
         ),
         Route::sync(
             M::POST,
+            "/admin/clock/set",
+            "sets the clock to a time (and freezes or thaws it); refunds and notifications due by then wait for the next drive",
+            general::set_clock,
+        ),
+        Route::sync(
+            M::POST,
             "/admin/reset",
-            "back to the start state (the start scenario again); the clock keeps its time unless the scenario sets it",
+            "back to the start state (the start scenario again) and the clock as serve started it",
             general::reset,
         ),
         Route::sync(
@@ -85,6 +91,12 @@ fn routes() -> Vec<Route> {
             "/admin/journal",
             "empties the journal",
             general::clear_journal,
+        ),
+        Route::sync(
+            M::GET,
+            "/admin/events",
+            "live events as server-sent events: each journal entry, each change of state",
+            events::events,
         ),
         // WeChat.
         Route::sync(

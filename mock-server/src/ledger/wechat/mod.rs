@@ -28,7 +28,9 @@ mod seed;
 mod store;
 
 pub use admin::{AdminError, NewMerchant};
-pub use limits::{ERROR_BLOCK, ERROR_QPS, LimitError, REFUND_QPS, RefundLimits};
+pub use limits::{
+    Caller, ERROR_BLOCK, ERROR_QPS, LimitError, MAX_CALLERS, REFUND_QPS, RefundLimits,
+};
 pub use model::{
     Coupon, CouponKind, CouponRefund, DEFAULT_OPENID, Merchant, Order, OrderDetails, OrderRef,
     PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, V3Identity,
@@ -38,7 +40,7 @@ pub use payment::{BuyerPayment, CloseOrderError, UnifiedOrderCommand, UnifiedOrd
 pub use query::{REFUND_PAGE_SIZE, RefundPage, RefundQueryError, RefundSelector};
 pub use record::{
     CouponPartRecord, CouponRecord, EventRecord, MerchantRecord, OrderRecord, PrepayRecord,
-    RefundRecord, WechatRecords,
+    RefundRecord, WechatChanges, WechatRecords,
 };
 pub use refund::{FinishedRefund, RedirectError, RefundAccepted, RefundCommand, RefundError};
 pub use sandbox::{KEY_LIFETIME, SandboxKey, SandboxKeyRecord, SandboxKeys};
