@@ -4,7 +4,12 @@
 //! the page's size. BENCHMARKS.md records the figures.
 //!
 //! `cargo run --release -p paysandbox-mock-server --example dashboard_render -- 300 50`
-#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    missing_docs
+)]
 
 use std::time::{Duration, Instant};
 
@@ -42,10 +47,15 @@ fn entry(i: usize, now: Timestamp) -> JournalEntry {
         merchant: Some("1900000109".into()),
         request,
         status: 200,
-        outcome: if i % 10 == 0 { "NOTENOUGH" } else { "SUCCESS" }.into(),
+        outcome: if i.is_multiple_of(10) {
+            "NOTENOUGH"
+        } else {
+            "SUCCESS"
+        }
+        .into(),
         response: Bytes::from(response),
         signature: Signature::Ok,
-        rule: (i % 10 == 0).then(|| "injected fault".to_owned()),
+        rule: i.is_multiple_of(10).then(|| "injected fault".to_owned()),
     }
 }
 
