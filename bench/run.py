@@ -13,7 +13,7 @@ and once starts nginx on loopback with the same certificates, `ssl_verify_client
 fixed refund XML (the practical ceiling), and runs the same scenarios against it.
 Every figure is the median of ROUNDS runs, after one discarded warm-up run per target. Everything listens on 127.0.0.1 and is stopped
 at the end. Environment: ROUNDS (3), RUN_SECONDS (5), CONNECTIONS (64), SCALES
-("1000 1000000").
+("1000 1000000"), PORT_OFFSET (0: ports 29443, 29080, 29444, 29543 and the next ones).
 
 The Alipay part (SUITES contains "alipay"): `alipay.trade.query` on the demo app's paid trades
 over plain-HTTP keep-alive connections, requests RSA2-signed before the timed run, so each
@@ -49,7 +49,9 @@ SUITES = os.environ.get("SUITES", "wechat alipay persist").split()
 PERSIST_ORDERS = int(os.environ.get("PERSIST_ORDERS", "1000"))
 ALIPAY_BASELINE = os.environ.get("ALIPAY_BASELINE")
 ALIPAY_APP = "2021000000000001"
-API, HTTP, ADMIN, NGINX = 29443, 29080, 29444, 29543
+# PORT_OFFSET moves every port (another run, or anything else, on the defaults).
+_OFFSET = int(os.environ.get("PORT_OFFSET", "0"))
+API, HTTP, ADMIN, NGINX = (p + _OFFSET for p in (29443, 29080, 29444, 29543))
 MCH = "1900000109"
 ORDER_TOTAL = 1_000_000
 

@@ -286,6 +286,17 @@ impl Store {
         self.replace.store(true, Ordering::SeqCst);
     }
 
+    /// Goes on from the state the store held at [`Store::open`], now loaded into `world` and
+    /// `outbox`: its rows stay as they are, and from now on only changes are written (rather
+    /// than everything again, which a large store would make the first answer wait for).
+    pub fn resume(&self, world: &mut World, outbox: &mut Outbox) {
+        self.replace.store(false, Ordering::SeqCst);
+        world.wechat.track_changes();
+        world.wechat_sandbox.track_changes();
+        world.alipay.track_changes();
+        outbox.track_changes();
+    }
+
     /// What the next commit writes: everything that changed since the last one (or, after
     /// [`Store::replace_all`], everything), taken from the state under its locks. Starts the
     /// ledgers and the outbox tracking their changes.
