@@ -19,8 +19,13 @@
 //! 7. the merchant's IP allow-list (NOAUTH);
 //! 8. production refund only: the merchant's request limits admit it
 //!    ([`RefundLimits::admit`](crate::ledger::wechat::RefundLimits::admit): not blocked for erroneous requests, INVALID_REQ_TOO_MUCH;
-//!    under 150 requests/s, FREQUENCY_LIMITED); every failed answer to a known merchant's
-//!    production refund is then counted against it ([`RefundLimits::record_error`](crate::ledger::wechat::RefundLimits::record_error));
+//!    under 150 requests/s, FREQUENCY_LIMITED); every failed answer to a production refund
+//!    that reached the API is then counted against its caller
+//!    ([`RefundLimits::record_error_of`](crate::ledger::wechat::RefundLimits::record_error_of)):
+//!    the merchant whose key signed it, else the merchant whose certificate carried it, else
+//!    the address it came from; a production refund that fails authentication from a caller
+//!    so blocked is answered INVALID_REQ_TOO_MUCH, unsigned, instead (deviation:
+//!    `wx-erroneous-requests-caller`);
 //! 9. an injected business fault (SYSTEMERROR, BIZERR_NEED_RETRY, ...), before or after the
 //!    ledger applied the request;
 //! 10. the endpoint's own fields (PARAM_ERROR, or FAIL for a missing one), then the ledger.
@@ -38,6 +43,7 @@ mod refundquery;
 pub mod reply;
 pub mod sandbox;
 mod unifiedorder;
+pub mod v3;
 
 use std::time::Duration;
 
@@ -52,6 +58,7 @@ use paysandbox_protocol::wechat::xml::{self, XmlError};
 use crate::faults::{self, Fault};
 use crate::http::{self, Body, ConnInfo, Surface};
 use crate::journal::{JournalEntry, Signature};
+use crate::ledger::wechat::Caller;
 use crate::state::AppState;
 use crate::tls::PeerCert;
 use paysandbox_protocol::wechat::codes::return_msg as msg;
@@ -220,11 +227,29 @@ pub async fn handle(
 struct Exchange {
     params: Option<Params>,
     merchant: Option<String>,
+    /// The merchant whose key verified the signature.
+    authenticated: Option<String>,
     nonce: String,
     /// The signature's verdict, once checked.
     signature: Signature,
     /// The check that refused, when it was one of the common checks.
     rule: Option<String>,
+}
+
+/// Who a refund's errors count against: the merchant that signed it, else the known merchant
+/// whose certificate carried it, else the address (never the `mch_id` it merely names).
+fn caller(state: &AppState, info: &ConnInfo, authenticated: Option<&str>) -> Caller {
+    if let Some(mch_id) = authenticated {
+        return Caller::Merchant(mch_id.to_owned());
+    }
+    if let PeerCert::Trusted {
+        mch_id: Some(cert_mch_id),
+    } = &info.cert
+        && state.world().wechat.merchant(cert_mch_id).is_some()
+    {
+        return Caller::Merchant(cert_mch_id.clone());
+    }
+    Caller::Address(info.peer.ip())
 }
 
 impl Exchange {
@@ -312,8 +337,27 @@ fn process(
     };
     let signer = match authenticate(route, &params, merchant, info, exchange) {
         Ok(signer) => signer,
-        Err(reply) => return *reply,
+        Err(reply) => {
+            let limited = endpoint == Endpoint::Refund
+                && !route.sandbox
+                && state.config.rate_limits
+                && reply.is_error();
+            if limited {
+                let who = caller(state, info, None);
+                // deviation: wx-erroneous-requests-caller
+                if state.refund_limits().blocked(&who, now).is_some() {
+                    return Reply::Business {
+                        signer: None,
+                        appid: params.non_empty("appid").unwrap_or_default().to_owned(),
+                        mch_id: params.non_empty("mch_id").unwrap_or_default().to_owned(),
+                        error: BusinessError::new(ErrCode::InvalidReqTooMuch),
+                    };
+                }
+            }
+            return *reply;
+        }
     };
+    exchange.authenticated = Some(signer.mch_id.clone());
     // deviation: wx-sandbox-rate-limits
     if endpoint == Endpoint::Refund && !route.sandbox && state.config.rate_limits {
         let admitted = state.refund_limits().admit(&signer.mch_id, now);
@@ -523,13 +567,16 @@ fn finish(
     // deviation: wx-erroneous-requests (every failure but the block's own answer counts)
     let counts_as_error = reply.is_error()
         && !matches!(&reply, Reply::Business { error, .. } if error.code == ErrCode::InvalidReqTooMuch);
+    // Only answers of the API count: nginx's certificate pages and injected transport
+    // faults never reached it.
+    let reached_api = !matches!(&reply, Reply::Nginx(..) | Reply::Status(_));
     if counts_as_error
+        && reached_api
         && state.config.rate_limits
         && Endpoint::from_path(path) == Some(Endpoint::Refund)
-        && let Some(mch_id) = &exchange.merchant
-        && state.world().wechat.merchant(mch_id).is_some()
     {
-        state.refund_limits().record_error(mch_id, now);
+        let who = caller(state, info, exchange.authenticated.as_deref());
+        state.refund_limits().record_error_of(who, now);
     }
     let rule = match &reply {
         _ if !reply.is_error() => None,
