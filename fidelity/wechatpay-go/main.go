@@ -367,8 +367,9 @@ func main() {
 	if err != nil {
 		fail("generate key: %v", err)
 	}
-	forger, err := core.NewClient(ctx, option.WithMerchantCredential(m.mchID, m.serialNo, otherKey),
-		verifier, option.WithHTTPClient(sandboxHTTPClient()))
+	// The credential comes after the verifier: the public-key option sets a signer too.
+	forger, err := core.NewClient(ctx, verifier, option.WithMerchantCredential(m.mchID, m.serialNo, otherKey),
+		option.WithHTTPClient(sandboxHTTPClient()))
 	if err != nil {
 		fail("client: %v", err)
 	}

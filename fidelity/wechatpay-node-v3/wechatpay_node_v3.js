@@ -110,9 +110,10 @@ function client(privateKey) {
   return { pay, layer };
 }
 
-// Verifies the last 2xx answer with the client's own verifySign.
-async function verified(name, pay, layer) {
-  const { headers, text } = layer.last;
+// Verifies a 2xx answer with the client's own verifySign (which may itself call the layer, to
+// fetch /v3/certificates: take the answer from the layer before calling this).
+async function verified(name, pay, answer) {
+  const { headers, text } = answer;
   check(`${name}: Wechatpay-Signature-Type`, headers['wechatpay-signature-type'] === 'WECHATPAY2-SHA256-RSA2048', headers);
   check(`${name}: Request-ID`, Boolean(headers['request-id']), headers);
   const params = {
@@ -126,8 +127,9 @@ async function verified(name, pay, layer) {
 async function ok(name, pay, layer, call, status = 200) {
   const result = await call;
   check(`${name}: HTTP ${status}`, result.status === status, result);
-  await verified(name, pay, layer);
-  return layer.last.text ? JSON.parse(layer.last.text) : null;
+  const answer = layer.last;
+  await verified(name, pay, answer);
+  return answer.text ? JSON.parse(answer.text) : null;
 }
 
 async function refused(name, call, status, code) {
@@ -174,7 +176,7 @@ async function main() {
   check('same out_refund_no: the same refund_id', again.refund_id === refund.refund_id, again);
   const queried = await pay.find_refunds(refundNo);
   check('refund query: HTTP 200, the same refund', queried.status === 200 && queried.data.refund_id === refund.refund_id, queried);
-  const signed = await verified('refund query', pay, layer);
+  const signed = await verified('refund query', pay, layer.last);
   check('a tampered body fails verifySign', !(await pay.verifySign({ ...signed, body: signed.body.replace('PROCESSING', 'SUCCESS') })));
 
   await refused('second refund within a minute',
@@ -214,7 +216,7 @@ async function main() {
   });
   check('jsapi prepay: HTTP 200 with the front end parameters',
     jsapi.status === 200 && jsapi.data.package.startsWith('prepay_id=wx') && Boolean(jsapi.data.paySign), jsapi);
-  await verified('jsapi prepay', pay, layer);
+  await verified('jsapi prepay', pay, layer.last);
   await ok('close', pay, layer, pay.close(closing), 204);
   const closed = await ok('query of the closed order', pay, layer, pay.query({ out_trade_no: closing }));
   check('closed order: CLOSED', closed.trade_state === 'CLOSED', closed);
