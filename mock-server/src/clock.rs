@@ -276,12 +276,46 @@ impl Clock {
         matches!(*self.lock(), ClockState::Frozen(_))
     }
 
+    /// What the clock is set to, as the persisted store keeps it: a frozen clock's time, or a
+    /// system clock's offset (not its reading, so that the time the process was down still
+    /// passes for it).
+    pub fn saved(&self) -> SavedClock {
+        match *self.lock() {
+            ClockState::Frozen(at) => SavedClock::Frozen { at },
+            ClockState::System { offset_ms } => SavedClock::System { offset_ms },
+        }
+    }
+
+    /// Sets the clock to what [`Clock::saved`] gave.
+    pub fn restore(&self, saved: SavedClock) {
+        *self.lock() = match saved {
+            SavedClock::Frozen { at } => ClockState::Frozen(at),
+            SavedClock::System { offset_ms } => ClockState::System { offset_ms },
+        };
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, ClockState> {
         // The state is a plain value: a panic elsewhere cannot leave it inconsistent.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
+}
+
+/// A clock's setting as the persisted store keeps it ([`Clock::saved`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SavedClock {
+    /// Stands still at `at`.
+    Frozen {
+        /// Its time.
+        at: Timestamp,
+    },
+    /// Follows the system clock, `offset_ms` ahead (behind if negative).
+    System {
+        /// Milliseconds added to the system time.
+        offset_ms: i64,
+    },
 }
 
 /// The system time in milliseconds since the Unix epoch.

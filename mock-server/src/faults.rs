@@ -96,10 +96,12 @@ pub fn check(endpoint: Endpoint, fault: &Fault, count: usize) -> Result<(), Stri
     if fault.err_code.is_none() && fault.http_status.is_none() && fault.delay_ms.is_none() {
         return Err("a fault needs err_code, http_status or delay_ms".into());
     }
+    // A real front end answers a final status: 1xx would be an interim answer or a switch of
+    // protocols, not a failure the client can see.
     if let Some(status) = fault.http_status
-        && StatusCode::from_u16(status).is_err()
+        && (!(200..=599).contains(&status) || StatusCode::from_u16(status).is_err())
     {
-        return Err(format!("invalid http_status {status}"));
+        return Err(format!("http_status {status}: must be 200 to 599"));
     }
     if endpoint.is_alipay()
         && let Some(code) = &fault.err_code

@@ -21,7 +21,10 @@ const FLOORS: &[(&str, &[&str])] = &[
             "record",
         ],
     ),
-    ("domain", &["ledger", "world", "outbox", "scenario", "demo"]),
+    (
+        "domain",
+        &["ledger", "world", "outbox", "scenario", "demo", "store"],
+    ),
     ("state", &["state"]),
     ("engine", &["notify"]),
     ("routes", &["wechat", "alipay", "admin"]),

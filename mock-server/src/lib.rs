@@ -46,6 +46,7 @@ pub mod scenario;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod store;
 pub mod tls;
 pub mod wechat;
 pub mod world;

@@ -15,6 +15,9 @@ use paysandbox_mock_server::startup::{StartInfo, write_atomically};
 use paysandbox_mock_server::state::{AppState, Listening, SandboxConfig};
 use tokio::net::TcpListener;
 
+/// The store's file in the data directory when `--persist` names none.
+const STORE_FILE: &str = "state.redb";
+
 // The request path allocates many small strings (one per XML field); glibc malloc spent a
 // fifth of the server CPU on them under load (perf), mimalloc a fraction of that.
 #[global_allocator]
@@ -83,6 +86,12 @@ struct ServeArgs {
     /// to this file, atomically: wait for it instead of sleeping.
     #[arg(long, env = "PAYSANDBOX_READY_FILE")]
     ready_file: Option<PathBuf>,
+    /// Keep the state on disk (merchants, apps, orders, trades, refunds, notifications, the
+    /// clock, the ids): every change is durable before its answer is sent, and a start on the
+    /// same store continues where the last one stopped, even after kill -9. The store is
+    /// `<data dir>/state.redb` unless a path is given. See docs/running.md.
+    #[arg(long, value_name = "PATH", num_args = 0..=1, env = "PAYSANDBOX_PERSIST")]
+    persist: Option<Option<PathBuf>>,
     /// Print the start-up information (addresses, CA, merchants, apps, key paths) as one JSON
     /// object on one line of stdout, instead of the banner.
     #[arg(long)]
@@ -166,6 +175,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
     config.rate_limits = !args.no_rate_limits;
     config.demo_data = !args.no_demo;
     config.scenario = scenario.map(Arc::new);
+    config.persist = args.persist.as_ref().map(|path| {
+        path.clone()
+            .unwrap_or_else(|| args.data_dir.join(STORE_FILE))
+    });
     config.wechat_rules.settle_delay = Duration::from_secs(args.settle_delay_secs);
     if args.no_refund_spacing {
         config.wechat_rules.refund_spacing = Duration::ZERO;

@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::clock::{Timestamp, When};
-use crate::record::{RecordError, is_false};
+use crate::record::{Changed, RecordError, is_false};
 
 /// WeChat's retry intervals after each failed attempt (spec §5.5 / §6.4): 15 attempts after
 /// the first, 16 in all over 24 h 4 min.
@@ -195,6 +195,8 @@ pub struct Outbox {
     next_id: u64,
     items: BTreeMap<u64, Notification>,
     finished: BTreeSet<u64>,
+    /// Notifications added, altered or dropped since the persisted store took them.
+    changed: Changed<u64>,
 }
 
 impl Outbox {
@@ -229,6 +231,7 @@ impl Outbox {
                 attempts: Vec::new(),
             },
         );
+        self.changed.mark(id);
         if status != Status::Pending {
             self.finish(id);
         }
@@ -240,6 +243,7 @@ impl Outbox {
         while self.finished.len() > KEEP_FINISHED {
             if let Some(old) = self.finished.pop_first() {
                 self.items.remove(&old);
+                self.changed.mark(old);
             }
         }
     }
@@ -289,6 +293,7 @@ impl Outbox {
         let Some(n) = self.items.get_mut(&id) else {
             return;
         };
+        self.changed.mark(id);
         n.attempts.push(Attempt {
             number: n.attempts.len() + 1,
             at,
@@ -336,6 +341,9 @@ impl Outbox {
 
     /// Forgets every notification (admin reset). Ids keep counting.
     pub fn clear(&mut self) {
+        for id in self.items.keys() {
+            self.changed.mark(*id);
+        }
         self.items.clear();
         self.finished.clear();
     }
@@ -349,6 +357,22 @@ impl Outbox {
     /// The last id given to a notification (0 before the first).
     pub fn last_id(&self) -> u64 {
         self.next_id
+    }
+
+    /// Starts noting which notifications change, for the persisted store, which has written
+    /// the outbox as it is now.
+    pub fn track_changes(&mut self) {
+        self.changed.track();
+    }
+
+    /// The notifications added, altered or dropped (`None`) since the last call (while
+    /// tracked), by id.
+    pub fn take_changes(&mut self) -> Vec<(u64, Option<NotificationRecord>)> {
+        self.changed
+            .take()
+            .into_iter()
+            .map(|id| (id, self.items.get(&id).map(NotificationRecord::of)))
+            .collect()
     }
 
     /// Every notification as a record, oldest first.

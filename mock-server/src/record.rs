@@ -63,9 +63,51 @@ pub fn yes() -> bool {
     true
 }
 
+/// The keys of the entities of one part of the state (orders by index, notifications by id)
+/// that changed since the persisted store last took them ([`Changed::take`]). It records only
+/// once tracking is on (`serve --persist`), so a sandbox without a store keeps no such set;
+/// with one, the set holds at most one key per entity and is emptied at every commit.
+#[derive(Debug, Clone, Default)]
+pub struct Changed<K: Ord> {
+    tracking: bool,
+    keys: std::collections::BTreeSet<K>,
+}
+
+impl<K: Ord> Changed<K> {
+    /// Starts recording changes (the store has written everything up to now).
+    pub fn track(&mut self) {
+        self.tracking = true;
+    }
+
+    /// Notes that the entity `key` changed (was added, altered or dropped).
+    pub fn mark(&mut self, key: K) {
+        if self.tracking {
+            self.keys.insert(key);
+        }
+    }
+
+    /// The keys changed since the last call, in order.
+    pub fn take(&mut self) -> std::collections::BTreeSet<K> {
+        std::mem::take(&mut self.keys)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn changes_are_kept_only_while_tracked() {
+        let mut changed = Changed::default();
+        changed.mark(3_usize);
+        assert!(changed.take().is_empty());
+        changed.track();
+        changed.mark(5);
+        changed.mark(2);
+        changed.mark(5);
+        assert_eq!(changed.take().into_iter().collect::<Vec<_>>(), vec![2, 5]);
+        assert!(changed.take().is_empty());
+    }
 
     #[test]
     fn paths_nest_from_the_inside_out() {

@@ -11,12 +11,25 @@ use crate::http::{self, Body, ConnInfo, Surface};
 use crate::state::AppState;
 use crate::wechat;
 
-/// Answers one request.
+/// Answers one request. With `--persist`, the answer leaves only once every change made
+/// before it (its own, and any it shows) is on disk; if that fails, the answer is a 500
+/// instead, since what it would claim may be lost.
 pub async fn handle(
     request: Request<Incoming>,
     state: &AppState,
     info: &ConnInfo,
 ) -> Response<Body> {
+    let response = route(request, state, info).await;
+    match state.persist().await {
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!("{e}");
+            http::nginx_error(StatusCode::INTERNAL_SERVER_ERROR, None)
+        }
+    }
+}
+
+async fn route(request: Request<Incoming>, state: &AppState, info: &ConnInfo) -> Response<Body> {
     match info.surface {
         Surface::Admin => admin::handle(request, state).await,
         Surface::ApiTls | Surface::ApiPlain if request.uri().path() == alipay::PATH => {

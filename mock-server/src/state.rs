@@ -24,6 +24,7 @@ use crate::ledger::wechat::{RefundLimits, WechatRules};
 use crate::outbox::Outbox;
 use crate::record::RecordError;
 use crate::scenario::{Scenario, ScenarioError};
+use crate::store::{Store, StoreError};
 use crate::tls::{self, PeerClassifier};
 pub use crate::world::World;
 
@@ -58,6 +59,9 @@ pub struct SandboxConfig {
     pub scenario: Option<Arc<Scenario>>,
     /// Host names and addresses the server certificate is valid for.
     pub server_hosts: Vec<String>,
+    /// Keep the state in this store file (`serve --persist`): every change is on disk before
+    /// its answer is sent, and a start on the same file continues from it ([`crate::store`]).
+    pub persist: Option<PathBuf>,
 }
 
 impl SandboxConfig {
@@ -73,6 +77,7 @@ impl SandboxConfig {
             demo_data: true,
             scenario: None,
             server_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
+            persist: None,
         }
     }
 }
@@ -96,6 +101,9 @@ pub enum StartError {
     /// The scenario does not hold together.
     #[error("scenario: {0}")]
     Scenario(#[from] RecordError),
+    /// The persisted store could not be opened or read.
+    #[error("{0}")]
+    Store(#[from] StoreError),
     /// An Alipay key file could not be read back.
     #[error("alipay keys: {0}")]
     AlipayKeys(String),
@@ -139,6 +147,8 @@ pub struct AppState {
     alipay_keys: Mutex<HashMap<String, Arc<AlipayKeys>>>,
     /// The listeners' addresses, once the server has them.
     listening: OnceLock<Listening>,
+    /// The persisted store, with `--persist`.
+    store: Option<Store>,
 }
 
 /// Where a running sandbox listens.
@@ -174,6 +184,13 @@ impl AppState {
             ClockMode::System => Clock::system(),
             ClockMode::FrozenAt(at) => Clock::frozen(at),
         };
+        let (store, saved) = match &config.persist {
+            Some(path) => {
+                let (store, saved) = Store::open(path)?;
+                (Some(store), saved)
+            }
+            None => (None, None),
+        };
         let state = AppState {
             world: Mutex::new(World::new(
                 &config.wechat_rules,
@@ -192,9 +209,21 @@ impl AppState {
             outbox: Mutex::default(),
             alipay_keys: Mutex::default(),
             listening: OnceLock::new(),
+            store,
         };
-        if let Some(scenario) = state.start_scenario()? {
-            state.load(&scenario)?;
+        match saved {
+            // A persisted state goes on where it stopped; its clock keeps its offset.
+            Some(saved) => {
+                state.load(&saved.scenario)?;
+                if let Some(clock) = saved.clock {
+                    state.clock.restore(clock);
+                }
+            }
+            None => {
+                if let Some(scenario) = state.start_scenario()? {
+                    state.load(&scenario)?;
+                }
+            }
         }
         Ok(state)
     }
@@ -237,6 +266,9 @@ impl AppState {
         }
         let mut world = self.world();
         let mut outbox = self.outbox();
+        if let Some(store) = &self.store {
+            store.replace_all();
+        }
         *world = loaded.world;
         *outbox = loaded.outbox;
         *self.faults() = loaded.faults;
@@ -264,6 +296,31 @@ impl AppState {
             self.clock.now(),
             self.clock.is_frozen(),
         )
+    }
+
+    /// With `--persist`, returns once every change made before the call is on disk (group
+    /// commit, [`Store::sync`]): the router calls it before sending an answer, the delivery
+    /// engine before it posts a notification. Without a store it returns at once.
+    ///
+    /// # Errors
+    /// The commit failed (the answer must not claim what may be lost).
+    pub async fn persist(&self) -> Result<(), StoreError> {
+        let Some(store) = &self.store else {
+            return Ok(());
+        };
+        store
+            .sync(|| {
+                let mut world = self.world();
+                let mut outbox = self.outbox();
+                let faults = self.faults();
+                store.collect(&mut world, &mut outbox, &faults, self.clock.saved())
+            })
+            .await
+    }
+
+    /// The persisted store, with `--persist`.
+    pub fn store(&self) -> Option<&Store> {
+        self.store.as_ref()
     }
 
     /// Records where the listeners are (the server does, once they are bound).
@@ -330,10 +387,21 @@ impl AppState {
 
     /// Back to the state at start: the start scenario loaded again (the demo's, another, or
     /// none: empty ledgers, the RNG re-seeded, no faults or notifications), and no journal or
-    /// rate state. The clock keeps its time unless the scenario sets it; notification ids keep
-    /// counting.
+    /// rate state. The clock goes back to how `serve` started it (frozen at its start time, or
+    /// the system time), then to the scenario's if it sets one, so a reset always gives a
+    /// known clock; notification ids keep counting.
     pub fn reset(&self) -> Result<(), StartError> {
         let last_notification_id = self.outbox().last_id();
+        match self.config.clock {
+            ClockMode::System => {
+                self.clock.set_frozen(false);
+                self.clock.set_now(Timestamp(crate::clock::system_millis()));
+            }
+            ClockMode::FrozenAt(at) => {
+                self.clock.set_frozen(true);
+                self.clock.set_now(at);
+            }
+        }
         match self.start_scenario()? {
             Some(scenario) => self.load(&scenario)?,
             None => self.load(&Scenario::default())?,

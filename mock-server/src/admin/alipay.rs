@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::failure::Failure;
+use super::input;
 use super::route::{Json, OptionalJson, Path, Query, Reply};
 use crate::ledger::alipay::{AdminError, App, NewApp, Refund, SeedTrade, Trade, TradeStatus};
 use crate::state::AppState;
@@ -85,6 +86,11 @@ pub(super) fn create_app(
     state: &AppState,
     Json(new): Json<NewApp>,
 ) -> Result<Reply<AppView>, Failure> {
+    input::text("name", &new.name, 128)?;
+    input::balance("seller_balance", new.seller_balance)?;
+    for token in &new.app_auth_tokens {
+        input::text("app_auth_tokens", token, 64)?;
+    }
     if state.world().alipay.app(&new.app_id).is_some() {
         return Err(AdminError::Duplicate(format!("app {}", new.app_id)).into());
     }
@@ -121,6 +127,9 @@ pub(super) fn update_app(
     state: &AppState,
     (Path(path), Json(update)): (Path<AppPath>, Json<AppUpdate>),
 ) -> Result<Reply<AppView>, Failure> {
+    if let Some(balance) = update.seller_balance {
+        input::balance("seller_balance", balance)?;
+    }
     let app = {
         let mut world = state.world();
         if let Some(balance) = update.seller_balance {
@@ -222,6 +231,23 @@ pub(super) fn seed_trade(
 ) -> Result<Reply<TradeView>, Failure> {
     let total_amount = seed.total_fen()?;
     let now = state.clock.now();
+    // Alipay's lengths: subject string(256), body string(128), store_id string(32),
+    // buyer_logon_id string(100), buyer_user_id string(28).
+    input::alipay_seed(
+        now,
+        seed.out_trade_no.as_deref(),
+        seed.trade_no.as_deref(),
+        total_amount,
+        seed.paid_seconds_ago,
+        [
+            ("subject", seed.subject.as_deref(), 256),
+            ("body", seed.body.as_deref(), 128),
+            ("store_id", seed.store_id.as_deref(), 32),
+            ("buyer_logon_id", seed.buyer_logon_id.as_deref(), 100),
+            ("buyer_user_id", seed.buyer_user_id.as_deref(), 28),
+        ],
+        seed.notify_url.as_deref(),
+    )?;
     let mut world = state.world();
     let world = &mut *world;
     let trade = world.alipay.seed_trade(
@@ -351,6 +377,16 @@ pub(super) fn pay(
     state: &AppState,
     (path, query, OptionalJson(buyer)): (Path<TradePath>, Query<AppQuery>, OptionalJson<Buyer>),
 ) -> Result<Reply<TradeView>, Failure> {
+    input::text(
+        "buyer_logon_id",
+        buyer.buyer_logon_id.as_deref().unwrap_or_default(),
+        100,
+    )?;
+    input::text(
+        "buyer_user_id",
+        buyer.buyer_user_id.as_deref().unwrap_or_default(),
+        28,
+    )?;
     let now = state.clock.now();
     act(state, (path, query), |alipay, app_id, trade| {
         alipay.pay(

@@ -70,7 +70,10 @@ impl Progress {
             return;
         }
         match serde_json::from_slice::<SeedOrder>(text) {
-            Ok(seed) => self.batch.push((self.line, seed)),
+            Ok(seed) => match super::input::wechat_seed(&seed, state.clock.now()) {
+                Ok(()) => self.batch.push((self.line, seed)),
+                Err(refused) => self.fail(self.line, refused.view().error.clone()),
+            },
             Err(e) => self.fail(self.line, format!("invalid JSON: {e}")),
         }
         if self.batch.len() >= BATCH {

@@ -26,6 +26,10 @@ pub struct Failure {
 pub struct FailureView {
     /// What went wrong, for a person.
     pub error: String,
+    /// The input field that was refused, when one was (`seconds`, `total_fee`,
+    /// `coupons.fee`...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
     /// Orders seeded before a bulk load stopped (`POST /admin/wechat/orders/bulk`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seeded: Option<u64>,
@@ -38,6 +42,7 @@ impl Failure {
             status,
             view: FailureView {
                 error: message.into(),
+                field: None,
                 seeded: None,
             },
             allow: Vec::new(),
@@ -47,6 +52,13 @@ impl Failure {
     /// 400: the input is not acceptable.
     pub fn bad_request(message: impl Into<String>) -> Failure {
         Failure::new(StatusCode::BAD_REQUEST, message)
+    }
+
+    /// 400: the input field `field` is not acceptable.
+    pub fn field(field: &str, message: impl Into<String>) -> Failure {
+        let mut failure = Failure::bad_request(message);
+        failure.view.field = Some(field.to_owned());
+        failure
     }
 
     /// 404: no such thing.
@@ -67,6 +79,19 @@ impl Failure {
     /// 400: the body is not the JSON the endpoint takes.
     pub fn invalid_json(error: &serde_json::Error) -> Failure {
         Failure::bad_request(format!("invalid JSON body: {error}"))
+    }
+
+    /// 400: the body is JSON, but a value in it is not what its field takes (a negative or
+    /// too large number, a wrong type): the message and `field` name it.
+    pub fn invalid_json_at(error: &serde_path_to_error::Error<serde_json::Error>) -> Failure {
+        let path = error.path().to_string();
+        if path.is_empty() || path == "." {
+            return Failure::invalid_json(error.inner());
+        }
+        Failure::field(
+            &path,
+            format!("invalid JSON body: {path}: {}", error.inner()),
+        )
     }
 
     /// 404: no endpoint has this path.

@@ -1,12 +1,12 @@
 //! Sandbox-wide endpoints: the clock, reset, faults and the journal.
 
-use std::collections::HashMap;
-use std::time::Duration;
-
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 
 use super::failure::Failure;
+use super::input;
 use super::route::{Json, Query, Reply, ReplyFuture};
+use crate::clock::When;
 use crate::faults::{self, Endpoint, Fault};
 use crate::journal::JournalEntry;
 use crate::state::AppState;
@@ -62,14 +62,7 @@ pub(super) fn advance(
     Json(advance): Json<Advance>,
 ) -> ReplyFuture<'_, AdvanceView> {
     Box::pin(async move {
-        let by = Duration::from_secs(advance.seconds)
-            .checked_add(Duration::from_millis(advance.millis))
-            .ok_or_else(|| {
-                Failure::bad_request(format!(
-                    "seconds plus millis is more than {} seconds",
-                    u64::MAX
-                ))
-            })?;
+        let by = input::clock_move(state.clock.now(), advance.seconds, advance.millis)?;
         let done = crate::notify::advance(state, by).await;
         Ok(Reply::ok(AdvanceView {
             clock: ClockView {
@@ -80,6 +73,30 @@ pub(super) fn advance(
             settled_refunds: done.settled_refunds,
         }))
     })
+}
+
+/// `POST /admin/clock/set`: where the clock stands, and optionally whether it is frozen.
+#[derive(Debug, Clone, Deserialize)]
+pub struct ClockSet {
+    /// The time: milliseconds since 1970, `yyyy-MM-dd HH:mm:ss` Beijing time, an RFC 3339
+    /// time, or `now - 1d` (relative to the sandbox clock).
+    pub at: When,
+    /// Freeze the clock there (`true`) or let it run on from there (`false`); left out, it
+    /// keeps its mode.
+    #[serde(default)]
+    pub frozen: Option<bool>,
+}
+
+pub(super) fn set_clock(
+    state: &AppState,
+    Json(set): Json<ClockSet>,
+) -> Result<Reply<ClockView>, Failure> {
+    let at = input::clock_time("at", set.at.resolve(state.clock.now()))?;
+    if let Some(frozen) = set.frozen {
+        state.clock.set_frozen(frozen);
+    }
+    state.clock.set_now(at);
+    Ok(Reply::ok(ClockView::of(state)))
 }
 
 /// `{"reset": true}`.
@@ -154,6 +171,8 @@ pub(super) fn inject_fault(
         delay_ms,
         after_apply,
     };
+    input::fault_status(fault.http_status)?;
+    input::fault_delay(fault.delay_ms)?;
     faults::check(endpoint, &fault, count).map_err(Failure::bad_request)?;
     let mut faults = state.faults();
     faults.push(endpoint, fault, count);

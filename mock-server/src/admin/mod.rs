@@ -26,7 +26,8 @@
 //!
 //! # Layout
 //! - [`table()`]: the endpoints; [`route`]: what a route is, the extractors, dispatch;
-//!   [`failure`]: the error mapping; [`shape`]: field names from serde.
+//!   [`failure`]: the error mapping; [`shape`]: field names from serde; [`input`]: every
+//!   rule for what the admin API accepts (times, amounts, coupons, ids, texts).
 //! - Handlers with their request and view types: [`general`] (index, clock, reset, faults,
 //!   journal), [`scenario`] (health, the state as a scenario), [`wechat`], [`bulk`] (streamed NDJSON seeding), [`notifications`], [`alipay`].
 
@@ -36,6 +37,7 @@ pub mod bulk;
 mod docs;
 pub mod failure;
 pub mod general;
+pub mod input;
 pub mod notifications;
 pub mod route;
 pub mod scenario;

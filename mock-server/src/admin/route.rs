@@ -261,9 +261,11 @@ pub struct Json<T>(pub T);
 
 impl<T: DeserializeOwned> Input for Json<T> {
     fn read(raw: &Raw<'_>) -> Result<Self, Failure> {
-        serde_json::from_slice(raw.body)
-            .map(Json)
-            .map_err(|e| Failure::invalid_json(&e))
+        let mut reader = serde_json::Deserializer::from_slice(raw.body);
+        let value = serde_path_to_error::deserialize(&mut reader)
+            .map_err(|e| Failure::invalid_json_at(&e))?;
+        reader.end().map_err(|e| Failure::invalid_json(&e))?;
+        Ok(Json(value))
     }
 
     fn describe(doc: &mut InputDoc) {
@@ -741,10 +743,11 @@ mod tests {
             refused
                 .view()
                 .error
-                .starts_with("invalid JSON body: invalid type: string \"yes\""),
+                .starts_with("invalid JSON body: sandbox: invalid type: string \"yes\""),
             "{}",
             refused.view().error
         );
+        assert_eq!(refused.view().field.as_deref(), Some("sandbox"));
         assert!(!Lenient::<Flag>::read(&wrong).unwrap().0.sandbox);
         let missing = Json::<Force>::read(&blank).unwrap_err();
         assert_eq!(missing.status(), StatusCode::BAD_REQUEST);

@@ -52,8 +52,14 @@ fn routes() -> Vec<Route> {
         ),
         Route::sync(
             M::POST,
+            "/admin/clock/set",
+            "sets the clock to a time (and freezes or thaws it); refunds and notifications due by then wait for the next drive",
+            general::set_clock,
+        ),
+        Route::sync(
+            M::POST,
             "/admin/reset",
-            "back to the start state (the start scenario again); the clock keeps its time unless the scenario sets it",
+            "back to the start state (the start scenario again) and the clock as serve started it",
             general::reset,
         ),
         Route::sync(

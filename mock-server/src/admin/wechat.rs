@@ -9,6 +9,7 @@ use paysandbox_protocol::wechat::SignType;
 use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
+use super::input;
 use super::route::{Json, Lenient, OptionalJson, Path, Query, Reply};
 use crate::ledger::wechat::SandboxKey;
 use crate::ledger::wechat::{
@@ -91,6 +92,7 @@ pub(super) fn create_merchant(
     state: &AppState,
     Json(new): Json<NewMerchant>,
 ) -> Result<Reply<NewMerchantView>, Failure> {
+    input::wechat_merchant(&new)?;
     let merchant = state.world().wechat.create_merchant(new)?;
     let files = state.merchant_files(&merchant.mch_id, &merchant.company)?;
     Ok(Reply::created(NewMerchantView {
@@ -140,6 +142,9 @@ pub(super) fn update_merchant(
     (Path(path), Json(update)): (Path<MerchantPath>, Json<MerchantUpdate>),
 ) -> Result<Reply<Merchant>, Failure> {
     let mch_id = path.mch_id;
+    if let Some(balance) = update.refundable_balance {
+        input::balance("refundable_balance", balance)?;
+    }
     let mut world = state.world();
     if let Some(balance) = update.refundable_balance {
         world.wechat.set_balance(&mch_id, balance)?;
@@ -190,6 +195,7 @@ pub(super) fn seed_order(
 ) -> Result<Reply<OrderView>, Failure> {
     let sandbox = sandbox(query.sandbox.as_deref(), body);
     let now = state.clock.now();
+    input::wechat_seed(&seed, now)?;
     let mut world = state.world();
     let World {
         wechat,
@@ -257,6 +263,11 @@ pub(super) fn pay_order(
         Lenient<LedgerBody>,
     ),
 ) -> Result<Reply<PaidOrderView>, Failure> {
+    input::wechat_buyer(
+        pay.openid.as_deref(),
+        pay.bank_type.as_deref(),
+        &pay.coupons,
+    )?;
     let mch_id = pay.mch_id.or(query.mch_id);
     let sandbox = sandbox(query.sandbox.as_deref(), body);
     let payment = BuyerPayment {

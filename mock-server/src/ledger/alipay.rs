@@ -20,12 +20,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
+use crate::record::Changed;
 
 mod bill_links;
 mod record;
 
 pub use bill_links::{BillLink, BillLinks, LINK_LIFETIME};
-pub use record::{AlipayRecords, AlipayRefundRecord, AppRecord, TradeEventRecord, TradeRecord};
+pub use record::{
+    AlipayChanges, AlipayRecords, AlipayRefundRecord, AppRecord, TradeEventRecord, TradeRecord,
+};
 
 /// Tunable rules. The defaults are the choices listed in DEVIATIONS.md.
 #[derive(Debug, Clone)]
@@ -441,6 +444,10 @@ pub struct AlipayLedger {
     refunds_by_key: HashMap<(usize, String), usize>,
     /// Events not yet taken by the notification engine ([`AlipayLedger::take_events`]).
     events: Vec<TradeEvent>,
+    /// Trades added or altered since the persisted store took them, by index.
+    changed_trades: Changed<usize>,
+    /// Refunds added since the persisted store took them, by index.
+    changed_refunds: Changed<usize>,
 }
 
 impl AlipayLedger {
@@ -454,6 +461,8 @@ impl AlipayLedger {
             refunds: Vec::new(),
             refunds_by_key: HashMap::new(),
             events: Vec::new(),
+            changed_trades: Changed::default(),
+            changed_refunds: Changed::default(),
         }
     }
 
@@ -572,6 +581,7 @@ impl AlipayLedger {
                 .insert(trade.out_trade_no.clone(), index);
         }
         self.trades.push(trade);
+        self.changed_trades.mark(index);
         index
     }
 
@@ -775,6 +785,8 @@ impl AlipayLedger {
         app.seller_balance -= cmd.refund_amount;
 
         let refund_index = self.refunds.len();
+        self.changed_trades.mark(index);
+        self.changed_refunds.mark(refund_index);
         let trade = self
             .trades
             .get_mut(index)
@@ -839,6 +851,7 @@ impl AlipayLedger {
         if status != TradeStatus::WaitBuyerPay {
             return Err(CloseError::NotWaiting(status.as_str()));
         }
+        self.changed_trades.mark(index);
         let trade = self
             .trades
             .get_mut(index)
@@ -881,6 +894,7 @@ impl AlipayLedger {
             }
             let needs_code = trade.qr_code.is_none();
             let code = needs_code.then(|| ids.alipay_qr_code());
+            self.changed_trades.mark(index);
             let trade = self
                 .trades
                 .get_mut(index)
@@ -950,6 +964,7 @@ impl AlipayLedger {
         id: &str,
     ) -> Result<&mut Trade, AdminError> {
         let index = self.admin_find(app_id, id)?;
+        self.changed_trades.mark(index);
         self.trades
             .get_mut(index)
             .ok_or_else(|| AdminError::UnknownTrade(id.to_owned()))

@@ -232,6 +232,11 @@ async fn attempt(state: &AppState, id: u64, manual: bool) -> bool {
     let Some(post) = state.outbox().post(id) else {
         return false;
     };
+    // With --persist, what a notification tells a merchant is on disk before it is sent.
+    if let Err(e) = state.persist().await {
+        tracing::error!("{e}; notification {id} not sent");
+        return false;
+    }
     let at = state.clock.now();
     let url = post.url.clone();
     let outcome = send(&state.delivery, post).await;
@@ -354,6 +359,11 @@ pub async fn run(state: Arc<AppState>) {
             () = state.delivery.woken() => {}
         }
         drive(&state).await;
+        // With --persist, what the drive changed (settled refunds, attempts) is committed
+        // even if no request follows.
+        if let Err(e) = state.persist().await {
+            tracing::error!("{e}");
+        }
         // Every API request wakes the task; under load that would be one drive (and one
         // world lock) per request. Wakes during the gap collapse into one permit.
         tokio::time::sleep(MIN_DRIVE_GAP).await;

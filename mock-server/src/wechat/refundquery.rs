@@ -42,6 +42,8 @@ pub fn handle(
         fee_type: Some(order.details.fee_type.clone()),
         cash_fee: order.cash_fee(),
         total_refund_count: page.total_refund_count.and_then(|c| u32::try_from(c).ok()),
+        refund_fee: page.refund_fee_total,
+        coupon_refund_fee: page.coupon_refund_fee_total,
         refunds: page.refunds.iter().map(convert::refund_record).collect(),
     };
     Reply::Success {

@@ -175,7 +175,10 @@ async fn an_advance_past_u64_seconds_is_refused_and_moves_nothing() {
         (refused.status, refused.body),
         (
             400,
-            json!({ "error": "seconds plus millis is more than 18446744073709551615 seconds" })
+            json!({
+                "error": "seconds: would move the clock past 9999-12-31 23:59:59 (Beijing time), the last time the answers can write",
+                "field": "seconds",
+            })
         )
     );
     let clock = call(&sandbox, Method::GET, "/admin/clock", None).await;

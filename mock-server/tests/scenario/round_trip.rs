@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 /// Nothing listens on the discard port: every attempt there fails at once.
 const DEAD_URL: &str = "http://127.0.0.1:9/notify";
 
-async fn refund(
+pub(crate) async fn refund(
     sandbox: &Sandbox,
     out_trade_no: &str,
     out_refund_no: &str,
@@ -31,7 +31,7 @@ async fn refund(
 
 /// Everything the admin API lists, comparable between two sandboxes (merchants and apps in
 /// id order).
-async fn views(sandbox: &Sandbox) -> Vec<(String, Value)> {
+pub(crate) async fn views(sandbox: &Sandbox) -> Vec<(String, Value)> {
     let mut views = Vec::new();
     for path in [
         "/admin/clock",
@@ -60,7 +60,11 @@ async fn views(sandbox: &Sandbox) -> Vec<(String, Value)> {
 
 /// Reaches a state with every kind of entity the scenario holds.
 async fn busy_sandbox() -> Sandbox {
-    let sandbox = start().await;
+    busy(start().await).await
+}
+
+/// Takes `sandbox` (started with the demo data) to a state with every kind of entity.
+pub(crate) async fn busy(sandbox: Sandbox) -> Sandbox {
     let admin = sandbox.admin_client();
     // A second merchant with an allow-list and a default notify URL.
     admin

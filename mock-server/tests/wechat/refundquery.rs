@@ -203,3 +203,49 @@ async fn concurrent_refunds_never_exceed_the_payment() {
     assert_eq!(refunds.len(), 33);
     assert_eq!(refunds.iter().map(|(r, _)| r.refund_fee).sum::<u64>(), 990);
 }
+
+/// A query by order carries the order's totals at the top level (`refund_fee`,
+/// `coupon_refund_fee`), summed over every page; a query by refund carries neither.
+#[tokio::test]
+async fn query_by_order_carries_the_order_refund_totals() {
+    let sandbox = start().await;
+    for (no, fee) in [("sum-1", 500), ("sum-2", 300)] {
+        let made = sandbox
+            .call(
+                "/secapi/pay/refund",
+                refund_params("demo-order-0003", no, 1000, fee),
+            )
+            .await;
+        assert_eq!(made.get("result_code"), Some("SUCCESS"), "{made:?}");
+        // The platform's minute between two refunds of one order.
+        sandbox.advance(61).await;
+    }
+    let transaction_id = sandbox
+        .call("/pay/refundquery", {
+            let mut p = base();
+            p.insert_text("out_refund_no", "sum-1");
+            p
+        })
+        .await
+        .get("transaction_id")
+        .unwrap()
+        .to_string();
+    for fields in [
+        vec![("out_trade_no", "demo-order-0003")],
+        vec![("transaction_id", transaction_id.as_str())],
+        // Totals cover the whole order even on a page that shows only the second refund.
+        vec![("out_trade_no", "demo-order-0003"), ("offset", "1")],
+    ] {
+        let response = query(&sandbox, &fields).await;
+        assert_signed(&response, SignType::Md5);
+        assert_eq!(response.get("refund_fee"), Some("800"), "{fields:?}");
+        assert_eq!(response.get("coupon_refund_fee"), Some("160"), "{fields:?}");
+        let parsed = RefundQueryResponse::from_params(&response).unwrap();
+        assert_eq!(parsed.refund_fee, Some(800));
+        assert_eq!(parsed.coupon_refund_fee, Some(160));
+    }
+    let by_refund = query(&sandbox, &[("out_refund_no", "sum-2")]).await;
+    assert_eq!(by_refund.get("refund_fee_0"), Some("300"));
+    assert_eq!(by_refund.get("refund_fee"), None);
+    assert_eq!(by_refund.get("coupon_refund_fee"), None);
+}

@@ -399,6 +399,8 @@ fn refund_query_response() -> RefundQueryResponse {
         fee_type: Some("CNY".into()),
         cash_fee: 997,
         total_refund_count: Some(2),
+        refund_fee: Some(400),
+        coupon_refund_fee: Some(3),
         refunds: vec![
             RefundRecord {
                 out_refund_no: "r-0".into(),
@@ -448,6 +450,8 @@ fn refund_query_response_two_refunds_one_with_two_coupons_round_trips() {
     for (name, value) in [
         ("refund_count", "2"),
         ("total_refund_count", "2"),
+        ("refund_fee", "400"),
+        ("coupon_refund_fee", "3"),
         ("out_refund_no_0", "r-0"),
         ("refund_status_0", "SUCCESS"),
         ("refund_success_time_0", "2016-07-25 15:26:26"),
@@ -470,6 +474,17 @@ fn refund_query_response_two_refunds_one_with_two_coupons_round_trips() {
     assert_eq!(p.get("refund_success_time_1"), None);
     assert_eq!(p.get("refund_account_1"), None);
     assert_eq!(p.kind("coupon_refund_fee_1_1"), Some(ValueKind::Int));
+    assert_eq!(RefundQueryResponse::from_params(&p), Ok(r));
+}
+
+#[test]
+fn refund_query_response_without_top_level_sums_parses_them_as_absent() {
+    let mut r = refund_query_response();
+    r.refund_fee = None;
+    r.coupon_refund_fee = None;
+    let p = over_the_wire(r.to_params(), SignType::Md5);
+    assert_eq!(p.get("refund_fee"), None);
+    assert_eq!(p.get("coupon_refund_fee"), None);
     assert_eq!(RefundQueryResponse::from_params(&p), Ok(r));
 }
 

@@ -588,7 +588,7 @@ fn credential(field: &'static str, check: Result<(), FieldError>) -> Result<(), 
     })
 }
 
-fn normalise_base_url(url: &str) -> Result<String, ConfigError> {
+pub(crate) fn normalise_base_url(url: &str) -> Result<String, ConfigError> {
     let refuse = |reason: &str| ConfigError::BaseUrl {
         url: url.to_owned(),
         reason: reason.to_owned(),

@@ -36,6 +36,7 @@ mod order_query;
 mod payment;
 mod refund;
 mod refund_query;
+pub mod v3;
 #[cfg(test)]
 mod vectors;
 mod wire;

@@ -52,6 +52,16 @@ impl AlipayRecords {
     }
 }
 
+/// The trades and refunds of the ledger that changed since the persisted store last took
+/// them ([`AlipayLedger::take_changes`]), under their indexes.
+#[derive(Debug, Clone, Default)]
+pub struct AlipayChanges {
+    /// Trades by index.
+    pub trades: Vec<(usize, TradeRecord)>,
+    /// Refunds by index.
+    pub refunds: Vec<(usize, AlipayRefundRecord)>,
+}
+
 /// An app: the fields of `POST /admin/alipay/apps`, with the same defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -177,8 +187,42 @@ impl AlipayLedger {
     /// events not yet notified. [`AlipayLedger::restore`] reads them back into the same
     /// ledger.
     pub fn records(&self) -> AlipayRecords {
-        let apps = self
-            .apps()
+        AlipayRecords {
+            apps: self.app_records(),
+            trades: self.trades.iter().map(trade_record).collect(),
+            refunds: self.refunds.iter().map(refund_record).collect(),
+            events: self.event_records(),
+        }
+    }
+
+    /// Starts noting which trades and refunds change, for the persisted store, which has
+    /// written the ledger as it is now.
+    pub fn track_changes(&mut self) {
+        self.changed_trades.track();
+        self.changed_refunds.track();
+    }
+
+    /// The trades and refunds added or altered since the last call (while tracked), as
+    /// records under their indexes in the ledger's lists.
+    pub fn take_changes(&mut self) -> AlipayChanges {
+        let trades = self
+            .changed_trades
+            .take()
+            .into_iter()
+            .filter_map(|i| Some((i, trade_record(self.trades.get(i)?))))
+            .collect();
+        let refunds = self
+            .changed_refunds
+            .take()
+            .into_iter()
+            .filter_map(|i| Some((i, refund_record(self.refunds.get(i)?))))
+            .collect();
+        AlipayChanges { trades, refunds }
+    }
+
+    /// The apps as records, by app_id.
+    pub fn app_records(&self) -> Vec<AppRecord> {
+        self.apps()
             .into_iter()
             .map(|app| AppRecord {
                 app_id: app.app_id.clone(),
@@ -186,11 +230,12 @@ impl AlipayLedger {
                 seller_balance: app.seller_balance,
                 app_auth_tokens: app.app_auth_tokens.clone(),
             })
-            .collect();
-        let trades = self.trades.iter().map(trade_record).collect();
-        let refunds = self.refunds.iter().map(refund_record).collect();
-        let events = self
-            .events
+            .collect()
+    }
+
+    /// The trade events not taken yet, as records.
+    pub fn event_records(&self) -> Vec<TradeEventRecord> {
+        self.events
             .iter()
             .map(|event| TradeEventRecord {
                 kind: event.kind,
@@ -199,13 +244,7 @@ impl AlipayLedger {
                 refunded: event.trade.refunded,
                 refund: event.refund.as_ref().map(refund_record),
             })
-            .collect();
-        AlipayRecords {
-            apps,
-            trades,
-            refunds,
-            events,
-        }
+            .collect()
     }
 
     /// A ledger with these rules holding `records`, relative times counted from `now`, ids

@@ -37,7 +37,7 @@ pub use payment::{BuyerPayment, CloseOrderError, UnifiedOrderCommand, UnifiedOrd
 pub use query::{REFUND_PAGE_SIZE, RefundPage, RefundQueryError, RefundSelector};
 pub use record::{
     CouponPartRecord, CouponRecord, EventRecord, MerchantRecord, OrderRecord, PrepayRecord,
-    RefundRecord, WechatRecords,
+    RefundRecord, WechatChanges, WechatRecords,
 };
 pub use refund::{FinishedRefund, RefundAccepted, RefundCommand, RefundError};
 pub use sandbox::{KEY_LIFETIME, SandboxKey, SandboxKeyRecord, SandboxKeys};

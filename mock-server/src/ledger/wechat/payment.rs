@@ -143,6 +143,7 @@ impl WechatLedger {
                 let prepay = new_prepay(&cmd, now, ids, order.prepay.as_deref());
                 if let Some(order) = self.orders.get_mut(index) {
                     order.prepay = Some(Box::new(prepay));
+                    self.changed_orders.mark(index);
                 }
             }
             return self
@@ -197,6 +198,7 @@ impl WechatLedger {
         let index = self
             .find_order(mch_id, &OrderRef::OutTradeNo(out_trade_no.to_owned()))
             .ok_or(CloseOrderError::OrderNotExist)?;
+        self.changed_orders.mark(index);
         let order = self
             .orders
             .get_mut(index)
@@ -310,6 +312,7 @@ impl WechatLedger {
         let details = self.intern(details);
         self.orders_by_transaction_id
             .insert(transaction_id.clone(), index);
+        self.changed_orders.mark(index);
         let order = self
             .orders
             .get_mut(index)

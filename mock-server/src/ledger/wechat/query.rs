@@ -45,6 +45,10 @@ pub struct RefundPage {
     pub total_refund_count: Option<usize>,
     /// The refunds in this page (at most [`REFUND_PAGE_SIZE`]).
     pub refunds: Vec<Refund>,
+    /// Sum of every refund of the order (all pages, every status), when queried by order.
+    pub refund_fee_total: Option<u64>,
+    /// Sum of the coupon parts of every refund of the order, when queried by order.
+    pub coupon_refund_fee_total: Option<u64>,
 }
 
 /// Refunds per refund-query page (§4.1).
@@ -91,6 +95,8 @@ impl WechatLedger {
                 order: order.clone(),
                 total_refund_count: None,
                 refunds: vec![refund.clone()],
+                refund_fee_total: None,
+                coupon_refund_fee_total: None,
             });
         }
         let by = match selector {
@@ -120,6 +126,12 @@ impl WechatLedger {
         if offset > total {
             return Err(RefundQueryError::OffsetOutOfRange { offset, total });
         }
+        // deviation: wx-refund-query-sums (every refund of the order, any status, all pages)
+        let all = || indexes.iter().filter_map(|i| self.refunds.get(*i));
+        let refund_fee_total = all().try_fold(0u64, |sum, r| sum.checked_add(r.refund_fee));
+        let coupon_refund_fee_total = all()
+            .flat_map(|r| r.coupon_refunds.iter())
+            .try_fold(0u64, |sum, c| sum.checked_add(c.fee));
         let refunds = indexes
             .iter()
             .skip(offset)
@@ -130,6 +142,8 @@ impl WechatLedger {
             order: order.clone(),
             total_refund_count: Some(total),
             refunds,
+            refund_fee_total,
+            coupon_refund_fee_total,
         })
     }
 

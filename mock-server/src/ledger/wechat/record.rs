@@ -67,6 +67,16 @@ impl WechatRecords {
     }
 }
 
+/// The orders and refunds of a ledger that changed since the persisted store last took them
+/// ([`WechatLedger::take_changes`]), under their indexes.
+#[derive(Debug, Clone, Default)]
+pub struct WechatChanges {
+    /// Orders by index.
+    pub orders: Vec<(usize, OrderRecord)>,
+    /// Refunds by index.
+    pub refunds: Vec<(usize, RefundRecord)>,
+}
+
 /// A merchant: the fields of `POST /admin/wechat/merchants`, with the same defaults.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -309,20 +319,6 @@ impl WechatLedger {
     /// the finished refunds not yet notified. [`WechatLedger::restore`] reads them back into
     /// the same ledger.
     pub fn records(&self) -> WechatRecords {
-        let mut merchants: Vec<&Merchant> = self.merchants.values().collect();
-        merchants.sort_by(|a, b| a.mch_id.cmp(&b.mch_id));
-        let merchants = merchants
-            .into_iter()
-            .map(|m| MerchantRecord {
-                mch_id: m.mch_id.clone(),
-                appids: m.appids.clone(),
-                api_key: m.api_key.clone(),
-                company: m.company.clone(),
-                refundable_balance: m.refundable_balance,
-                ip_allowlist: m.ip_allowlist.clone(),
-                notify_url: m.notify_url.clone(),
-            })
-            .collect();
         let orders = self
             .orders
             .iter()
@@ -333,8 +329,64 @@ impl WechatLedger {
             .iter()
             .filter_map(|refund| Some(refund_record(refund, self.orders.get(refund.order)?)))
             .collect();
-        let events = self
-            .finished
+        WechatRecords {
+            merchants: self.merchant_records(),
+            orders,
+            refunds,
+            events: self.event_records(),
+        }
+    }
+
+    /// Starts noting which orders and refunds change, for the persisted store, which has
+    /// written the ledger as it is now.
+    pub fn track_changes(&mut self) {
+        self.changed_orders.track();
+        self.changed_refunds.track();
+    }
+
+    /// The orders and refunds added or altered since the last call (while tracked), as
+    /// records under their indexes in the ledger's lists (the position a scenario lists them
+    /// at).
+    pub fn take_changes(&mut self) -> WechatChanges {
+        let orders = self
+            .changed_orders
+            .take()
+            .into_iter()
+            .filter_map(|i| Some((i, self.order_record(self.orders.get(i)?))))
+            .collect();
+        let refunds = self
+            .changed_refunds
+            .take()
+            .into_iter()
+            .filter_map(|i| {
+                let refund = self.refunds.get(i)?;
+                Some((i, refund_record(refund, self.orders.get(refund.order)?)))
+            })
+            .collect();
+        WechatChanges { orders, refunds }
+    }
+
+    /// The merchants as records, by mch_id.
+    pub fn merchant_records(&self) -> Vec<MerchantRecord> {
+        let mut merchants: Vec<&Merchant> = self.merchants.values().collect();
+        merchants.sort_by(|a, b| a.mch_id.cmp(&b.mch_id));
+        merchants
+            .into_iter()
+            .map(|m| MerchantRecord {
+                mch_id: m.mch_id.clone(),
+                appids: m.appids.clone(),
+                api_key: m.api_key.clone(),
+                company: m.company.clone(),
+                refundable_balance: m.refundable_balance,
+                ip_allowlist: m.ip_allowlist.clone(),
+                notify_url: m.notify_url.clone(),
+            })
+            .collect()
+    }
+
+    /// The refunds that reached a final status and are not notified yet, as records.
+    pub fn event_records(&self) -> Vec<EventRecord> {
+        self.finished
             .iter()
             .filter_map(|(index, at)| {
                 Some(EventRecord {
@@ -342,13 +394,7 @@ impl WechatLedger {
                     at: When::At(*at),
                 })
             })
-            .collect();
-        WechatRecords {
-            merchants,
-            orders,
-            refunds,
-            events,
-        }
+            .collect()
     }
 
     fn order_record(&self, order: &Order) -> OrderRecord {

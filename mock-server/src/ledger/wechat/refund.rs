@@ -295,6 +295,7 @@ impl WechatLedger {
         book.refunded = book.refunded.saturating_add(cmd.refund_fee);
         book.last_refund_at = Some(now);
         self.refunds.push(refund.clone());
+        self.changed_refunds.mark(refund_index);
         self.refunds_by_refund_id.insert(refund_id, refund_index);
         self.pending.insert((settles_at, refund_index));
         merchant_index_refund(
@@ -418,6 +419,7 @@ impl WechatLedger {
         if refund.status != RefundStatus::Processing || status == RefundStatus::Processing {
             return None;
         }
+        self.changed_refunds.mark(index);
         refund.status = status;
         if status == RefundStatus::Success {
             refund.success_at = Some(at);

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use super::model::{Merchant, Order, OrderDetails, OrderRef, OrderRefunds, Refund, WechatRules};
 use crate::clock::Timestamp;
+use crate::record::Changed;
 
 /// The WeChat side of the sandbox.
 #[derive(Debug)]
@@ -25,6 +26,10 @@ pub struct WechatLedger {
     /// Refunds that reached a final status (index, when), not yet taken by the notification
     /// engine ([`WechatLedger::take_finished`]).
     pub(super) finished: Vec<(usize, Timestamp)>,
+    /// Orders added or altered since the persisted store took them, by index.
+    pub(super) changed_orders: Changed<usize>,
+    /// Refunds added or altered since the persisted store took them, by index.
+    pub(super) changed_refunds: Changed<usize>,
 }
 
 impl WechatLedger {
@@ -41,6 +46,8 @@ impl WechatLedger {
             refunds_by_refund_id: HashMap::new(),
             pending: BTreeSet::new(),
             finished: Vec::new(),
+            changed_orders: Changed::default(),
+            changed_refunds: Changed::default(),
         }
     }
 
@@ -73,6 +80,7 @@ impl WechatLedger {
                 .insert(order.out_trade_no.clone(), index);
         }
         self.orders.push(order);
+        self.changed_orders.mark(index);
         index
     }
 

@@ -197,6 +197,11 @@ pub struct RefundQueryResponse {
     pub cash_fee: u64,
     /// `total_refund_count`: present when paging applies (query by order).
     pub total_refund_count: Option<u32>,
+    /// Top-level `refund_fee`: the sum of every refund of the order, in fen (退款总金额 in
+    /// the older field table; production answers to a query by order carry it).
+    pub refund_fee: Option<u64>,
+    /// Top-level `coupon_refund_fee`: the coupon part of every refund of the order, in fen.
+    pub coupon_refund_fee: Option<u64>,
     /// The records of this page: `refund_count` and the `$n` fields.
     pub refunds: Vec<RefundRecord>,
 }
@@ -215,6 +220,8 @@ impl RefundQueryResponse {
         put.opt_text("fee_type", self.fee_type.as_deref());
         put.int("cash_fee", self.cash_fee);
         put.int("refund_count", self.refunds.len());
+        put.opt_int("refund_fee", self.refund_fee);
+        put.opt_int("coupon_refund_fee", self.coupon_refund_fee);
         for (n, r) in self.refunds.iter().enumerate() {
             r.write(&mut put.at(&[n]));
         }
@@ -252,6 +259,8 @@ impl RefundQueryResponse {
                         .map_err(|_| FieldError::invalid("total_refund_count", "too large"))
                 })
                 .transpose()?,
+            refund_fee: at.opt_uint("refund_fee")?,
+            coupon_refund_fee: at.opt_uint("coupon_refund_fee")?,
             refunds,
         })
     }

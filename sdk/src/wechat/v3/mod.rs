@@ -1,0 +1,57 @@
+//! WeChat Pay API v3 (JSON over HTTPS, RSA-signed both ways): refunds, refund queries, the
+//! abnormal refund, prepay (JSAPI, Native, App, H5) with the front end's signed parameters,
+//! order queries, close, and the platform certificate download.
+//!
+//! - [`Client`] / [`ClientBuilder`]: the merchant id, the API certificate's private key and
+//!   serial (requests are signed with them), the APIv3 key, the platform keys trusted
+//!   (certificates, the WeChat Pay public key, or both during the switch-over), base URL,
+//!   timeouts, retries, clock.
+//! - [`RefundRequest`] ([`Client::refund`]), [`Client::refund_query`], [`AbnormalRefund`]
+//!   ([`Client::abnormal_refund`]); [`PrepayRequest`] ([`Client::prepay_jsapi`],
+//!   [`Client::prepay_app`], [`Client::prepay_native`], [`Client::prepay_h5`]),
+//!   [`Client::order_query`], [`Client::close_order`]; [`Client::download_certificates`].
+//! - [`Error`]: one enum, with [`Error::is_retryable`] and [`Error::is_outcome_unknown`]
+//!   meaning what they mean for the v2 client.
+//!
+//! Answers are the serde types of `paysandbox-protocol` ([`Refund`], [`Transaction`]),
+//! decoded leniently: a member the platform adds later is ignored.
+//!
+//! # What every call checks
+//! A request is checked before it is sent against the same field tables the sandbox checks
+//! it with, then signed: `METHOD\nURL\nTIMESTAMP\nNONCE\nBODY\n` with SHA256withRSA by the
+//! merchant key, the URL exactly as the request line carries it. It names the platform key
+//! the client prefers in `Wechatpay-Serial` ([`Client::wechatpay_serial`]); during a
+//! switch-over the platform answers with that key.
+//!
+//! Every 2xx answer is verified before its body is read: the four `Wechatpay-*` signature
+//! headers present, not a `WECHATPAY/SIGNTEST/` probe, a timestamp within five minutes of
+//! this machine's clock, a serial the client trusts, and the signature over
+//! `TIMESTAMP\nNONCE\nBODY\n`. Anything else is [`Error::Signature`], never a result. Error
+//! answers (4xx, 5xx) are read unverified, as every official client does, since the platform
+//! leaves some of them unsigned; they can only make a call fail.
+//!
+//! Retries ([`crate::retry::RetryPolicy`]) resend the same body bytes (the same
+//! `out_refund_no` and amounts); only the nonce, timestamp and signature are new.
+
+mod certificates;
+mod client;
+mod error;
+mod payment;
+mod refund;
+
+pub use certificates::DownloadedCertificate;
+pub use client::{
+    Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    MAX_ANSWER_BYTES,
+};
+pub use error::{Error, RATE_LIMIT_WAIT};
+pub use payment::{AppPayment, AppPrepay, JsapiPayment, JsapiPrepay, PrepayRequest, check_prepay};
+pub use refund::{AbnormalRefund, AbnormalRefundTarget, RefundRequest, RefundRequestBuilder};
+
+pub use paysandbox_protocol::wechat::OrderId;
+pub use paysandbox_protocol::wechat::v3::decode::DecodeError;
+pub use paysandbox_protocol::wechat::v3::error::{ErrorCode, ErrorDetail};
+pub use paysandbox_protocol::wechat::v3::messages::refund::{Refund, RefundAmount};
+pub use paysandbox_protocol::wechat::v3::messages::transaction::{Transaction, TransactionAmount};
+pub use paysandbox_protocol::wechat::v3::messages::{RefundStatus, TradeState};
+pub use paysandbox_protocol::wechat::v3::response::VerifyError;
