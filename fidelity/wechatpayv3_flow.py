@@ -8,8 +8,9 @@ client given the wrong public key must refuse one.
 
 Flow, on a merchant of its own made through the admin API: JSAPI and App prepay, the buyer
 pays (admin API), order query by both ids, refund, idempotent repeat, refund query (PROCESSING,
-then SUCCESS once the sandbox clock has moved), close (a signed 204), and each refusal:
-SIGN_ERROR, NOT_ENOUGH, RESOURCE_NOT_EXISTS, INVALID_REQUEST, FREQUENCY_LIMITED.
+then SUCCESS once the sandbox clock has moved), each refusal (SIGN_ERROR, NOT_ENOUGH,
+RESOURCE_NOT_EXISTS, INVALID_REQUEST, FREQUENCY_LIMITED), an abnormal refund to the user's bank
+card (its fields encrypted by the client) and close (a signed 204).
 
 Usage: PAYSANDBOX_DATA_DIR=paysandbox-data PAYSANDBOX_API_URL=https://127.0.0.1:8443 \
        PAYSANDBOX_ADMIN_URL=http://127.0.0.1:8444 python3 fidelity/wechatpayv3_flow.py
@@ -177,6 +178,25 @@ try:
     check("a client with the wrong public key refuses the 200 answer", False)
 except Exception as e:  # wechatpayv3 raises a bare Exception
     check("a client with the wrong public key refuses the 200 answer", "verify the signature" in str(e), e)
+
+# Abnormal refund: a refund the bank refused (ABNORMAL; v2's CHANGE, forced through the admin
+# API) sent to the user's bank card, the card number and name RSA-OAEP encrypted by the client
+# with the WeChat Pay public key it names in Wechatpay-Serial.
+abnormal_no = f"py-ab-{RUN}"
+abnormal = ok("refund to become abnormal", pay.refund(
+    out_refund_no=abnormal_no, out_trade_no=trade, amount={"refund": 700, "total": 8800, "currency": "CNY"}))
+admin("POST", f"/admin/wechat/refunds/{abnormal['refund_id']}/status", {"status": "CHANGE"})
+queried = ok("query of the bank-refused refund", pay.query_refund(out_refund_no=abnormal_no))
+check("v2's CHANGE reads ABNORMAL", queried["status"] == "ABNORMAL", queried)
+redirected = ok("abnormal refund to the user's card", pay.abnormal_refund(
+    refund_id=abnormal["refund_id"], out_refund_no=abnormal_no, type="USER_BANK_CARD",
+    bank_type="ICBC_DEBIT", bank_account="6222021234567895678", real_name="张三"))
+check("abnormal refund: the same refund, now SUCCESS", redirected["refund_id"] == abnormal["refund_id"]
+      and redirected["status"] == "SUCCESS", redirected)
+check("abnormal refund: the card the sandbox decrypted receives it",
+      "5678" in redirected.get("user_received_account", ""), redirected)
+refused("abnormal refund of a refund that is not ABNORMAL", pay.abnormal_refund(
+    refund_id=refund["refund_id"], out_refund_no=refund_no, type="MERCHANT_BANK_CARD"), 400, "INVALID_REQUEST")
 
 # App prepay, then close: a signed 204.
 closing = f"py-close-{RUN}"
