@@ -10,6 +10,12 @@ use rand::{RngExt, SeedableRng};
 
 use crate::clock::Timestamp;
 
+/// A seed from the system's entropy, for a sandbox not asked to replay a run: two starts
+/// (without persistence) then never hand out the same ids.
+pub fn entropy_seed() -> u64 {
+    rand::random()
+}
+
 /// Source of every random value the sandbox produces.
 #[derive(Debug)]
 pub struct IdGenerator {

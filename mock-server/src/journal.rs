@@ -45,6 +45,39 @@ pub struct JournalEntry {
     /// made when the journal is read.
     #[serde(serialize_with = "lossy_text")]
     pub response: Bytes,
+    /// What the request's signature came to.
+    pub signature: Signature,
+    /// The rule that produced a failed answer: a DEVIATIONS.md id where the answer is one the
+    /// mock chose, else the check or ledger rule by name (`WechatLedger::refund:
+    /// ExceedsRefundable`); `None` for a success.
+    pub rule: Option<String>,
+}
+
+/// The verdict on a request's signature, as the journal records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signature {
+    /// It verified with the merchant's (or app's) key.
+    Ok,
+    /// It was sent and did not verify (or there was no valid key to verify it with).
+    Bad,
+    /// The request carried none.
+    Missing,
+    /// Never checked: the request failed before the check, named no known merchant, or is
+    /// one the platform does not sign.
+    #[default]
+    NotApplicable,
+}
+
+/// The rule of a ledger refusal: the rule's function and the refusal's variant
+/// (`WechatLedger::refund: ExceedsRefundable`), read from the error's `Debug` form.
+pub fn ledger_rule(function: &str, error: &impl std::fmt::Debug) -> String {
+    let debug = format!("{error:?}");
+    let variant: String = debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    format!("{function}: {variant}")
 }
 
 /// A bounded journal.

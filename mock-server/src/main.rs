@@ -53,9 +53,10 @@ struct ServeArgs {
     /// Where certificates are generated on first run and reused afterwards.
     #[arg(long, default_value = "paysandbox-data", env = "PAYSANDBOX_DATA_DIR")]
     data_dir: PathBuf,
-    /// Seed of the RNG behind ids and nonces (same seed, same ids).
-    #[arg(long, default_value_t = 20_141_111)]
-    seed: u64,
+    /// Seed of the RNG behind ids and nonces (same seed, same ids). Left out, a fresh one
+    /// from the system's entropy: ids never repeat across restarts unless asked to.
+    #[arg(long)]
+    seed: Option<u64>,
     /// Seconds a refund stays PROCESSING before it settles.
     #[arg(long, default_value_t = 10)]
     settle_delay_secs: u64,
@@ -171,7 +172,9 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         None => None,
     };
     let mut config = SandboxConfig::new(&args.data_dir);
-    config.seed = args.seed;
+    config.seed = args
+        .seed
+        .unwrap_or_else(paysandbox_mock_server::ids::entropy_seed);
     config.rate_limits = !args.no_rate_limits;
     config.demo_data = !args.no_demo;
     config.scenario = scenario.map(Arc::new);
@@ -254,6 +257,10 @@ fn print_banner(info: &StartInfo, scenario: Option<&Scenario>) {
     println!("  admin API (JSON):            {}", info.admin_url);
     println!("  CA to trust:                 {}", info.ca_path.display());
     println!("  started from:                {}", info.scenario);
+    println!(
+        "  id seed:                     {} (serve --seed {} replays this run's ids)",
+        info.seed, info.seed
+    );
     for merchant in &info.merchants {
         println!("WeChat merchant");
         println!("  mch_id  {}", merchant.mch_id);

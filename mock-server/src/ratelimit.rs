@@ -40,6 +40,12 @@ impl SlidingWindow {
         true
     }
 
+    /// Whether the window holds no event at `now`.
+    pub fn is_empty_at(&mut self, now: Timestamp) -> bool {
+        self.expire(now);
+        self.events.is_empty()
+    }
+
     /// Records an event at `now` unconditionally and returns how many are in the window.
     pub fn record(&mut self, now: Timestamp) -> usize {
         self.expire(now);

@@ -32,6 +32,8 @@ pub struct StartInfo {
     pub data_dir: PathBuf,
     /// What the sandbox started from (a file, the built-in demo, or nothing).
     pub scenario: String,
+    /// The seed of the id generator: `serve --seed` with it replays this run's ids.
+    pub seed: u64,
     /// Every WeChat merchant, by mch_id.
     pub merchants: Vec<MerchantInfo>,
     /// Every Alipay app, by app_id.
@@ -153,6 +155,7 @@ impl StartInfo {
             ca_path: state.certs.ca_path(),
             data_dir: state.config.data_dir.clone(),
             scenario: scenario.to_owned(),
+            seed: state.config.seed,
             merchants,
             apps,
         }

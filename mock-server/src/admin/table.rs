@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::failure::Failure;
 use super::route::{InputDoc, Reply, Route};
 use super::shape::variant_names;
-use super::{alipay, bulk, general, notifications, scenario, wechat};
+use super::{alipay, bulk, events, general, notifications, scenario, wechat};
 use crate::faults::Endpoint;
 use crate::ledger::wechat::SeedOrder;
 use crate::state::AppState;
@@ -92,6 +92,12 @@ fn routes() -> Vec<Route> {
             "empties the journal",
             general::clear_journal,
         ),
+        Route::sync(
+            M::GET,
+            "/admin/events",
+            "live events as server-sent events: each journal entry, each change of state",
+            events::events,
+        ),
         // WeChat.
         Route::sync(
             M::POST,
@@ -110,6 +116,18 @@ fn routes() -> Vec<Route> {
             "/admin/wechat/merchants/{mch_id}",
             "sets a merchant's refundable balance or IP allow-list",
             wechat::update_merchant,
+        ),
+        Route::sync(
+            M::GET,
+            "/admin/wechat/merchants/{mch_id}/v3",
+            "a merchant's API v3 settings and the files a v3 client needs (made on first use)",
+            wechat::merchant_v3,
+        ),
+        Route::sync(
+            M::POST,
+            "/admin/wechat/merchants/{mch_id}/v3",
+            "sets a merchant's API v3 platform identity (certificate, public_key, switch_over) or APIv3 key",
+            wechat::set_merchant_v3,
         ),
         Route::sync(
             M::POST,

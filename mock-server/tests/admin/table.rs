@@ -102,6 +102,13 @@ async fn get_admin_lists_the_table_with_fields_views_and_fault_names() {
             "wechat.unifiedorder",
             "wechat.closeorder",
             "wechat.downloadbill",
+            "wechat.v3.refund",
+            "wechat.v3.refund_query",
+            "wechat.v3.abnormal_refund",
+            "wechat.v3.prepay",
+            "wechat.v3.order_query",
+            "wechat.v3.close",
+            "wechat.v3.certificates",
             "alipay.trade.refund",
             "alipay.trade.fastpay.refund.query",
             "alipay.trade.query",
@@ -131,7 +138,12 @@ async fn other_methods_get_405_with_allow_and_unknown_paths_404() {
     let bulk = call(&sandbox, Method::GET, "/admin/wechat/orders/bulk", None).await;
     assert_eq!((bulk.status, bulk.allow.as_deref()), (405, Some("POST")));
 
-    for path in ["/admin/nothing", "/admin/alipay/trades/t-1/explode", "/"] {
+    // `/` is the dashboard's (tests/admin/dashboard.rs).
+    for path in [
+        "/admin/nothing",
+        "/admin/alipay/trades/t-1/explode",
+        "/adminx",
+    ] {
         let unknown = call(&sandbox, Method::GET, path, None).await;
         assert_eq!(unknown.status, 404, "{path}");
         assert_eq!(unknown.allow, None, "{path}");

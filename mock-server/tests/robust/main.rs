@@ -10,3 +10,4 @@
 )]
 
 mod admin_input;
+mod rate_limits;

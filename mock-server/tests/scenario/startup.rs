@@ -279,3 +279,39 @@ fn a_broken_scenario_stops_serve_with_the_file_line_and_field() {
     );
     assert!(output.stdout.is_empty());
 }
+
+/// The transaction_id the sandbox generates for a seeded order.
+async fn generated_id(info: &Value) -> String {
+    let admin = info["admin_url"].as_str().unwrap();
+    let response = http_client()
+        .post(format!("{admin}/wechat/orders"))
+        .header("content-type", "application/json")
+        .body(format!(
+            r#"{{"mch_id": "{}", "total_fee": 100}}"#,
+            demo::MCH_ID
+        ))
+        .send()
+        .await
+        .unwrap();
+    let order: Value = serde_json::from_str(&response.text().await.unwrap()).unwrap();
+    order["transaction_id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn ids_differ_across_restarts_unless_a_seed_asks_for_replay() {
+    let mut seen = Vec::new();
+    for seed in [None, None, Some("7"), Some("7")] {
+        let mut args = vec!["--json"];
+        args.extend(PORT_ZERO);
+        if let Some(seed) = seed {
+            args.extend(["--seed", seed]);
+        }
+        let serve = Serve::start(&args);
+        let info: Value = serde_json::from_str(&serve.line()).unwrap();
+        seen.push((info["seed"].as_u64().unwrap(), generated_id(&info).await));
+    }
+    assert_ne!(seen[0].0, seen[1].0, "two starts drew the same seed");
+    assert_ne!(seen[0].1, seen[1].1, "two starts handed out the same id");
+    assert_eq!((seen[2].0, seen[3].0), (7, 7));
+    assert_eq!(seen[2].1, seen[3].1, "--seed replays the ids");
+}
