@@ -14,8 +14,9 @@
 //
 // Flow: Native and JSAPI prepay, the buyer pays (admin API), order query, refund, idempotent
 // repeat, refund query (PROCESSING, then SUCCESS once the sandbox clock has moved), close
-// (a signed 204), and each refusal: SIGN_ERROR, NOT_ENOUGH, RESOURCE_NOT_EXISTS,
-// INVALID_REQUEST, FREQUENCY_LIMITED. The SDK verifies every 2xx answer itself; a client
+// (a signed 204), a refund answered SYSTEM_ERROR after it happened (an injected fault) and
+// its retry, and each refusal: SIGN_ERROR, NOT_ENOUGH, RESOURCE_NOT_EXISTS, INVALID_REQUEST,
+// FREQUENCY_LIMITED. The SDK verifies every 2xx answer itself; a client
 // holding the wrong platform key must refuse one. Exit status 1 on the first mismatch.
 //
 // Usage (from fidelity/wechatpay-go):
@@ -330,6 +331,28 @@ func main() {
 	check(prefix+"same out_refund_no: the same refund", err == nil && str(again.RefundId) == str(refund.RefundId), err)
 	queried, _, err := refunds.QueryByOutRefundNo(ctx, refunddomestic.QueryByOutRefundNoRequest{OutRefundNo: core.String(outRefundNo)})
 	check(prefix+"refund query: the same refund", err == nil && str(queried.RefundId) == str(refund.RefundId), err)
+
+	// A refund that happened while the client saw SYSTEM_ERROR (a fault after the ledger acted):
+	// the retry with the same out_refund_no finds it, and the query agrees.
+	lostNo := "go-lost-" + run
+	lostTrade := "go-lost-" + mode[:4] + "-" + run
+	if _, _, err := nativeAPI.Prepay(ctx, native.PrepayRequest{
+		Appid: core.String(appID), Mchid: core.String(m.mchID), Description: core.String("fidelity"),
+		OutTradeNo: core.String(lostTrade), NotifyUrl: core.String(notifyURL),
+		Amount: &native.Amount{Total: core.Int64(300)},
+	}); err != nil {
+		fail("%snative prepay: %v", prefix, err)
+	}
+	mustAdmin("POST", "/admin/wechat/orders/"+lostTrade+"/pay", map[string]any{"mch_id": m.mchID}, 200)
+	mustAdmin("POST", "/admin/faults", map[string]any{
+		"endpoint": "wechat.v3.refund", "err_code": "SYSTEM_ERROR", "after_apply": true}, 201)
+	_, _, err = refunds.Create(ctx, refundReq(lostNo, 300, 300, lostTrade))
+	apiError(prefix+"refund answered SYSTEM_ERROR after it happened", err, 500, "SYSTEM_ERROR")
+	retried, _, err := refunds.Create(ctx, refundReq(lostNo, 300, 300, lostTrade))
+	check(prefix+"the retry with the same out_refund_no finds the refund", err == nil &&
+		str(retried.OutRefundNo) == lostNo && num(retried.Amount.Refund) == 300, err)
+	lost, _, err := refunds.QueryByOutRefundNo(ctx, refunddomestic.QueryByOutRefundNoRequest{OutRefundNo: core.String(lostNo)})
+	check(prefix+"refund query: the one refund", err == nil && str(lost.RefundId) == str(retried.RefundId), err)
 
 	// FREQUENCY_LIMITED: a second refund of the order within a minute.
 	_, _, err = refunds.Create(ctx, refundReq("go-r2-"+run, 1000, 8800, outTradeNo))
