@@ -116,6 +116,8 @@ pub struct V3Answer {
     pub body: String,
     /// The body as JSON (`Null` when empty or not JSON).
     pub json: Value,
+    /// The body's bytes (a gzip bill is not text).
+    pub bytes: Vec<u8>,
     /// For a 2xx answer: the serial (or public-key id) whose key verified it.
     pub verified_by: Option<String>,
 }
@@ -280,6 +282,7 @@ impl V3Client {
             headers,
             body: text,
             json,
+            bytes: bytes.to_vec(),
             verified_by: None,
         };
         if (200..300).contains(&status) {

@@ -29,6 +29,13 @@ pub enum V3Reply {
     Error(Box<ErrorBody>),
     /// A bare status with an empty body (an injected gateway failure).
     Status(StatusCode),
+    /// 200 with a downloaded file (a bill), signed.
+    File {
+        /// The bytes.
+        body: Vec<u8>,
+        /// Whether they are gzip.
+        gzip: bool,
+    },
 }
 
 impl V3Reply {
@@ -59,7 +66,7 @@ impl V3Reply {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            V3Reply::Json(_) => StatusCode::OK,
+            V3Reply::Json(_) | V3Reply::File { .. } => StatusCode::OK,
             V3Reply::NoContent => StatusCode::NO_CONTENT,
             V3Reply::Error(body) => StatusCode::from_u16(body.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -69,13 +76,16 @@ impl V3Reply {
 
     /// Whether the answer is a success (and so signed).
     pub fn is_success(&self) -> bool {
-        matches!(self, V3Reply::Json(_) | V3Reply::NoContent)
+        matches!(
+            self,
+            V3Reply::Json(_) | V3Reply::NoContent | V3Reply::File { .. }
+        )
     }
 
     /// The summary the journal records: `SUCCESS`, the code, or `HTTP <status>`.
     pub fn outcome(&self) -> String {
         match self {
-            V3Reply::Json(_) | V3Reply::NoContent => "SUCCESS".to_owned(),
+            V3Reply::Json(_) | V3Reply::NoContent | V3Reply::File { .. } => "SUCCESS".to_owned(),
             V3Reply::Error(body) => body.code.clone(),
             V3Reply::Status(status) => format!("HTTP {}", status.as_u16()),
         }

@@ -19,6 +19,15 @@ pub struct BillResponse {
 /// The hash algorithm of bills.
 pub const HASH_TYPE: &str = "SHA1";
 
+/// The `hash_value` of a bill file: lower-case hex SHA-1 of its bytes as downloaded.
+pub fn sha1_hex(file: &[u8]) -> String {
+    use sha1::Digest;
+    hex::encode(sha1::Sha1::digest(file))
+}
+
+/// The path of the bill download address (`?token=` names the file).
+pub const DOWNLOAD_PATH: &str = "/v3/billdownload/file";
+
 /// `bill_date`: `YYYY-MM-DD`.
 pub const BILL_DATE: Kind = Kind::String {
     max_bytes: 10,
@@ -197,6 +206,11 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn sha1_of_a_file() {
+        assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
     }
 
     #[test]
