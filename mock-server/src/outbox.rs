@@ -19,6 +19,9 @@ use crate::record::{Changed, RecordError, is_false};
 pub const WECHAT_RETRY_SECS: [u64; 15] = [
     15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10_800, 10_800, 10_800, 21_600, 21_600,
 ];
+/// WeChat's API v3 retry intervals (spec §1.4): the v2 list again, after a failure or a 5 s
+/// timeout.
+pub const WECHAT_V3_RETRY_SECS: [u64; 15] = WECHAT_RETRY_SECS;
 /// Alipay's retry intervals (spec §7.4: 4m, 10m, 10m, 1h, 2h, 6h, 15h): 8 attempts in all.
 pub const ALIPAY_RETRY_SECS: [u64; 7] = [240, 600, 600, 3600, 7200, 21_600, 54_000];
 /// Finished notifications (delivered, given up, or without URL) kept for the admin API; the
@@ -28,6 +31,8 @@ pub const KEEP_FINISHED: usize = 10_000;
 
 /// The `Content-Type` of WeChat notifications.
 pub const XML: &str = "text/xml";
+/// The `Content-Type` of WeChat API v3 notifications.
+pub const JSON: &str = "application/json";
 /// The `Content-Type` of Alipay notifications.
 pub const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
@@ -37,6 +42,8 @@ pub const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 pub enum Platform {
     /// WeChat Pay v2.
     Wechat,
+    /// WeChat Pay API v3 (JSON, AES-GCM resource, signed headers).
+    WechatV3,
     /// Alipay.
     Alipay,
 }
@@ -46,6 +53,7 @@ impl Platform {
     pub fn retry_schedule(self) -> &'static [u64] {
         match self {
             Platform::Wechat => &WECHAT_RETRY_SECS,
+            Platform::WechatV3 => &WECHAT_V3_RETRY_SECS,
             Platform::Alipay => &ALIPAY_RETRY_SECS,
         }
     }
@@ -55,9 +63,9 @@ impl Platform {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// WeChat refund result (encrypted `req_info`).
+    /// WeChat refund result (v2: encrypted `req_info`; v3: `REFUND.*`).
     Refund,
-    /// WeChat payment result (signed).
+    /// WeChat payment result (v2: signed XML; v3: `TRANSACTION.SUCCESS`).
     Payment,
     /// Alipay `trade_status_sync` (payment, refund or close).
     Trade,
@@ -98,6 +106,10 @@ pub struct Attempt {
     pub response_excerpt: String,
     /// Whether it counted as acknowledged.
     pub success: bool,
+    /// v3: the `Wechatpay-Serial` that signed this attempt (each attempt is signed anew, so
+    /// during a switch-over attempts may differ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
 }
 
 /// What one POST produced, as the engine saw it (the fields of an [`Attempt`]).
@@ -107,6 +119,7 @@ pub(crate) struct AttemptOutcome {
     pub(crate) error: Option<String>,
     pub(crate) excerpt: String,
     pub(crate) success: bool,
+    pub(crate) serial: Option<String>,
 }
 
 /// A notification and its delivery history.
@@ -119,7 +132,7 @@ pub struct Notification {
     /// What it reports.
     pub kind: Kind,
     /// The reported state: refund_status (`SUCCESS`, `CHANGE`, `REFUNDCLOSE`), `SUCCESS` for
-    /// a payment, or the Alipay trade_status.
+    /// a payment, the Alipay trade_status, or the v3 `event_type` (`REFUND.SUCCESS`...).
     pub event: String,
     /// mch_id or app_id.
     pub merchant: String,
@@ -131,7 +144,7 @@ pub struct Notification {
     pub refund_id: Option<String>,
     /// WeChat out_refund_no or Alipay out_biz_no.
     pub refund_no: Option<String>,
-    /// Alipay notify_id (the same on every attempt).
+    /// Alipay notify_id, or the v3 envelope's `id` (`EV-…`): the same on every attempt.
     pub notify_id: Option<String>,
     /// Destination; `None` when there was none ([`Status::NoUrl`]).
     pub url: Option<String>,
@@ -184,6 +197,7 @@ pub(crate) struct Draft {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Post {
     pub(crate) platform: Platform,
+    pub(crate) merchant: String,
     pub(crate) url: String,
     pub(crate) content_type: &'static str,
     pub(crate) body: String,
@@ -273,6 +287,7 @@ impl Outbox {
         let n = self.items.get(&id)?;
         Some(Post {
             platform: n.platform,
+            merchant: n.merchant.clone(),
             url: n.url.clone()?,
             content_type: n.content_type,
             body: n.body.clone(),
@@ -304,6 +319,7 @@ impl Outbox {
             error: outcome.error,
             response_excerpt: outcome.excerpt,
             success: outcome.success,
+            serial: outcome.serial,
         });
         let was = n.status;
         let mut finished = false;
@@ -493,6 +509,9 @@ pub struct AttemptRecord {
     /// Whether it counted as acknowledged.
     #[serde(default, skip_serializing_if = "is_false")]
     pub success: bool,
+    /// v3: the `Wechatpay-Serial` that signed the attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
 }
 
 impl NotificationRecord {
@@ -525,6 +544,7 @@ impl NotificationRecord {
                     error: a.error.clone(),
                     response_excerpt: a.response_excerpt.clone(),
                     success: a.success,
+                    serial: a.serial.clone(),
                 })
                 .collect(),
         }
@@ -534,10 +554,10 @@ impl NotificationRecord {
         if self.id == 0 {
             return Err("ids start at 1".into());
         }
-        let content_type = [XML, FORM]
+        let content_type = [XML, FORM, JSON]
             .into_iter()
             .find(|known| *known == self.content_type)
-            .ok_or_else(|| format!("content_type must be {XML:?} or {FORM:?}"))?;
+            .ok_or_else(|| format!("content_type must be {XML:?}, {JSON:?} or {FORM:?}"))?;
         match (self.status, &self.url, self.next_attempt_at) {
             (Status::NoUrl, Some(_), _) => return Err("a no_url notification has no url".into()),
             (Status::NoUrl, None, _) => {}
@@ -567,6 +587,7 @@ impl NotificationRecord {
                     error: a.error.clone(),
                     response_excerpt: a.response_excerpt.clone(),
                     success: a.success,
+                    serial: a.serial.clone(),
                 }
             })
             .collect();
@@ -627,6 +648,7 @@ mod tests {
             error: None,
             excerpt: String::new(),
             success: false,
+            serial: None,
         }
     }
 

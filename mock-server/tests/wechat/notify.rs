@@ -189,6 +189,7 @@ async fn the_merchant_default_url_is_used_when_the_refund_has_none() {
                     refund_account: None,
                     notify_url: None,
                     refund_desc: None,
+                    api_v3: false,
                 },
                 T0,
                 &mut world.ids,

@@ -14,5 +14,6 @@ mod support;
 
 mod auth;
 mod identity;
+mod notify;
 mod refund;
 mod transactions;

@@ -57,6 +57,7 @@ pub(super) fn create(
         }),
         notify_url: request.notify_url,
         refund_desc: request.reason,
+        api_v3: true,
     };
     match ledger.refund(command, now, ids) {
         Ok(accepted) => V3Reply::json(&refund_object(&accepted.refund, &accepted.order)),
