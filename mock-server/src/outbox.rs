@@ -29,6 +29,9 @@ pub const ALIPAY_RETRY_SECS: [u64; 7] = [240, 600, 600, 3600, 7200, 21_600, 54_0
 /// (deviation: `notify-kept`).
 pub const KEEP_FINISHED: usize = 10_000;
 
+/// Signature probes kept for the admin API; the oldest are forgotten first.
+pub const KEEP_PROBES: usize = 1_000;
+
 /// The `Content-Type` of WeChat notifications.
 pub const XML: &str = "text/xml";
 /// The `Content-Type` of WeChat API v3 notifications.
@@ -203,12 +206,42 @@ pub(crate) struct Post {
     pub(crate) body: String,
 }
 
+/// One v3 signature probe (spec §1.4): a notification whose `Wechatpay-Signature` starts with
+/// `WECHATPAY/SIGNTEST/`, which a correct handler refuses with a non-2xx answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    /// Sequential id (from 1).
+    pub id: u64,
+    /// The merchant probed.
+    pub merchant: String,
+    /// The URL posted to.
+    pub url: String,
+    /// Sandbox time of the probe.
+    pub at: Timestamp,
+    /// The `Wechatpay-Serial` it carried.
+    pub serial: Option<String>,
+    /// The HTTP status, when an answer came.
+    pub http_status: Option<u16>,
+    /// The transport error, when none came.
+    pub error: Option<String>,
+    /// The start of the answer's body.
+    pub response_excerpt: String,
+    /// The handler answered 2xx: it would accept a forged notification.
+    pub accepted: bool,
+    /// `failed` when accepted, else `passed` (a refusal, or no answer at all, is what a
+    /// handler that checks signatures gives).
+    pub check: &'static str,
+}
+
 /// The notifications, by id, and which of them are finished.
 #[derive(Debug, Default)]
 pub struct Outbox {
     next_id: u64,
     items: BTreeMap<u64, Notification>,
     finished: BTreeSet<u64>,
+    /// Signature probes, oldest first, at most [`KEEP_PROBES`] (not persisted).
+    probes: std::collections::VecDeque<Probe>,
+    last_probe_id: u64,
     /// Notifications added, altered or dropped since the persisted store took them.
     changed: Changed<u64>,
 }
@@ -355,8 +388,43 @@ impl Outbox {
         self.items.get(&id).cloned()
     }
 
+    /// Records a probe's outcome; returns it with its id.
+    pub(crate) fn record_probe(
+        &mut self,
+        merchant: String,
+        url: String,
+        at: Timestamp,
+        outcome: AttemptOutcome,
+    ) -> Probe {
+        self.last_probe_id += 1;
+        let accepted = outcome.http_status.is_some_and(|s| (200..300).contains(&s));
+        let probe = Probe {
+            id: self.last_probe_id,
+            merchant,
+            url,
+            at,
+            serial: outcome.serial,
+            http_status: outcome.http_status,
+            error: outcome.error,
+            response_excerpt: outcome.excerpt,
+            accepted,
+            check: if accepted { "failed" } else { "passed" },
+        };
+        self.probes.push_back(probe.clone());
+        while self.probes.len() > KEEP_PROBES {
+            self.probes.pop_front();
+        }
+        probe
+    }
+
+    /// The probes kept, oldest first, that pass `filter`.
+    pub fn probes(&self, filter: impl Fn(&Probe) -> bool) -> Vec<Probe> {
+        self.probes.iter().filter(|p| filter(p)).cloned().collect()
+    }
+
     /// Forgets every notification (admin reset). Ids keep counting.
     pub fn clear(&mut self) {
+        self.probes.clear();
         for id in self.items.keys() {
             self.changed.mark(*id);
         }

@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::http::{self, Body, BodyError};
 use crate::ledger::{alipay, wechat};
-use crate::notify::PaymentNotifyError;
+use crate::notify::{PaymentNotifyError, ProbeError};
 use crate::state::StartError;
 
 /// Why an admin call failed, with the status it answers.
@@ -172,6 +172,16 @@ impl From<PaymentNotifyError> for Failure {
         let status = match error {
             E::UnknownMerchant(_) | E::UnknownOrder => StatusCode::NOT_FOUND,
             E::NotPaid(_) => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Failure::new(status, error.to_string())
+    }
+}
+
+impl From<ProbeError> for Failure {
+    fn from(error: ProbeError) -> Self {
+        let status = match error {
+            ProbeError::UnknownMerchant(_) => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         };
         Failure::new(status, error.to_string())

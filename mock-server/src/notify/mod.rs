@@ -44,8 +44,8 @@ use crate::outbox::{AttemptOutcome, Draft, Post};
 use crate::state::{AppState, Delivery};
 
 pub use crate::outbox::{
-    ALIPAY_RETRY_SECS, Attempt, KEEP_FINISHED, Kind, Notification, Platform, Status,
-    WECHAT_RETRY_SECS, WECHAT_V3_RETRY_SECS,
+    ALIPAY_RETRY_SECS, Attempt, KEEP_FINISHED, KEEP_PROBES, Kind, Notification, Platform, Probe,
+    Status, WECHAT_RETRY_SECS, WECHAT_V3_RETRY_SECS,
 };
 pub use build::PaymentNotifyError;
 pub use v3::public_key_share;
@@ -137,6 +137,73 @@ pub fn wechat_v3_payment(
     let id = state.outbox().push(draft);
     state.delivery.wake();
     Ok(id)
+}
+
+/// Why a probe was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// No such merchant.
+    #[error("unknown merchant {0}")]
+    UnknownMerchant(String),
+    /// No URL given and the merchant has no default notify URL.
+    #[error("no url given and merchant {0} has no notify_url")]
+    NoUrl(String),
+}
+
+/// Sends one signature probe now to `url` (else the merchant's default notify URL): a v3
+/// notification signed `WECHATPAY/SIGNTEST/…` that no key verifies, and records whether the
+/// handler accepted it (a 2xx answer: a failed check).
+///
+/// # Errors
+/// [`ProbeError`].
+pub async fn probe(
+    state: &AppState,
+    mch_id: &str,
+    url: Option<String>,
+) -> Result<Probe, ProbeError> {
+    let _turn = state.delivery.turn().await;
+    let now = state.clock.now();
+    let (url, body) = {
+        let mut world = state.world();
+        let world = &mut *world;
+        let merchant = world
+            .wechat
+            .merchant(mch_id)
+            .ok_or_else(|| ProbeError::UnknownMerchant(mch_id.to_owned()))?;
+        let url = url
+            .filter(|u| !u.is_empty())
+            .or_else(|| merchant.notify_url.clone().filter(|u| !u.is_empty()))
+            .ok_or_else(|| ProbeError::NoUrl(mch_id.to_owned()))?;
+        (url, v3::probe_body(merchant, &mut world.ids, now))
+    };
+    let post = Post {
+        platform: Platform::WechatV3,
+        merchant: mch_id.to_owned(),
+        url: url.clone(),
+        content_type: crate::outbox::JSON,
+        body,
+    };
+    let outcome = match v3::headers(state, mch_id, post.body.as_bytes(), true) {
+        Ok(headers) => {
+            let serial = headers.serial.clone();
+            let pairs = headers
+                .pairs()
+                .iter()
+                .map(|(k, v)| (*k, (*v).to_owned()))
+                .collect();
+            AttemptOutcome {
+                serial: Some(serial),
+                ..send(&state.delivery, post, pairs).await
+            }
+        }
+        Err(error) => failure(error),
+    };
+    let probe = state
+        .outbox()
+        .record_probe(mch_id.to_owned(), url, now, outcome);
+    state.events.changed(format!("probe {}", probe.id));
+    Ok(probe)
 }
 
 /// Takes the ledgers' new events (settling due WeChat refunds first) into the outbox; returns

@@ -271,6 +271,28 @@ pub(super) fn payment(
     })
 }
 
+/// A probe's body: a well-formed `TRANSACTION.SUCCESS` envelope (encrypted with the APIv3 key
+/// when the merchant has one) whose resource names no real order: only the signature headers
+/// tell it apart, as on the platform (deviation: `wx3-sign-probe`).
+pub(super) fn probe_body(merchant: &Merchant, ids: &mut IdGenerator, now: Timestamp) -> String {
+    let plain = serde_json::json!({ "mchid": merchant.mch_id, "trade_state": "SUCCESS" });
+    // Without an APIv3 key the platform sends nothing real; a probe still needs a body.
+    let key = api_v3_key(merchant).or_else(|| ApiV3Key::from_bytes(&[0; 32]).ok());
+    key.and_then(|key| {
+        envelope(
+            ids,
+            &key,
+            "TRANSACTION.SUCCESS",
+            ORIGINAL_TYPE_TRANSACTION,
+            TRANSACTION_ASSOCIATED_DATA,
+            now,
+            plain.to_string().as_bytes(),
+        )
+    })
+    .map(|(_, body)| body)
+    .unwrap_or_default()
+}
+
 /// Whole days since the merchant's switch-over began (0 on its first day, or when unknown).
 fn switch_days(merchant: &Merchant, now: Timestamp) -> u32 {
     merchant

@@ -344,3 +344,61 @@ async fn a_merchant_in_one_mode_signs_every_notification_with_its_key() {
             .starts_with(SIGNTEST_PREFIX)
     );
 }
+
+#[tokio::test]
+async fn a_handler_that_accepts_a_probe_is_reported() {
+    let sandbox = start().await;
+    let files = V3Files::of(MCH);
+    let careless = Receiver::start(&[(200, "")]).await;
+    let careful = Receiver::start(&[(401, "{\"code\":\"FAIL\",\"message\":\"签名错误\"}")]).await;
+    let accepted = sandbox
+        .admin_post(
+            &format!("/admin/wechat/merchants/{MCH}/v3/probe"),
+            json!({ "url": careless.url }),
+        )
+        .await;
+    assert_eq!(accepted["accepted"], true, "{accepted}");
+    assert_eq!(accepted["check"], "failed");
+    assert_eq!(accepted["http_status"], 200);
+    let refused = sandbox
+        .admin_post(
+            &format!("/admin/wechat/merchants/{MCH}/v3/probe"),
+            json!({ "url": careful.url }),
+        )
+        .await;
+    assert_eq!(refused["check"], "passed", "{refused}");
+    assert_eq!(refused["http_status"], 401);
+
+    // What arrived is a well-formed notification whose signature no key verifies.
+    let headers = careless.headers();
+    let bodies = careless.bodies();
+    assert_eq!(bodies.len(), 1);
+    let signature = header(&headers[0], "wechatpay-signature").unwrap();
+    assert!(signature.starts_with(SIGNTEST_PREFIX), "{signature}");
+    let serial = header(&headers[0], "wechatpay-serial").unwrap();
+    assert!(serial == files.public_key.0 || serial == files.certificate_serial());
+    let envelope: Value = serde_json::from_slice(&bodies[0]).unwrap();
+    assert!(envelope["id"].as_str().unwrap().starts_with("EV-"));
+    assert_eq!(envelope["event_type"], "TRANSACTION.SUCCESS");
+
+    let failed = sandbox
+        .admin_get(&format!(
+            "/admin/wechat/v3/probes?merchant={MCH}&check=failed"
+        ))
+        .await;
+    assert_eq!(failed.as_array().unwrap().len(), 1, "{failed}");
+    assert_eq!(failed[0]["url"], careless.url.as_str());
+    let all = sandbox.admin_get("/admin/wechat/v3/probes").await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+    // Probes are not notifications: the outbox holds none.
+    assert!(sandbox.notifications("platform=wechat_v3").await.is_empty());
+
+    let (status, _) = sandbox
+        .admin(
+            reqwest::Method::POST,
+            "/admin/wechat/merchants/nobody/v3/probe",
+            Some(json!({ "url": careless.url })),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
