@@ -9,6 +9,7 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use paysandbox_certs::CertStore;
 use paysandbox_mock_server::demo;
+use paysandbox_mock_server::journal::JournalLimits;
 use paysandbox_mock_server::scenario::{Format, Scenario};
 use paysandbox_mock_server::server::{Listeners, run};
 use paysandbox_mock_server::startup::{StartInfo, write_atomically};
@@ -57,6 +58,13 @@ struct ServeArgs {
     /// from the system's entropy: ids never repeat across restarts unless asked to.
     #[arg(long)]
     seed: Option<u64>,
+    /// Bytes of each request and response body the journal keeps (the rest is cut; the
+    /// entry says so and keeps the length).
+    #[arg(long, default_value_t = 4096)]
+    journal_body_bytes: usize,
+    /// MiB the journal's entries may take in all; the oldest are dropped first.
+    #[arg(long, default_value_t = 64)]
+    journal_budget_mib: usize,
     /// Seconds a refund stays PROCESSING before it settles.
     #[arg(long, default_value_t = 10)]
     settle_delay_secs: u64,
@@ -176,6 +184,10 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .seed
         .unwrap_or_else(paysandbox_mock_server::ids::entropy_seed);
     config.rate_limits = !args.no_rate_limits;
+    config.journal = JournalLimits {
+        body_prefix: args.journal_body_bytes,
+        budget: args.journal_budget_mib.saturating_mul(1 << 20),
+    };
     config.demo_data = !args.no_demo;
     config.scenario = scenario.map(Arc::new);
     config.persist = args.persist.as_ref().map(|path| {

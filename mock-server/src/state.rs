@@ -18,7 +18,7 @@ use std::net::SocketAddr;
 use crate::clock::{Clock, Timestamp};
 use crate::demo;
 use crate::faults::Faults;
-use crate::journal::Journal;
+use crate::journal::{Journal, JournalLimits};
 use crate::ledger::alipay::AlipayRules;
 use crate::ledger::wechat::{RefundLimits, WechatRules};
 use crate::outbox::Outbox;
@@ -59,6 +59,8 @@ pub struct SandboxConfig {
     pub scenario: Option<Arc<Scenario>>,
     /// Host names and addresses the server certificate is valid for.
     pub server_hosts: Vec<String>,
+    /// How much the request journal keeps (a prefix of each body, a byte budget in all).
+    pub journal: JournalLimits,
     /// Keep the state in this store file (`serve --persist`): every change is on disk before
     /// its answer is sent, and a start on the same file continues from it ([`crate::store`]).
     pub persist: Option<PathBuf>,
@@ -70,6 +72,7 @@ impl SandboxConfig {
         SandboxConfig {
             data_dir: data_dir.into(),
             seed: 20_141_111,
+            journal: JournalLimits::default(),
             wechat_rules: WechatRules::default(),
             alipay_rules: AlipayRules::default(),
             rate_limits: true,
@@ -173,6 +176,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppState {
     /// Loads or creates certificates, builds TLS, and seeds the demo data if configured.
     pub fn new(config: SandboxConfig) -> Result<AppState, StartError> {
+        let journal_limits = config.journal;
         let hosts: Vec<&str> = config.server_hosts.iter().map(String::as_str).collect();
         let certs = CertStore::load_or_create(&config.data_dir, &hosts)?;
         let (tls, peers) = tls::server_config(
@@ -204,7 +208,7 @@ impl AppState {
             peers,
             delivery: Delivery::default(),
             faults: Mutex::default(),
-            journal: Mutex::default(),
+            journal: Mutex::new(Journal::new(journal_limits)),
             refund_limits: Mutex::default(),
             outbox: Mutex::default(),
             alipay_keys: Mutex::default(),

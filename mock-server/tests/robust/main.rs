@@ -10,4 +10,5 @@
 )]
 
 mod admin_input;
+mod journal;
 mod rate_limits;
