@@ -4,11 +4,16 @@
 
 use std::net::SocketAddr;
 
+use std::convert::Infallible;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
+use http_body_util::{BodyExt, Limited};
+use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
+use tokio::sync::mpsc;
 
 use crate::tls::PeerCert;
 
@@ -34,8 +39,64 @@ pub struct ConnInfo {
     pub surface: Surface,
 }
 
-/// Response body type of every route.
-pub type Body = Full<Bytes>;
+/// Response body of every route: a whole buffer, or chunks as they come (the admin event
+/// stream).
+#[derive(Debug)]
+pub struct Body(BodyKind);
+
+#[derive(Debug)]
+enum BodyKind {
+    /// Taken when sent.
+    Full(Option<Bytes>),
+    /// Ends when the sender is dropped.
+    Stream(mpsc::Receiver<Bytes>),
+}
+
+impl Body {
+    /// A whole body.
+    pub fn full(bytes: impl Into<Bytes>) -> Body {
+        Body(BodyKind::Full(Some(bytes.into())))
+    }
+
+    /// A body streamed from `chunks` until its sender is dropped. The channel's bound is the
+    /// only buffer: a slow reader makes the sender wait.
+    pub fn stream(chunks: mpsc::Receiver<Bytes>) -> Body {
+        Body(BodyKind::Stream(chunks))
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        match &mut self.get_mut().0 {
+            BodyKind::Full(bytes) => Poll::Ready(
+                bytes
+                    .take()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| Ok(Frame::data(b))),
+            ),
+            BodyKind::Stream(chunks) => chunks.poll_recv(cx).map(|c| c.map(|b| Ok(Frame::data(b)))),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        matches!(&self.0, BodyKind::Full(bytes) if bytes.as_ref().is_none_or(Bytes::is_empty))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match &self.0 {
+            BodyKind::Full(bytes) => {
+                SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            BodyKind::Stream(_) => SizeHint::default(),
+        }
+    }
+}
 
 /// Largest request body read (real request bodies are a few hundred bytes).
 pub const MAX_BODY: usize = 1 << 20;
@@ -66,7 +127,7 @@ pub fn respond(
     content_type: &'static str,
     body: impl Into<Bytes>,
 ) -> Response<Body> {
-    let mut response = Response::new(Full::new(body.into()));
+    let mut response = Response::new(Body::full(body));
     *response.status_mut() = status;
     response
         .headers_mut()

@@ -86,6 +86,39 @@ pub struct JournalEntry {
     pub response_truncated: bool,
     /// The response body's length in bytes before any cut.
     pub response_bytes: usize,
+    /// What the request's signature came to.
+    pub signature: Signature,
+    /// The rule that produced a failed answer: a DEVIATIONS.md id where the answer is one the
+    /// mock chose, else the check or ledger rule by name (`WechatLedger::refund:
+    /// ExceedsRefundable`); `None` for a success.
+    pub rule: Option<String>,
+}
+
+/// The verdict on a request's signature, as the journal records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Signature {
+    /// It verified with the merchant's (or app's) key.
+    Ok,
+    /// It was sent and did not verify (or there was no valid key to verify it with).
+    Bad,
+    /// The request carried none.
+    Missing,
+    /// Never checked: the request failed before the check, named no known merchant, or is
+    /// one the platform does not sign.
+    #[default]
+    NotApplicable,
+}
+
+/// The rule of a ledger refusal: the rule's function and the refusal's variant
+/// (`WechatLedger::refund: ExceedsRefundable`), read from the error's `Debug` form.
+pub fn ledger_rule(function: &str, error: &impl std::fmt::Debug) -> String {
+    let debug = format!("{error:?}");
+    let variant: String = debug
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect();
+    format!("{function}: {variant}")
 }
 
 fn is_false(b: &bool) -> bool {
@@ -251,6 +284,8 @@ mod tests {
             response: Bytes::from(vec![b'x'; response_len]),
             response_truncated: false,
             response_bytes: 0,
+            signature: Signature::NotApplicable,
+            rule: None,
         }
     }
 

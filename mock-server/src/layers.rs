@@ -19,6 +19,7 @@ const FLOORS: &[(&str, &[&str])] = &[
             "tls",
             "http",
             "record",
+            "events",
         ],
     ),
     (
@@ -28,6 +29,7 @@ const FLOORS: &[(&str, &[&str])] = &[
     ("state", &["state"]),
     ("engine", &["notify"]),
     ("routes", &["wechat", "alipay", "admin"]),
+    ("pages", &["dashboard"]),
     ("router", &["router"]),
     ("server", &["server", "startup"]),
 ];

@@ -10,7 +10,9 @@
 //!   names say; [`tls`], the rustls configuration that requests client certificates and
 //!   classifies them after the handshake (nginx's `ssl_verify_client optional`); [`http`], the
 //!   HTTP types every route shares ([`http::ConnInfo`], bodies, nginx pages); [`record`],
-//!   the error every part of the state answers when its saved records do not hold together.
+//!   the error every part of the state answers when its saved records do not hold together;
+//!   [`events`], the bounded broadcast of journal entries and state changes that live pages
+//!   subscribe to.
 //! - The domain: [`ledger`], each platform's merchants, orders, refunds and rules, synchronous
 //!   and wire-free, with the WeChat refund rate limits, sandbox keys and Alipay bill links
 //!   beside them; [`world`], all of it in one value; [`outbox`], the notifications owed and
@@ -24,6 +26,8 @@
 //! - The routes: [`wechat`] and [`alipay`], each with its order of checks in its module docs,
 //!   one module per endpoint and one table from outcomes to the wire ([`wechat::reply`],
 //!   [`alipay::reply`]); [`admin`], the JSON control API.
+//! - [`dashboard`]: the web pages on the admin listener, drawn from the admin API's own views
+//!   and acting through its own endpoints.
 //! - [`router`]: which route answers a request; [`server`]: listeners and connections,
 //!   [`server::run`] and [`server::RunningSandbox`] for tests; [`startup`]: what `serve`
 //!   reports once it listens (banner, `--json`, the ready file).
@@ -31,7 +35,9 @@
 pub mod admin;
 pub mod alipay;
 pub mod clock;
+pub mod dashboard;
 pub mod demo;
+pub mod events;
 pub mod faults;
 pub mod http;
 pub mod ids;

@@ -1,4 +1,5 @@
-//! Which handler answers a request: the admin API on the admin listener, the platform
+//! Which handler answers a request: the dashboard's pages (`/`, `/dashboard/...`) and the
+//! admin API on the admin listener, the platform
 //! routes on the API listeners (Alipay's `/gateway.do` and its bill downloads first, then the
 //! WeChat paths; both on HTTPS and plain HTTP), nginx-style 404 pages for anything else.
 
@@ -7,6 +8,7 @@ use hyper::{Request, Response, StatusCode};
 
 use crate::admin;
 use crate::alipay;
+use crate::dashboard;
 use crate::http::{self, Body, ConnInfo, Surface};
 use crate::state::AppState;
 use crate::wechat;
@@ -31,6 +33,9 @@ pub async fn handle(
 
 async fn route(request: Request<Incoming>, state: &AppState, info: &ConnInfo) -> Response<Body> {
     match info.surface {
+        Surface::Admin if dashboard::serves(request.uri().path()) => {
+            dashboard::handle(request, state).await
+        }
         Surface::Admin => admin::handle(request, state).await,
         Surface::ApiTls | Surface::ApiPlain if request.uri().path() == alipay::PATH => {
             let response = alipay::handle(request, state, info).await;

@@ -84,6 +84,8 @@ pub async fn run(
     }
     drop(listeners);
     notifier.abort();
+    // Open event streams would otherwise keep their connections, and the shutdown, waiting.
+    state.events.close();
     tokio::select! {
         () = graceful.shutdown() => {}
         () = tokio::time::sleep(Duration::from_secs(10)) => {

@@ -17,8 +17,9 @@ use std::net::SocketAddr;
 
 use crate::clock::{Clock, Timestamp};
 use crate::demo;
+use crate::events::{Event, Events};
 use crate::faults::Faults;
-use crate::journal::{Journal, JournalLimits};
+use crate::journal::{Journal, JournalEntry, JournalLimits};
 use crate::ledger::alipay::AlipayRules;
 use crate::ledger::wechat::{RefundLimits, WechatRules};
 use crate::outbox::Outbox;
@@ -141,6 +142,8 @@ pub struct AppState {
     /// What the notification delivery engine ([`crate::notify`]) keeps between drives; the
     /// routes only pull its wake signal.
     pub delivery: Delivery,
+    /// Live events: journal entries and state changes, for the dashboard.
+    pub events: Events,
     world: Mutex<World>,
     faults: Mutex<Faults>,
     journal: Mutex<Journal>,
@@ -207,6 +210,7 @@ impl AppState {
             tls,
             peers,
             delivery: Delivery::default(),
+            events: Events::default(),
             faults: Mutex::default(),
             journal: Mutex::new(Journal::new(journal_limits)),
             refund_limits: Mutex::default(),
@@ -356,6 +360,20 @@ impl AppState {
     /// The notifications owed to merchants and their delivery history.
     pub fn outbox(&self) -> MutexGuard<'_, Outbox> {
         lock(&self.outbox)
+    }
+
+    /// Journals an answered request and, if anyone watches, publishes it.
+    pub fn record(&self, entry: JournalEntry) {
+        let mut journal = self.journal();
+        journal.record(entry);
+        if self.events.watched()
+            && let Some(entry) = journal.tail(1).pop()
+        {
+            drop(journal);
+            self.events.publish(Event::Journal {
+                entry: Box::new(entry),
+            });
+        }
     }
 
     /// The WeChat refund endpoint's per-merchant request limits.

@@ -1,10 +1,12 @@
-//! An async client for the refund APIs of WeChat Pay v2 and Alipay, for
+//! An async client for the refund APIs of WeChat Pay (v2 and v3) and Alipay, for
 //! production use against the real platforms and for tests against
 //! [paysandbox](https://example.invalid/paysandbox): switching is one URL and one CA.
 //!
 //! # Layout
 //! - [`wechat`]: the WeChat Pay v2 client: [`wechat::Client`] and its builder, typed
-//!   requests with validating builders, typed responses, one [`wechat::Error`] enum.
+//!   requests with validating builders, typed responses, one [`wechat::Error`] enum; and
+//!   [`wechat::v3`], the API v3 client (JSON, RSA-signed requests, every 2xx answer verified
+//!   against the platform certificates or the WeChat Pay public key).
 //! - [`alipay`]: the Alipay (`gateway.do`, RSA2/RSA) client: [`alipay::Client`] and its
 //!   builder, refund, refund query, trade query, close and precreate, one
 //!   [`alipay::Error`] enum.

@@ -29,12 +29,14 @@
 //!   [`failure`]: the error mapping; [`shape`]: field names from serde; [`input`]: every
 //!   rule for what the admin API accepts (times, amounts, coupons, ids, texts).
 //! - Handlers with their request and view types: [`general`] (index, clock, reset, faults,
-//!   journal), [`scenario`] (health, the state as a scenario), [`wechat`], [`bulk`] (streamed NDJSON seeding), [`notifications`], [`alipay`].
+//!   journal), [`scenario`] (health, the state as a scenario), [`events`] (the live event
+//!   stream), [`wechat`], [`bulk`] (streamed NDJSON seeding), [`notifications`], [`alipay`].
 
 pub mod alipay;
 pub mod bulk;
 #[cfg(test)]
 mod docs;
+pub mod events;
 pub mod failure;
 pub mod general;
 pub mod input;
@@ -46,7 +48,8 @@ mod table;
 pub mod wechat;
 
 use hyper::body::Incoming;
-use hyper::{Request, Response};
+use hyper::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response};
 
 pub use failure::Failure;
 pub use table::fault_endpoints;
@@ -61,10 +64,22 @@ pub async fn handle(request: Request<Incoming>, state: &AppState) -> Response<Bo
     let path = request.uri().path().to_owned();
     let query = request.uri().query().unwrap_or("").to_owned();
     let body = request.into_body();
-    match route::dispatch(table(), state, &method, &path, &query, body).await {
+    let answer = route::dispatch(table(), state, &method, &path, &query, body).await;
+    if answer.is_ok() && method != Method::GET {
+        state.events.changed(format!("{method} {path}"));
+    }
+    match answer {
         Ok((status, route::Payload::Json(value))) => http::json(status, &value),
         Ok((status, route::Payload::Text(document))) => {
             http::respond(status, document.content_type, document.text)
+        }
+        Ok((status, route::Payload::Stream(body))) => {
+            let mut response = Response::new(body);
+            *response.status_mut() = status;
+            let headers = response.headers_mut();
+            headers.insert(CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+            headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+            response
         }
         Err(failure) => failure.into_response(),
     }

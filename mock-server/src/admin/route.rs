@@ -90,12 +90,14 @@ impl View for Document {
 }
 
 /// An answer's body.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug)]
 pub enum Payload {
     /// A JSON value.
     Json(Value),
     /// A document.
     Text(Document),
+    /// A stream of server-sent events.
+    Stream(http::Body),
 }
 
 /// A reply as it goes out.
@@ -644,6 +646,30 @@ pub async fn dispatch(
         Err(Failure::no_endpoint())
     } else {
         Err(Failure::method_not_allowed(method, path, allow))
+    }
+}
+
+/// Answers a GET from inside the sandbox, without a request: how the dashboard reads the
+/// admin API's own views, so a page shows nothing the API does not.
+pub async fn get(
+    table: &[Route],
+    state: &AppState,
+    path: &str,
+    query: &str,
+) -> Result<Answer, Failure> {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    let route = table
+        .iter()
+        .filter(|route| route.method == Method::GET)
+        .find_map(|route| route.fit(&segments).map(|params| (route, params)));
+    let Some((route, params)) = route else {
+        return Err(Failure::no_endpoint());
+    };
+    let raw = Raw::new(&params, query, &[]);
+    match &route.handler {
+        Handler::Sync(handler) => handler(state, &raw),
+        Handler::Awaiting(handler) => handler(state, &raw).await,
+        Handler::Streamed(_) => Err(Failure::bad_request("a streamed endpoint needs a body")),
     }
 }
 

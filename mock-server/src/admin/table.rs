@@ -10,7 +10,7 @@ use serde::Serialize;
 use super::failure::Failure;
 use super::route::{InputDoc, Reply, Route};
 use super::shape::variant_names;
-use super::{alipay, bulk, general, notifications, scenario, wechat};
+use super::{alipay, bulk, events, general, notifications, scenario, wechat};
 use crate::faults::Endpoint;
 use crate::ledger::wechat::SeedOrder;
 use crate::state::AppState;
@@ -91,6 +91,12 @@ fn routes() -> Vec<Route> {
             "/admin/journal",
             "empties the journal",
             general::clear_journal,
+        ),
+        Route::sync(
+            M::GET,
+            "/admin/events",
+            "live events as server-sent events: each journal entry, each change of state",
+            events::events,
         ),
         // WeChat.
         Route::sync(

@@ -6,6 +6,7 @@ use paysandbox_protocol::alipay::{
 
 use super::reply::{Caller, Reply, close_error};
 use crate::clock::Timestamp;
+use crate::journal::ledger_rule;
 use crate::ledger::alipay::AlipayLedger;
 
 /// Closes an unpaid trade: WAIT_BUYER_PAY → TRADE_CLOSED.
@@ -35,7 +36,8 @@ pub fn handle(
         }
         Err(error) => {
             let (sub_code, sub_msg, note) = close_error(&error);
-            let reply = Reply::failure(caller, sub_code, sub_msg);
+            let reply = Reply::failure(caller, sub_code, sub_msg)
+                .by(ledger_rule("AlipayLedger::close", &error));
             match note {
                 Some(note) => reply.noting(&note),
                 None => reply,

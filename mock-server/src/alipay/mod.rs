@@ -47,7 +47,7 @@ use paysandbox_protocol::alipay::{
 
 use crate::faults::{self, Fault};
 use crate::http::{self, Body, ConnInfo, Surface};
-use crate::journal::JournalEntry;
+use crate::journal::{JournalEntry, Signature};
 use crate::ledger::alipay::TradeRef as LedgerTradeRef;
 use crate::state::AppState;
 use crate::world::World;
@@ -74,7 +74,30 @@ fn fault_key(method: Method) -> faults::Endpoint {
 struct Exchange {
     params: Vec<(String, String)>,
     app_id: Option<String>,
+    /// The signature's verdict, once checked.
+    signature: Signature,
+    /// The check that refused, when it was one of the common checks.
+    rule: Option<String>,
 }
+
+impl Exchange {
+    /// Notes the refusing rule and passes the reply on.
+    fn refused(&mut self, rule: &str, reply: Reply) -> Reply {
+        self.rule = Some(rule.to_owned());
+        reply
+    }
+}
+
+// The journal's names of the common checks (the module docs' numbering); a check whose
+// answer the mock chose is named by its DEVIATIONS.md id instead.
+const CHECK_BODY: &str = "alipay check 2: body";
+const CHECK_DECODE: &str = "alipay check 2: decode and merge";
+const INJECTED_FAULT: &str = "injected fault";
+const CHECK_COMMON: &str = "alipay check 4: common parameters";
+const CHECK_APP: &str = "alipay check 5: app exists";
+const CHECK_SIGNATURE: &str = "alipay check 6: signature";
+/// A refusal by a method's own rules that names no finer rule.
+const CHECK_METHOD: &str = "alipay check 9: the method's biz_content and ledger";
 
 /// Answers one `/gateway.do` request.
 pub async fn handle(
@@ -87,7 +110,10 @@ pub async fn handle(
     let mut exchange = Exchange::default();
     if method != hyper::Method::GET && method != hyper::Method::POST {
         // deviation: ali-http-method
-        let reply = Reply::Nginx(StatusCode::METHOD_NOT_ALLOWED);
+        let reply = exchange.refused(
+            "ali-http-method",
+            Reply::Nginx(StatusCode::METHOD_NOT_ALLOWED),
+        );
         return finish(state, info, &method, &path, exchange, reply);
     }
     let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
@@ -100,7 +126,7 @@ pub async fn handle(
     let body = match http::read_body(request.into_body()).await {
         Ok(body) => body,
         Err(_) => {
-            let reply = Reply::Status(StatusCode::PAYLOAD_TOO_LARGE);
+            let reply = exchange.refused(CHECK_BODY, Reply::Status(StatusCode::PAYLOAD_TOO_LARGE));
             return finish(state, info, &method, &path, exchange, reply);
         }
     };
@@ -108,7 +134,10 @@ pub async fn handle(
     // Step 2: decode and merge.
     let params = match decode(state, &query, form_body.then_some(&body[..])) {
         Ok(params) => params,
-        Err(reply) => return finish(state, info, &method, &path, exchange, *reply),
+        Err(reply) => {
+            let reply = exchange.refused(CHECK_DECODE, *reply);
+            return finish(state, info, &method, &path, exchange, reply);
+        }
     };
     exchange.app_id = first_value(&params, "app_id")
         .filter(|a| !a.is_empty())
@@ -127,10 +156,11 @@ pub async fn handle(
         .and_then(|f| f.http_status)
         .and_then(|s| StatusCode::from_u16(s).ok())
     {
-        return finish(state, info, &method, &path, exchange, Reply::Status(status));
+        let reply = exchange.refused(INJECTED_FAULT, Reply::Status(status));
+        return finish(state, info, &method, &path, exchange, reply);
     }
 
-    let reply = process(&params, fault, state, &origin);
+    let reply = process(&params, fault, state, &origin, &mut exchange);
     finish(state, info, &method, &path, exchange, reply)
 }
 
@@ -187,22 +217,31 @@ fn process(
     fault: Option<Fault>,
     state: &AppState,
     origin: &str,
+    exchange: &mut Exchange,
 ) -> Reply {
+    if first_value(params, "sign").is_none_or(str::is_empty) {
+        exchange.signature = Signature::Missing;
+    }
     // The timestamp's format is checked, not its distance from now (deviation:
     // ali-timestamp-not-checked).
     let common = match CommonParams::parse(params) {
         Ok(common) => common,
-        Err(error) => return pre_auth_error(state, params, error.sub_code),
+        Err(error) => {
+            let reply = pre_auth_error(state, params, error.sub_code);
+            return exchange.refused(CHECK_COMMON, reply);
+        }
     };
     let method = common.method;
     let known = state.world().alipay.app(&common.app_id).cloned();
     let Some(app) = known else {
-        return Reply::gateway_default(Some(method), None, SubCode::IsvInvalidAppId);
+        let reply = Reply::gateway_default(Some(method), None, SubCode::IsvInvalidAppId);
+        return exchange.refused(CHECK_APP, reply);
     };
     let keys = match state.alipay_keys(&app.app_id) {
         Ok(keys) => keys,
         Err(error) => {
             tracing::error!(%error, "Alipay keys unavailable");
+            exchange.rule = Some("alipay check 6: the app's keys".to_owned());
             return Reply::gateway_default(Some(method), None, SubCode::IspUnknowError);
         }
     };
@@ -216,15 +255,18 @@ fn process(
     };
     if verify_request(params, &caller.signer.keys.app_public, common.sign_type).is_err() {
         let echo = invalid_signature_sub_msg(&canonical_string(params));
-        return Reply::failure(&caller, SubCode::IsvInvalidSignature, echo);
+        exchange.signature = Signature::Bad;
+        let reply = Reply::failure(&caller, SubCode::IsvInvalidSignature, echo);
+        return exchange.refused(CHECK_SIGNATURE, reply);
     }
+    exchange.signature = Signature::Ok;
     // deviation: ali-app-auth-token
     if let Some(token) = &common.app_auth_token
         && !app.app_auth_tokens.contains(token)
     {
         let sub_code = SubCode::AopInvalidAppAuthToken;
         let msg = reply::sub_msg(&sub_code, Some(method));
-        return Reply::failure(&caller, sub_code, msg);
+        return exchange.refused("ali-app-auth-token", Reply::failure(&caller, sub_code, msg));
     }
 
     let (after_apply, injected) = match fault {
@@ -232,7 +274,7 @@ fn process(
         None => (false, None),
     };
     if !after_apply && let Some(injected) = injected {
-        return injected.noting("injected fault");
+        return exchange.refused(INJECTED_FAULT, injected.noting("injected fault"));
     }
     let now = state.clock.now();
     let biz = common.biz_content.as_deref();
@@ -257,11 +299,15 @@ fn process(
                 bill::handle(&caller, biz, alipay, alipay_bills, ids, now, origin)
             }
             // deviation: ali-unserved-method
-            _ => Reply::gateway_default(Some(method), None, SubCode::IsvInvalidMethod),
+            _ => Reply::gateway_default(Some(method), None, SubCode::IsvInvalidMethod)
+                .by("ali-unserved-method"),
         }
     };
     match injected {
-        Some(injected) => injected.noting("injected fault after apply"),
+        Some(injected) => exchange.refused(
+            INJECTED_FAULT,
+            injected.noting("injected fault after apply"),
+        ),
         None => reply,
     }
 }
@@ -281,7 +327,9 @@ fn injected_reply(caller: &Caller, fault: &Fault) -> Option<Reply> {
 /// A biz_content the API cannot use: 40004 ACQ.INVALID_PARAMETER (spec §4.2, §11;
 /// deviations: `ali-biz-content-invalid`, `ali-amount-invalid`).
 fn biz_error(caller: &Caller, error: &BizContentError) -> Reply {
-    Reply::failure(caller, error.sub_code(), error.sub_msg()).noting(&error.to_string())
+    Reply::failure(caller, error.sub_code(), error.sub_msg())
+        .noting(&error.to_string())
+        .by("ali-biz-content-invalid")
 }
 
 /// The ledger's view of the trade a request names (`trade_no` wins, spec §4.2; deviation:
@@ -302,8 +350,19 @@ fn finish(
     reply: Reply,
 ) -> Response<Body> {
     let outcome = reply.outcome();
+    let rule = if reply.is_success() {
+        None
+    } else {
+        // A reply's own rule is the finer one; an injected fault replaces whatever the
+        // ledger said.
+        match (exchange.rule, reply.rule()) {
+            (Some(check), _) if check == INJECTED_FAULT => Some(check),
+            (_, Some(rule)) => Some(rule.to_owned()),
+            (check, None) => Some(check.unwrap_or_else(|| CHECK_METHOD.to_owned())),
+        }
+    };
     let (status, content_type, body) = reply.render();
-    state.journal().record(JournalEntry {
+    state.record(JournalEntry {
         seq: 0,
         at: state.clock.now(),
         method: method.to_string(),
@@ -318,6 +377,8 @@ fn finish(
         response: body.clone(),
         response_truncated: false,
         response_bytes: 0,
+        signature: exchange.signature,
+        rule,
     });
     http::respond(status, content_type, body)
 }

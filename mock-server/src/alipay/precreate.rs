@@ -12,6 +12,7 @@ use paysandbox_protocol::money::AmountError;
 use super::reply::{self, Caller, Reply, precreate_error};
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
+use crate::journal::ledger_rule;
 use crate::ledger::alipay::{AlipayLedger, PrecreateCommand};
 
 /// Creates the trade (or answers the same one again) with its QR code.
@@ -59,7 +60,8 @@ pub fn handle(
         }
         Err(error) => {
             let (sub_code, sub_msg, note) = precreate_error(&error);
-            let reply = Reply::failure(caller, sub_code, sub_msg);
+            let reply = Reply::failure(caller, sub_code, sub_msg)
+                .by(ledger_rule("AlipayLedger::precreate", &error));
             match note {
                 Some(note) => reply.noting(&note),
                 None => reply,

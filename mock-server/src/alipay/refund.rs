@@ -7,6 +7,7 @@ use paysandbox_protocol::money::Fen;
 
 use super::reply::{Caller, Reply, refund_error};
 use crate::clock::Timestamp;
+use crate::journal::ledger_rule;
 use crate::ledger::alipay::{AlipayLedger, RefundCommand, RefundOutcome};
 
 /// Parses the biz_content and applies the refund to the ledger.
@@ -56,7 +57,8 @@ pub fn handle(
                 send_back_fee: Some(Fen::ZERO),
                 ..TradeRefundResponse::default()
             };
-            let reply = Reply::node(caller, &node, outcome);
+            let reply =
+                Reply::node(caller, &node, outcome).by(ledger_rule("AlipayLedger::refund", &error));
             match note {
                 Some(note) => reply.noting(&note),
                 None => reply,

@@ -80,6 +80,8 @@ pub enum Reply {
         signer: Option<Signer>,
         /// The journal's summary: `SUCCESS`, or the sub_code and why.
         outcome: String,
+        /// The rule that refused, for the journal (not on the wire).
+        rule: Option<String>,
     },
     /// A bare HTTP status with an empty body (an injected gateway failure).
     Status(StatusCode),
@@ -121,6 +123,7 @@ impl Reply {
             json: status_json(&sub_code, &sub_msg),
             signer: signer.filter(|_| key != NodeKey::Error),
             outcome: sub_code.as_str().to_owned(),
+            rule: None,
         }
     }
 
@@ -152,7 +155,29 @@ impl Reply {
             json: json_or_unknown(node),
             signer: Some(caller.signer.clone()),
             outcome: outcome.into(),
+            rule: None,
         }
+    }
+
+    /// Names the rule that refused, for the journal (the wire is unchanged).
+    pub fn by(mut self, why: impl Into<String>) -> Reply {
+        if let Reply::Node { rule, .. } = &mut self {
+            *rule = Some(why.into());
+        }
+        self
+    }
+
+    /// The rule that refused, if one was named.
+    pub fn rule(&self) -> Option<&str> {
+        match self {
+            Reply::Node { rule, .. } => rule.as_deref(),
+            Reply::Status(_) | Reply::Nginx(_) => None,
+        }
+    }
+
+    /// Whether the answer is a success (of the API, not of the HTTP exchange).
+    pub fn is_success(&self) -> bool {
+        matches!(self, Reply::Node { outcome, .. } if outcome == "SUCCESS")
     }
 
     /// Adds why to the journal's summary (the wire is unchanged).

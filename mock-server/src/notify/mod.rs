@@ -146,6 +146,9 @@ fn collect(state: &AppState) -> Vec<String> {
         .into_iter()
         .filter_map(|(event, notify_id)| build::alipay_trade(state, &event, notify_id))
         .collect();
+    if !settled.is_empty() {
+        state.events.changed("refunds settled");
+    }
     if wechat.is_empty() && alipay.is_empty() {
         return settled;
     }
@@ -242,6 +245,7 @@ async fn attempt(state: &AppState, id: u64, manual: bool) -> bool {
     let outcome = send(&state.delivery, post).await;
     tracing::debug!(id, %url, success = outcome.success, "notification attempt");
     state.outbox().record(id, at, url, manual, outcome);
+    state.events.changed(format!("notification {id} attempt"));
     true
 }
 

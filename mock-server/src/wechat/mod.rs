@@ -56,7 +56,7 @@ use paysandbox_protocol::wechat::xml::{self, XmlError};
 
 use crate::faults::{self, Fault};
 use crate::http::{self, Body, ConnInfo, Surface};
-use crate::journal::JournalEntry;
+use crate::journal::{JournalEntry, Signature};
 use crate::ledger::wechat::Caller;
 use crate::state::AppState;
 use crate::tls::PeerCert;
@@ -170,6 +170,7 @@ pub async fn handle(
             _ => Some(nginx::NO_CERT),
         };
         if let Some(detail) = refused {
+            exchange.rule = Some(CHECK_CERTIFICATE.to_owned());
             let reply = Reply::Nginx(StatusCode::BAD_REQUEST, Some(detail));
             return finish(state, info, &method, &path, exchange, reply);
         }
@@ -185,10 +186,12 @@ pub async fn handle(
     let body = match http::read_body(request.into_body()).await {
         Ok(body) => body,
         Err(http::BodyError::TooLarge) => {
+            exchange.rule = Some(CHECK_BODY.to_owned());
             let reply = Reply::ProtocolFail(msg::XML_FORMAT_ERROR.into());
             return finish(state, info, &method, &path, exchange, reply);
         }
         Err(http::BodyError::Io) => {
+            exchange.rule = Some(CHECK_BODY.to_owned());
             return finish(
                 state,
                 info,
@@ -205,6 +208,7 @@ pub async fn handle(
         .and_then(|f| f.http_status)
         .and_then(|s| StatusCode::from_u16(s).ok())
     {
+        exchange.rule = Some(INJECTED_FAULT.to_owned());
         return finish(state, info, &method, &path, exchange, Reply::Status(status));
     }
 
@@ -225,6 +229,10 @@ struct Exchange {
     /// The merchant whose key verified the signature.
     authenticated: Option<String>,
     nonce: String,
+    /// The signature's verdict, once checked.
+    signature: Signature,
+    /// The check that refused, when it was one of the common checks.
+    rule: Option<String>,
 }
 
 /// Who a refund's errors count against: the merchant that signed it, else the known merchant
@@ -243,6 +251,26 @@ fn caller(state: &AppState, info: &ConnInfo, authenticated: Option<&str>) -> Cal
     Caller::Address(info.peer.ip())
 }
 
+impl Exchange {
+    /// Notes the refusing rule and passes the reply on.
+    fn refused(&mut self, rule: &str, reply: Reply) -> Reply {
+        self.rule = Some(rule.to_owned());
+        reply
+    }
+}
+
+// The journal's names of the common checks (the module docs' numbering); a check whose
+// answer the mock chose is named by its DEVIATIONS.md id instead.
+const CHECK_CERTIFICATE: &str = "wechat check 1: client certificate";
+const INJECTED_FAULT: &str = "injected fault";
+const CHECK_BODY: &str = "wechat check 3: body";
+const CHECK_XML: &str = "wechat check 3: XML";
+const CHECK_SIGNATURE: &str = "wechat check 5: signature";
+const CHECK_APPID: &str = "wechat check 5: appid bound to the merchant";
+const CHECK_IP: &str = "wechat check 7: IP allow-list";
+/// A refusal by an endpoint's own rules that names no finer rule.
+const CHECK_ENDPOINT: &str = "wechat check 10: the endpoint's fields and ledger";
+
 fn process(
     route: Route,
     method: &Method,
@@ -254,17 +282,27 @@ fn process(
 ) -> Reply {
     // deviation: wx-non-post-empty-body
     if method != Method::POST {
-        return Reply::ProtocolFail(msg::REQUIRE_POST_METHOD.into());
+        let reply = Reply::ProtocolFail(msg::REQUIRE_POST_METHOD.into());
+        return exchange.refused("wx-non-post-empty-body", reply);
     }
     if body.iter().all(u8::is_ascii_whitespace) {
-        return Reply::ProtocolFail(msg::POST_DATA_EMPTY.into());
+        return exchange.refused(CHECK_BODY, Reply::ProtocolFail(msg::POST_DATA_EMPTY.into()));
     }
     let params = match xml::decode(body) {
         Ok(params) => params,
         // deviation: wx-body-not-utf8
-        Err(XmlError::NotUtf8) => return Reply::ProtocolFail(msg::NOT_UTF8.into()),
-        Err(XmlError::Empty) => return Reply::ProtocolFail(msg::POST_DATA_EMPTY.into()),
-        Err(_) => return Reply::ProtocolFail(msg::XML_FORMAT_ERROR.into()),
+        Err(XmlError::NotUtf8) => {
+            let reply = Reply::ProtocolFail(msg::NOT_UTF8.into());
+            return exchange.refused("wx-body-not-utf8", reply);
+        }
+        Err(XmlError::Empty) => {
+            let reply = Reply::ProtocolFail(msg::POST_DATA_EMPTY.into());
+            return exchange.refused(CHECK_BODY, reply);
+        }
+        Err(_) => {
+            let reply = Reply::ProtocolFail(msg::XML_FORMAT_ERROR.into());
+            return exchange.refused(CHECK_XML, reply);
+        }
     };
     exchange.merchant = params.non_empty("mch_id").map(str::to_owned);
     exchange.params = Some(params.clone());
@@ -296,8 +334,7 @@ fn process(
                 ip_allowlist: m.ip_allowlist.clone(),
             })
     };
-    let nonce = exchange.nonce.clone();
-    let signer = match authenticate(route, &params, merchant, info, nonce) {
+    let signer = match authenticate(route, &params, merchant, info, exchange) {
         Ok(signer) => signer,
         Err(reply) => {
             let limited = endpoint == Endpoint::Refund
@@ -324,7 +361,11 @@ fn process(
     if endpoint == Endpoint::Refund && !route.sandbox && state.config.rate_limits {
         let admitted = state.refund_limits().admit(&signer.mch_id, now);
         if let Err(limited) = admitted {
-            return Reply::error(&signer, reply::limit_error(limited));
+            let rule = match limited {
+                crate::ledger::wechat::LimitError::Blocked { .. } => "wx-erroneous-requests",
+                crate::ledger::wechat::LimitError::TooFrequent => "wx-refund-rate-150",
+            };
+            return Reply::error(&signer, reply::limit_error(limited).by(rule));
         }
     }
     // Faults marked after_apply let the ledger act first: the refund happened, the client
@@ -334,7 +375,8 @@ fn process(
         other => (other, None),
     };
     if let Some(code) = before.and_then(|f| f.err_code) {
-        return Reply::error(&signer, BusinessError::new(ErrCode::from_wire(&code)));
+        let error = BusinessError::new(ErrCode::from_wire(&code)).by(INJECTED_FAULT);
+        return Reply::error(&signer, error);
     }
     let mut world = state.world();
     let (ledger, ids) = world.wechat_ledger(route.sandbox, &signer.mch_id);
@@ -353,11 +395,17 @@ fn process(
         Some(Fault {
             http_status: Some(status),
             ..
-        }) => Reply::Status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY)),
+        }) => exchange.refused(
+            INJECTED_FAULT,
+            Reply::Status(StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY)),
+        ),
         Some(Fault {
             err_code: Some(code),
             ..
-        }) => Reply::error(&signer, BusinessError::new(ErrCode::from_wire(&code))),
+        }) => Reply::error(
+            &signer,
+            BusinessError::new(ErrCode::from_wire(&code)).by(INJECTED_FAULT),
+        ),
         _ => reply,
     }
 }
@@ -377,8 +425,11 @@ fn authenticate(
     params: &Params,
     merchant: Option<MerchantView>,
     info: &ConnInfo,
-    nonce: String,
+    exchange: &mut Exchange,
 ) -> Result<Signer, Box<Reply>> {
+    if params.non_empty("sign").is_none() {
+        exchange.signature = Signature::Missing;
+    }
     let (Some(appid), Some(mch_id), Some(_), Some(_)) = (
         params.non_empty("appid"),
         params.non_empty("mch_id"),
@@ -386,11 +437,13 @@ fn authenticate(
         params.non_empty("sign"),
     ) else {
         // deviation: wx-missing-field
-        return Err(Box::new(Reply::ProtocolFail(msg::LACK_PARAMS.into())));
+        let reply = Reply::ProtocolFail(msg::LACK_PARAMS.into());
+        return Err(Box::new(exchange.refused("wx-missing-field", reply)));
     };
     let Ok(sign_type) = sign::request_sign_type(params) else {
         // deviation: wx-invalid-sign-type
-        return Err(Box::new(Reply::ProtocolFail(msg::INVALID_SIGN_TYPE.into())));
+        let reply = Reply::ProtocolFail(msg::INVALID_SIGN_TYPE.into());
+        return Err(Box::new(exchange.refused("wx-invalid-sign-type", reply)));
     };
     let Some(merchant) = merchant else {
         // deviation: wx-mchid-not-exist-unsigned
@@ -398,7 +451,7 @@ fn authenticate(
             signer: None,
             appid: appid.to_owned(),
             mch_id: mch_id.to_owned(),
-            error: BusinessError::new(ErrCode::MchidNotExist),
+            error: BusinessError::new(ErrCode::MchidNotExist).by("wx-mchid-not-exist-unsigned"),
         }));
     };
     let sign_error = || {
@@ -410,22 +463,27 @@ fn authenticate(
     };
     // The sandbox verifies MD5 only, with a sandbox key that is still valid.
     let Some(key) = merchant.key else {
+        exchange.signature = Signature::Bad;
+        exchange.rule = Some(CHECK_SIGNATURE.to_owned());
         return Err(sign_error());
     };
     if (route.sandbox && sign_type != SignType::Md5) || !sign::verify(params, &key, sign_type) {
+        exchange.signature = Signature::Bad;
+        exchange.rule = Some(CHECK_SIGNATURE.to_owned());
         return Err(sign_error());
     }
+    exchange.signature = Signature::Ok;
     let signer = Signer {
         appid: appid.to_owned(),
         mch_id: mch_id.to_owned(),
         key,
         sign_type,
-        nonce,
+        nonce: exchange.nonce.clone(),
     };
     if !merchant.appids.iter().any(|a| a == appid) {
         return Err(Box::new(Reply::error(
             &signer,
-            BusinessError::new(ErrCode::AppidNotExist),
+            BusinessError::new(ErrCode::AppidNotExist).by(CHECK_APPID),
         )));
     }
     if route.certificate {
@@ -437,7 +495,8 @@ fn authenticate(
             // deviation: wx-cert-of-another-merchant
             return Err(Box::new(Reply::error(
                 &signer,
-                BusinessError::with(ErrCode::CertError, "商户号与API证书不匹配"),
+                BusinessError::with(ErrCode::CertError, "商户号与API证书不匹配")
+                    .by("wx-cert-of-another-merchant"),
             )));
         }
     }
@@ -446,7 +505,7 @@ fn authenticate(
     {
         return Err(Box::new(Reply::error(
             &signer,
-            BusinessError::with(ErrCode::NoAuth, "请求IP不在商户IP白名单内"),
+            BusinessError::with(ErrCode::NoAuth, "请求IP不在商户IP白名单内").by(CHECK_IP),
         )));
     }
     Ok(signer)
@@ -479,6 +538,8 @@ pub fn bill_failure(reply: Reply) -> Reply {
 /// deviations: `wx-missing-field`, `wx-malformed-field`).
 fn field_error(signer: &Signer, error: &FieldError) -> Reply {
     match error.kind {
+        // A missing field has no BusinessError to carry its rule; the journal's fallback
+        // names the endpoint's checks.
         FieldErrorKind::Missing => Reply::ProtocolFail(msg::LACK_PARAMS.into()),
         FieldErrorKind::Invalid(_) => {
             let des = if error.field == "transaction_id" {
@@ -486,7 +547,8 @@ fn field_error(signer: &Signer, error: &FieldError) -> Reply {
             } else {
                 format!("{}参数格式错误", error.field)
             };
-            Reply::error(signer, BusinessError::with(ErrCode::ParamError, des))
+            let error = BusinessError::with(ErrCode::ParamError, des).by("wx-malformed-field");
+            Reply::error(signer, error)
         }
     }
 }
@@ -515,8 +577,21 @@ fn finish(
         let who = caller(state, info, exchange.authenticated.as_deref());
         state.refund_limits().record_error_of(who, now);
     }
+    let rule = match &reply {
+        _ if !reply.is_error() => None,
+        Reply::Business {
+            error: BusinessError {
+                rule: Some(rule), ..
+            },
+            ..
+        } => Some(rule.clone()),
+        Reply::ProtocolFail(m) if exchange.rule.is_none() && m == msg::LACK_PARAMS => {
+            Some("wx-missing-field".to_owned())
+        }
+        _ => Some(exchange.rule.unwrap_or_else(|| CHECK_ENDPOINT.to_owned())),
+    };
     let (status, content_type, body) = reply.render(&exchange.nonce);
-    state.journal().record(JournalEntry {
+    state.record(JournalEntry {
         seq: 0,
         at: now,
         method: method.to_string(),
@@ -538,6 +613,8 @@ fn finish(
         response: body.clone(),
         response_truncated: false,
         response_bytes: 0,
+        signature: exchange.signature,
+        rule,
     });
     http::respond(status, content_type, body)
 }

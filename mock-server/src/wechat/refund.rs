@@ -9,6 +9,7 @@ use paysandbox_protocol::wechat::codes::return_msg as msg;
 use super::reply::{BusinessError, Reply, Signer, refund_error};
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
+use crate::journal::ledger_rule;
 use crate::ledger::wechat::{OrderRef, RefundAccepted, RefundCommand, WechatLedger};
 
 /// Validates the refund fields and applies the refund to the ledger.
@@ -57,7 +58,10 @@ pub fn handle(
             signer: signer.clone(),
             fields: response(&accepted, signer).to_params(),
         },
-        Err(error) => Reply::error(signer, refund_error(&error)),
+        Err(error) => Reply::error(
+            signer,
+            refund_error(&error).by(ledger_rule("WechatLedger::refund", &error)),
+        ),
     }
 }
 

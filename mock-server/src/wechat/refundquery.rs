@@ -7,6 +7,7 @@ use paysandbox_protocol::wechat::{
 use super::convert;
 use super::reply::{Reply, Signer, refund_query_error};
 use crate::clock::Timestamp;
+use crate::journal::ledger_rule;
 use crate::ledger::wechat::{RefundSelector, WechatLedger};
 
 /// Answers one refund, or a page of an order's refunds.
@@ -30,7 +31,10 @@ pub fn handle(
     let offset = request.offset.map_or(0, |o| o as usize);
     let page = match ledger.query_refunds(&signer.mch_id, &selector, offset, now) {
         Ok(page) => page,
-        Err(error) => return Reply::error(signer, refund_query_error(&error)),
+        Err(error) => {
+            let rule = ledger_rule("WechatLedger::query_refunds", &error);
+            return Reply::error(signer, refund_query_error(&error).by(rule));
+        }
     };
     let order = &page.order;
     let response = RefundQueryResponse {

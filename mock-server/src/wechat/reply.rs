@@ -49,13 +49,19 @@ pub struct BusinessError {
     pub code: ErrCode,
     /// The message.
     pub des: Cow<'static, str>,
+    /// The rule that refused, for the journal (not on the wire).
+    pub rule: Option<String>,
 }
 
 impl BusinessError {
     /// An error with the code's usual message.
     pub fn new(code: ErrCode) -> BusinessError {
         let des = Cow::Owned(code.description().to_owned());
-        BusinessError { code, des }
+        BusinessError {
+            code,
+            des,
+            rule: None,
+        }
     }
 
     /// An error with a specific message.
@@ -63,7 +69,14 @@ impl BusinessError {
         BusinessError {
             code,
             des: des.into(),
+            rule: None,
         }
+    }
+
+    /// Names the rule that refused, for the journal.
+    pub fn by(mut self, rule: impl Into<String>) -> BusinessError {
+        self.rule = Some(rule.into());
+        self
     }
 }
 

@@ -6,6 +6,7 @@
     clippy::indexing_slicing
 )]
 
+mod dashboard;
 mod docs_links;
 mod table;
 

@@ -174,6 +174,16 @@ impl WaitOptions {
     pub fn timeout(&self) -> Duration {
         self.timeout
     }
+
+    /// The first interval between two queries.
+    pub fn poll_interval(&self) -> Duration {
+        self.poll_interval
+    }
+
+    /// The longest interval between two queries.
+    pub fn max_poll_interval(&self) -> Duration {
+        self.max_poll_interval
+    }
 }
 
 impl Client {

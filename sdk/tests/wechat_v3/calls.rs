@@ -359,3 +359,19 @@ async fn close_must_answer_204() {
         .unwrap_err();
     assert_eq!(e.status(), Some(200));
 }
+
+#[tokio::test]
+async fn a_refund_number_with_every_allowed_symbol_is_signed_as_sent() {
+    let platform = Platform::start(IdentityMode::Certificates).await;
+    platform.script([Answer::json(200, refund_json("R_1-2|3*4@5", "SUCCESS"))]);
+    platform
+        .certificate_client()
+        .refund_query("R_1-2|3*4@5")
+        .await
+        .unwrap();
+    // The platform verified the signature over the URL as it arrived (seen() checks).
+    assert_eq!(
+        platform.seen()[0].url,
+        "/v3/refund/domestic/refunds/R_1-2|3*4@5"
+    );
+}

@@ -14,5 +14,6 @@ mod calls;
 mod certificates;
 mod errors;
 mod identity;
+mod notify;
 mod retry;
 mod verification;

@@ -125,3 +125,51 @@ async fn a_rate_limit_waits_its_minute_only_when_the_policy_allows_it() {
     assert!(sleeps[0] >= Duration::from_secs(60), "{sleeps:?}");
     assert_eq!(platform.seen().len(), 3);
 }
+
+#[tokio::test]
+async fn waiting_for_a_refund_polls_on_the_injected_clock() {
+    use paysandbox_sdk::wechat::v3::{Error, RefundStatus, WaitOptions};
+    let platform = Platform::start(IdentityMode::Certificates).await;
+    platform.script([
+        Answer::json(200, refund_json("wait-1", "PROCESSING")),
+        Answer::error(500, "SYSTEM_ERROR", "系统繁忙，请稍后重试"),
+        Answer::json(200, refund_json("wait-1", "SUCCESS")),
+        Answer::json(200, refund_json("wait-2", "PROCESSING")),
+        Answer::json(200, refund_json("wait-2", "PROCESSING")),
+        Answer::json(200, refund_json("wait-2", "PROCESSING")),
+    ]);
+    let clock = InstantClock::new();
+    let client = platform
+        .builder()
+        .platform_certificate_file(keys().certificate_path())
+        .clock(clock.clone())
+        .build()
+        .unwrap();
+    let options = WaitOptions::new(Duration::from_secs(30))
+        .with_poll_interval(Duration::from_secs(5))
+        .with_max_poll_interval(Duration::from_secs(60));
+    let settled = client.wait_for_refund("wait-1", options).await.unwrap();
+    assert_eq!(settled.refund_status(), Some(RefundStatus::Success));
+    assert_eq!(
+        clock.sleeps(),
+        [Duration::from_secs(5), Duration::from_secs(10)]
+    );
+
+    // Queried at 0 s, 10 s and 30 s (the deadline: one last look), then over.
+    let e = client
+        .wait_for_refund(
+            "wait-2",
+            WaitOptions::new(Duration::from_secs(30)).with_poll_interval(Duration::from_secs(10)),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&e, Error::Timeout { waited, last_status: Some(s) } if *waited == Duration::from_secs(30) && s == "PROCESSING"),
+        "{e}"
+    );
+    assert_eq!(platform.seen().len(), 6);
+    assert_eq!(
+        clock.sleeps()[2..],
+        [Duration::from_secs(10), Duration::from_secs(20)]
+    );
+}

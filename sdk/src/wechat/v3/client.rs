@@ -229,6 +229,10 @@ impl Client {
             .unwrap_or_else(PoisonError::into_inner)
     }
 
+    pub(crate) fn clock(&self) -> &dyn Clock {
+        &*self.inner.clock
+    }
+
     pub(crate) fn apiv3_key(&self) -> Result<&ApiV3Key, Error> {
         self.inner.apiv3_key.as_ref().ok_or_else(|| {
             Error::Config(ConfigError::Credential {

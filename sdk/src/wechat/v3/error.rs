@@ -82,6 +82,15 @@ pub enum Error {
     /// The client is misconfigured (keys, certificates, base URL); nothing was sent.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    /// [`Client::wait_for_refund`](super::Client::wait_for_refund) reached its deadline
+    /// while the refund was still `PROCESSING` (or could not be queried).
+    #[error("refund not final after {waited:?} (last status: {last_status:?})")]
+    Timeout {
+        /// How long it waited, on the client's clock.
+        waited: Duration,
+        /// The last `status` seen, if any query succeeded.
+        last_status: Option<String>,
+    },
 }
 
 impl Error {
@@ -129,7 +138,9 @@ impl Error {
                 *status >= 500 || *status == 202
             }
             Self::Signature(_) | Self::Decode { .. } => true,
-            Self::InvalidRequest(_) | Self::Crypto(_) | Self::Config(_) => false,
+            Self::InvalidRequest(_) | Self::Crypto(_) | Self::Config(_) | Self::Timeout { .. } => {
+                false
+            }
         }
     }
 }

@@ -6,10 +6,13 @@
 //!   serial (requests are signed with them), the APIv3 key, the platform keys trusted
 //!   (certificates, the WeChat Pay public key, or both during the switch-over), base URL,
 //!   timeouts, retries, clock.
-//! - [`RefundRequest`] ([`Client::refund`]), [`Client::refund_query`], [`AbnormalRefund`]
+//! - [`RefundRequest`] ([`Client::refund`]), [`Client::refund_query`],
+//!   [`Client::wait_for_refund`], [`AbnormalRefund`]
 //!   ([`Client::abnormal_refund`]); [`PrepayRequest`] ([`Client::prepay_jsapi`],
 //!   [`Client::prepay_app`], [`Client::prepay_native`], [`Client::prepay_h5`]),
 //!   [`Client::order_query`], [`Client::close_order`]; [`Client::download_certificates`].
+//! - [`notify`]: notifications verified and decrypted ([`Client::refund_notification`],
+//!   [`Client::payment_notification`]).
 //! - [`Error`]: one enum, with [`Error::is_retryable`] and [`Error::is_outcome_unknown`]
 //!   meaning what they mean for the v2 client.
 //!
@@ -36,6 +39,7 @@
 mod certificates;
 mod client;
 mod error;
+pub mod notify;
 mod payment;
 mod refund;
 
@@ -48,10 +52,13 @@ pub use error::{Error, RATE_LIMIT_WAIT};
 pub use payment::{AppPayment, AppPrepay, JsapiPayment, JsapiPrepay, PrepayRequest, check_prepay};
 pub use refund::{AbnormalRefund, AbnormalRefundTarget, RefundRequest, RefundRequestBuilder};
 
+pub use crate::wechat::WaitOptions;
 pub use paysandbox_protocol::wechat::OrderId;
 pub use paysandbox_protocol::wechat::v3::decode::DecodeError;
 pub use paysandbox_protocol::wechat::v3::error::{ErrorCode, ErrorDetail};
 pub use paysandbox_protocol::wechat::v3::messages::refund::{Refund, RefundAmount};
 pub use paysandbox_protocol::wechat::v3::messages::transaction::{Transaction, TransactionAmount};
-pub use paysandbox_protocol::wechat::v3::messages::{RefundStatus, TradeState};
+pub use paysandbox_protocol::wechat::v3::messages::{
+    Notification, RefundNotification, RefundStatus, TradeState,
+};
 pub use paysandbox_protocol::wechat::v3::response::VerifyError;

@@ -6,13 +6,16 @@ use paysandbox_protocol::wechat::v3::messages::refund::{
     ABNORMAL_REFUND_REQUEST, AbnormalRefundRequest, REFUND_REQUEST, Refund,
     RefundRequest as WireRefundRequest,
 };
-use paysandbox_protocol::wechat::v3::messages::{CNY, ID32, OUT_REFUND_NO};
+use paysandbox_protocol::wechat::v3::messages::{CNY, ID32, OUT_REFUND_NO, RefundStatus};
 use paysandbox_protocol::wechat::v3::oaep;
 use reqwest::Method;
 use serde_json::{Map, Value};
 
+use std::time::Duration;
+
 use super::client::Client;
 use super::error::Error;
+use crate::wechat::WaitOptions;
 
 /// `POST /v3/refund/domestic/refunds`.
 pub(crate) const REFUNDS_PATH: &str = "/v3/refund/domestic/refunds";
@@ -221,6 +224,59 @@ impl Client {
         let path = format!("{REFUNDS_PATH}/{refund_id}/apply-abnormal-refund");
         let answer = self.call(Method::POST, &path, Some(body), 200).await?;
         open_refund(&answer, &request.out_refund_no)
+    }
+}
+
+impl Client {
+    /// Queries a refund until it is final (SUCCESS, CLOSED or ABNORMAL) or `options`' deadline
+    /// passes, waiting on the client's clock between queries (from the first interval,
+    /// doubling up to the longest). Retryable query failures are polled through; others end
+    /// the wait.
+    ///
+    /// # Errors
+    /// [`Error::Timeout`] at the deadline; the first non-retryable query error.
+    pub async fn wait_for_refund(
+        &self,
+        out_refund_no: &str,
+        options: WaitOptions,
+    ) -> Result<Refund, Error> {
+        check_parameter(
+            "out_refund_no",
+            "商户退款单号",
+            Some(out_refund_no),
+            &OUT_REFUND_NO,
+        )?;
+        let clock = self.clock();
+        let start = clock.now();
+        let mut interval = options.poll_interval().max(Duration::from_millis(1));
+        let mut last_status = None;
+        loop {
+            match self.refund_query(out_refund_no).await {
+                Ok(refund) if refund.refund_status() == Some(RefundStatus::Processing) => {
+                    last_status = Some(refund.status);
+                }
+                Ok(refund) => return Ok(refund),
+                Err(error) if error.is_retryable() => {
+                    tracing::debug!(%error, "refund query failed; polling on");
+                }
+                Err(error) => return Err(error),
+            }
+            let waited = clock.now().saturating_duration_since(start);
+            let Some(left) = options
+                .timeout()
+                .checked_sub(waited)
+                .filter(|l| !l.is_zero())
+            else {
+                return Err(Error::Timeout {
+                    waited,
+                    last_status,
+                });
+            };
+            clock.sleep(interval.min(left)).await;
+            interval = interval
+                .saturating_mul(2)
+                .min(options.max_poll_interval().max(interval));
+        }
     }
 }
 
