@@ -10,5 +10,6 @@
 )]
 
 mod admin_input;
+mod cross_origin;
 mod journal;
 mod rate_limits;
