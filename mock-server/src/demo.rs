@@ -18,6 +18,8 @@ pub const MCH_ID: &str = "1900000109";
 pub const APPID: &str = "wx2421b1c4370ec43b";
 /// Demo API key: 32 characters, as real keys and some clients require.
 pub const API_KEY: &str = "paysandboxdemokey000000000000000";
+/// Demo APIv3 key (32 characters): encrypts `/v3/certificates` for the demo merchant.
+pub const API_V3_KEY: &str = "paysandboxdemoapiv3key0000000000";
 /// Demo company name (OU of the certificate).
 pub const COMPANY: &str = "paysandbox demo merchant";
 /// Demo Alipay app id (the spec's example, 16 digits like real ones).

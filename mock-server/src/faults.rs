@@ -31,6 +31,27 @@ pub enum Endpoint {
     /// `/pay/downloadbill` (an `err_code` becomes its `return_msg`).
     #[serde(rename = "wechat.downloadbill")]
     WechatDownloadBill,
+    /// `POST /v3/refund/domestic/refunds` (an `err_code` is a v3 code: `SYSTEM_ERROR`).
+    #[serde(rename = "wechat.v3.refund")]
+    WechatV3Refund,
+    /// `GET /v3/refund/domestic/refunds/{out_refund_no}`.
+    #[serde(rename = "wechat.v3.refund_query")]
+    WechatV3RefundQuery,
+    /// `POST /v3/refund/domestic/refunds/{refund_id}/apply-abnormal-refund`.
+    #[serde(rename = "wechat.v3.abnormal_refund")]
+    WechatV3AbnormalRefund,
+    /// `POST /v3/pay/transactions/{jsapi,native,app,h5}`.
+    #[serde(rename = "wechat.v3.prepay")]
+    WechatV3Prepay,
+    /// `GET /v3/pay/transactions/out-trade-no/{…}` and `…/id/{…}`.
+    #[serde(rename = "wechat.v3.order_query")]
+    WechatV3OrderQuery,
+    /// `POST /v3/pay/transactions/out-trade-no/{…}/close`.
+    #[serde(rename = "wechat.v3.close")]
+    WechatV3Close,
+    /// `GET /v3/certificates`.
+    #[serde(rename = "wechat.v3.certificates")]
+    WechatV3Certificates,
     /// `gateway.do` `alipay.trade.refund`.
     #[serde(rename = "alipay.trade.refund")]
     AlipayTradeRefund,
@@ -84,6 +105,23 @@ pub struct Fault {
     /// out_refund_no (Alipay: out_request_no).
     #[serde(default)]
     pub after_apply: bool,
+}
+
+impl Fault {
+    /// Splits a taken fault by when it strikes: `(before, after)` the ledger acts. A fault
+    /// marked `after_apply` lets the request reach the ledger first (the refund happened, the
+    /// client still sees the error and must retry with the same number).
+    pub fn split(fault: Option<Fault>) -> (Option<Fault>, Option<Fault>) {
+        match fault {
+            Some(f) if f.after_apply => (None, Some(f)),
+            other => (other, None),
+        }
+    }
+
+    /// The bare HTTP status this fault answers with, if it has a valid one.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.http_status.and_then(|s| StatusCode::from_u16(s).ok())
+    }
 }
 
 /// Most copies of one fault a call may queue.

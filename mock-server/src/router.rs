@@ -1,7 +1,7 @@
 //! Which handler answers a request: the dashboard's pages (`/`, `/dashboard/...`) and the
 //! admin API on the admin listener, the platform
 //! routes on the API listeners (Alipay's `/gateway.do` and its bill downloads first, then the
-//! WeChat paths; both on HTTPS and plain HTTP), nginx-style 404 pages for anything else.
+//! WeChat API v3 paths under `/v3/`, then the v2 paths; both on HTTPS and plain HTTP), nginx-style 404 pages for anything else.
 
 use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
@@ -52,6 +52,14 @@ async fn route(request: Request<Incoming>, state: &AppState, info: &ConnInfo) ->
             if request.uri().path() == alipay::bill::DOWNLOAD_PATH =>
         {
             alipay::bill::download(&request, state, info)
+        }
+        Surface::ApiTls | Surface::ApiPlain
+            if request.uri().path().starts_with(wechat::v3::PREFIX) =>
+        {
+            let response = wechat::v3::handle(request, state, info).await;
+            // A refund query may have settled a refund.
+            state.delivery.wake();
+            response
         }
         Surface::ApiTls | Surface::ApiPlain => {
             match wechat::Route::from_path(request.uri().path()) {

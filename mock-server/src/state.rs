@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
-use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles};
+use paysandbox_certs::{AlipayAppFiles, CertStore, MerchantFiles, WechatV3Files};
 use paysandbox_protocol::alipay::{parse_private_key, parse_public_key};
 use paysandbox_protocol::rsa;
 use rustls::ServerConfig;
@@ -111,6 +111,9 @@ pub enum StartError {
     /// An Alipay key file could not be read back.
     #[error("alipay keys: {0}")]
     AlipayKeys(String),
+    /// A WeChat API v3 key or certificate file could not be read back.
+    #[error("wechat v3 keys: {0}")]
+    V3Keys(String),
 }
 
 /// An Alipay app's keys as the gateway uses them: the app public key verifies requests, the
@@ -124,6 +127,92 @@ pub struct AlipayKeys {
     pub app_public: rsa::PublicKey,
     /// Signs the gateway's responses.
     pub alipay_private: rsa::PrivateKey,
+}
+
+/// What a merchant's API v3 surface verifies and signs with, read from its files in the data
+/// directory ([`CertStore::wechat_v3`]): the API certificate's public key for requests, and
+/// the private halves of its platform identities for answers.
+#[derive(Debug)]
+pub struct WechatV3Keys {
+    /// The files (paths a v3 client is pointed at).
+    pub files: WechatV3Files,
+    /// The merchant API certificate's key: verifies `Authorization`.
+    pub merchant_public: rsa::PublicKey,
+    /// The newest platform certificate's serial and key: signs in certificate mode.
+    pub certificate: (String, rsa::PrivateKey),
+    /// Every platform certificate, oldest first: serial, PEM, validity (Unix ms).
+    pub certificates: Vec<PlatformCertificateInfo>,
+    /// The WeChat Pay public key's id (`PUB_KEY_ID_…`) and private half: signs in public-key
+    /// mode, and decrypts the OAEP fields sent with that id.
+    pub public_key: (String, rsa::PrivateKey),
+    /// The private keys of every platform certificate by serial (OAEP fields name theirs).
+    pub certificate_keys: Vec<(String, rsa::PrivateKey)>,
+}
+
+/// A platform certificate as `/v3/certificates` lists it.
+#[derive(Debug, Clone)]
+pub struct PlatformCertificateInfo {
+    /// Upper-case hex serial.
+    pub serial_no: String,
+    /// The certificate, PEM.
+    pub pem: String,
+    /// Valid from (Unix ms).
+    pub not_before_ms: i64,
+    /// Valid until (Unix ms).
+    pub not_after_ms: i64,
+}
+
+impl WechatV3Keys {
+    fn read(files: WechatV3Files) -> Result<WechatV3Keys, String> {
+        let merchant_public = rsa::PublicKey::from_certificate_der(&files.merchant.cert.cert_der)
+            .map_err(|e| format!("API certificate: {e}"))?;
+        let mut certificates = Vec::new();
+        let mut certificate_keys = Vec::new();
+        for platform in &files.platform_certificates {
+            let key = rsa::PrivateKey::from_pem(&platform.cert.key_pem)
+                .map_err(|e| format!("platform certificate {}: {e}", platform.serial_no))?;
+            let (_, parsed) = x509_parser::parse_x509_certificate(&platform.cert.cert_der)
+                .map_err(|e| format!("platform certificate {}: {e}", platform.serial_no))?;
+            let validity = parsed.validity();
+            certificates.push(PlatformCertificateInfo {
+                serial_no: platform.serial_no.clone(),
+                pem: platform.cert.cert_pem.clone(),
+                not_before_ms: validity.not_before.timestamp().saturating_mul(1000),
+                not_after_ms: validity.not_after.timestamp().saturating_mul(1000),
+            });
+            certificate_keys.push((platform.serial_no.clone(), key));
+        }
+        let certificate = certificate_keys
+            .last()
+            .cloned()
+            .ok_or_else(|| "no platform certificate".to_owned())?;
+        let public_key = (
+            files.public_key.id.clone(),
+            rsa::PrivateKey::from_pem(&files.public_key.keys.private_pkcs8_pem)
+                .map_err(|e| format!("WeChat Pay public key: {e}"))?,
+        );
+        Ok(WechatV3Keys {
+            files,
+            merchant_public,
+            certificate,
+            certificates,
+            public_key,
+            certificate_keys,
+        })
+    }
+
+    /// The private key of the identity `serial` names (a platform certificate serial or the
+    /// public key's id), for OAEP fields.
+    pub fn decryption_key(&self, serial: &str) -> Option<&rsa::PrivateKey> {
+        use paysandbox_protocol::wechat::v3::identity::same_serial;
+        if same_serial(&self.public_key.0, serial) {
+            return Some(&self.public_key.1);
+        }
+        self.certificate_keys
+            .iter()
+            .find(|(s, _)| same_serial(s, serial))
+            .map(|(_, k)| k)
+    }
 }
 
 /// Shared state of a running sandbox.
@@ -151,6 +240,8 @@ pub struct AppState {
     outbox: Mutex<Outbox>,
     /// Alipay keys by app_id: a cache of files on disk, so it survives a reset.
     alipay_keys: Mutex<HashMap<String, Arc<AlipayKeys>>>,
+    /// WeChat API v3 keys by mch_id: a cache of files on disk, so it survives a reset.
+    wechat_v3_keys: Mutex<HashMap<String, Arc<WechatV3Keys>>>,
     /// The listeners' addresses, once the server has them.
     listening: OnceLock<Listening>,
     /// The persisted store, with `--persist`.
@@ -216,6 +307,7 @@ impl AppState {
             refund_limits: Mutex::default(),
             outbox: Mutex::default(),
             alipay_keys: Mutex::default(),
+            wechat_v3_keys: Mutex::default(),
             listening: OnceLock::new(),
             store,
         };
@@ -225,6 +317,9 @@ impl AppState {
                 state.load(&saved.scenario)?;
                 if let Some(clock) = saved.clock {
                     state.clock.restore(clock);
+                }
+                if let Some(store) = &state.store {
+                    store.resume(&mut state.world(), &mut state.outbox());
                 }
             }
             None => {
@@ -404,6 +499,27 @@ impl AppState {
             alipay_private,
         });
         lock(&self.alipay_keys).insert(app_id.to_owned(), keys.clone());
+        Ok(keys)
+    }
+
+    /// A merchant's API v3 keys: from the cache, else read (or made, on first use: two
+    /// RSA-2048 keys) from `<data dir>/merchants/<mch_id>/`. Call it outside the world lock.
+    ///
+    /// # Errors
+    /// The files cannot be made or read back.
+    pub fn wechat_v3_keys(
+        &self,
+        mch_id: &str,
+        company: &str,
+    ) -> Result<Arc<WechatV3Keys>, StartError> {
+        if let Some(keys) = lock(&self.wechat_v3_keys).get(mch_id) {
+            return Ok(keys.clone());
+        }
+        let files = self.certs.wechat_v3(mch_id, company)?;
+        let keys = Arc::new(
+            WechatV3Keys::read(files).map_err(|e| StartError::V3Keys(format!("{mch_id}: {e}")))?,
+        );
+        lock(&self.wechat_v3_keys).insert(mch_id.to_owned(), keys.clone());
         Ok(keys)
     }
 

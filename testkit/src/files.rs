@@ -1,5 +1,6 @@
 //! The files every in-process sandbox of a test process shares: one data directory with the
-//! demo merchant's certificate and the demo app's keys, made once.
+//! demo merchant's certificate (and its API v3 platform identities) and the demo app's keys,
+//! made once.
 // A harness failure (the files cannot be made) is a failed test: these panic with the reason.
 #![allow(clippy::panic)]
 
@@ -32,8 +33,8 @@ pub fn data_dir() -> &'static Path {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temporary directory: {e}"));
         let store = cert_store(dir.path());
         store
-            .merchant(demo::MCH_ID, demo::COMPANY)
-            .unwrap_or_else(|e| panic!("demo merchant certificate: {e}"));
+            .wechat_v3(demo::MCH_ID, demo::COMPANY)
+            .unwrap_or_else(|e| panic!("demo merchant certificate and v3 identities: {e}"));
         store
             .alipay_app(demo::ALIPAY_APP_ID)
             .unwrap_or_else(|e| panic!("demo app keys: {e}"));

@@ -16,9 +16,8 @@
 //! - [`proxy`]: a tampering man in the middle, for signature tests.
 //! - One module per protocol, each with the demo credentials, signed requests as clients
 //!   send them, verified answers and SDK clients for the demo merchant or app: [`wechat`]
-//!   (API v2: XML, MD5/HMAC, mutual TLS) and [`alipay`] (gateway.do, RSA2). A new protocol
-//!   (WeChat Pay API v3: JSON, RSA-signed requests and answers) gets its own module the same
-//!   way, with its request helper as further `impl Sandbox` methods.
+//!   (API v2: XML, MD5/HMAC, mutual TLS), [`wechat_v3`] (API v3: JSON, RSA-signed requests and
+//!   verified answers) and [`alipay`] (gateway.do, RSA2).
 //!
 //! Tests import [`prelude`]: `use paysandbox_testkit::prelude::*;`.
 
@@ -32,6 +31,7 @@ pub mod proxy;
 pub mod receiver;
 pub mod sandbox;
 pub mod wechat;
+pub mod wechat_v3;
 
 pub use admin::{Admin, AdminError, Fault, TradeAction, TradeTotal};
 pub use clock::SandboxClock;
@@ -50,4 +50,5 @@ pub mod prelude {
     pub use crate::receiver::Receiver;
     pub use crate::sandbox::{Sandbox, T0, data_dir, merchant_dir, start, start_with};
     pub use crate::wechat::{APPID, KEY, MCH, base, refund_params, signed};
+    pub use crate::wechat_v3::{API_V3_KEY, Extra, V3Answer, V3Client, V3Files};
 }

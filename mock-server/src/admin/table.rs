@@ -118,6 +118,18 @@ fn routes() -> Vec<Route> {
             wechat::update_merchant,
         ),
         Route::sync(
+            M::GET,
+            "/admin/wechat/merchants/{mch_id}/v3",
+            "a merchant's API v3 settings and the files a v3 client needs (made on first use)",
+            wechat::merchant_v3,
+        ),
+        Route::sync(
+            M::POST,
+            "/admin/wechat/merchants/{mch_id}/v3",
+            "sets a merchant's API v3 platform identity (certificate, public_key, switch_over) or APIv3 key",
+            wechat::set_merchant_v3,
+        ),
+        Route::sync(
             M::POST,
             "/admin/wechat/orders",
             "seeds an order in any state and age",

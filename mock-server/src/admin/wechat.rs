@@ -14,7 +14,7 @@ use super::route::{Json, Lenient, OptionalJson, Path, Query, Reply};
 use crate::ledger::wechat::SandboxKey;
 use crate::ledger::wechat::{
     AdminError, BuyerPayment, Merchant, NewMerchant, Order, OrderRef, Refund, RefundStatus,
-    SeedCoupon, SeedOrder, WechatLedger,
+    SeedCoupon, SeedOrder, V3Identity, WechatLedger,
 };
 use crate::state::{AppState, World};
 
@@ -158,6 +158,96 @@ pub(super) fn update_merchant(
         .cloned()
         .ok_or(AdminError::UnknownMerchant(mch_id))?;
     Ok(Reply::ok(merchant))
+}
+
+/// `POST /admin/wechat/merchants/{mch_id}/v3`: what changes; absent fields stay.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct V3Update {
+    /// `certificate`, `public_key` or `switch_over`.
+    pub identity: Option<V3Identity>,
+    /// A new APIv3 key (32 ASCII characters).
+    pub api_v3_key: Option<String>,
+}
+
+/// A merchant's API v3 settings and what a v3 client needs to reach it.
+#[derive(Debug, Clone, Serialize)]
+pub struct V3View {
+    /// The merchant.
+    pub mchid: String,
+    /// `certificate`, `public_key` or `switch_over`.
+    pub identity: V3Identity,
+    /// The APIv3 key, if set.
+    pub api_v3_key: Option<String>,
+    /// The API certificate's serial: `serial_no` in `Authorization`.
+    pub merchant_serial_no: String,
+    /// `apiclient_key.pem`: signs requests.
+    pub private_key_path: PathBuf,
+    /// The platform certificates (PEM files, oldest first) and their serials.
+    pub platform_certificates: Vec<PlatformCertificateView>,
+    /// The folder holding only the platform certificates (a wechatpayv3 `cert_dir`).
+    pub certificates_dir: PathBuf,
+    /// The WeChat Pay public key's id (`PUB_KEY_ID_…`).
+    pub public_key_id: String,
+    /// `pub_key.pem`.
+    pub public_key_path: PathBuf,
+}
+
+/// One platform certificate file.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlatformCertificateView {
+    /// Its serial (`Wechatpay-Serial` of the answers it signs).
+    pub serial_no: String,
+    /// `wechatpay_<serial>.pem`.
+    pub path: PathBuf,
+}
+
+/// A merchant's v3 view; makes its v3 files on first use (outside the world lock).
+pub fn v3_view(state: &AppState, mch_id: &str) -> Result<V3View, Failure> {
+    let merchant = state
+        .world()
+        .wechat
+        .merchant(mch_id)
+        .cloned()
+        .ok_or_else(|| AdminError::UnknownMerchant(mch_id.to_owned()))?;
+    let keys = state.wechat_v3_keys(&merchant.mch_id, &merchant.company)?;
+    let files = &keys.files;
+    Ok(V3View {
+        mchid: merchant.mch_id,
+        identity: merchant.v3_identity,
+        api_v3_key: merchant.api_v3_key,
+        merchant_serial_no: files.merchant_serial_no.clone(),
+        private_key_path: files.merchant.key_path.clone(),
+        platform_certificates: files
+            .platform_certificates
+            .iter()
+            .map(|c| PlatformCertificateView {
+                serial_no: c.serial_no.clone(),
+                path: c.cert_path.clone(),
+            })
+            .collect(),
+        certificates_dir: files.certificates_dir.clone(),
+        public_key_id: files.public_key.id.clone(),
+        public_key_path: files.public_key.public_key_path.clone(),
+    })
+}
+
+pub(super) fn merchant_v3(
+    state: &AppState,
+    Path(path): Path<MerchantPath>,
+) -> Result<Reply<V3View>, Failure> {
+    Ok(Reply::ok(v3_view(state, &path.mch_id)?))
+}
+
+pub(super) fn set_merchant_v3(
+    state: &AppState,
+    (Path(path), Json(update)): (Path<MerchantPath>, Json<V3Update>),
+) -> Result<Reply<V3View>, Failure> {
+    state
+        .world()
+        .wechat
+        .set_v3(&path.mch_id, update.identity, update.api_v3_key)?;
+    Ok(Reply::ok(v3_view(state, &path.mch_id)?))
 }
 
 /// An order as the admin API shows it: the stored order and what derives from it.

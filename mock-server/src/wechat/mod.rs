@@ -43,6 +43,7 @@ mod refundquery;
 pub mod reply;
 pub mod sandbox;
 mod unifiedorder;
+pub mod v3;
 
 use std::time::Duration;
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde::Deserialize;
 
-use super::model::{Merchant, Refund, RefundStatus};
+use super::model::{Merchant, Refund, RefundStatus, V3Identity};
 use super::store::WechatLedger;
 use crate::clock::Timestamp;
 
@@ -32,6 +32,12 @@ pub struct NewMerchant {
     /// Optional default refund notification URL.
     #[serde(default)]
     pub notify_url: Option<String>,
+    /// Optional APIv3 key (32 characters).
+    #[serde(default)]
+    pub api_v3_key: Option<String>,
+    /// The API v3 platform identity (default `public_key`).
+    #[serde(default)]
+    pub v3_identity: V3Identity,
 }
 
 /// Why seeding or an admin change was refused.
@@ -90,6 +96,9 @@ impl WechatLedger {
         if new.api_key.is_empty() {
             return Err(AdminError::Invalid("api_key must not be empty".into()));
         }
+        if let Some(key) = &new.api_v3_key {
+            check_api_v3_key(key)?;
+        }
         let merchant = Merchant {
             shared_id: Arc::from(new.mch_id.as_str()),
             mch_id: new.mch_id,
@@ -99,6 +108,8 @@ impl WechatLedger {
             refundable_balance: new.refundable_balance,
             ip_allowlist: new.ip_allowlist,
             notify_url: new.notify_url,
+            api_v3_key: new.api_v3_key,
+            v3_identity: new.v3_identity,
             orders_by_out_trade_no: HashMap::new(),
             refunds_by_out_refund_no: HashMap::new(),
             old_order_refunds: None,
@@ -122,6 +133,26 @@ impl WechatLedger {
     ) -> Result<(), AdminError> {
         self.merchant_mut(mch_id)?.ip_allowlist = allowlist;
         Ok(())
+    }
+
+    /// Sets a merchant's API v3 platform identity, and its APIv3 key when given.
+    pub fn set_v3(
+        &mut self,
+        mch_id: &str,
+        identity: Option<V3Identity>,
+        api_v3_key: Option<String>,
+    ) -> Result<Merchant, AdminError> {
+        if let Some(key) = &api_v3_key {
+            check_api_v3_key(key)?;
+        }
+        let merchant = self.merchant_mut(mch_id)?;
+        if let Some(identity) = identity {
+            merchant.v3_identity = identity;
+        }
+        if api_v3_key.is_some() {
+            merchant.api_v3_key = api_v3_key;
+        }
+        Ok(merchant.clone())
     }
 
     fn merchant_mut(&mut self, mch_id: &str) -> Result<&mut Merchant, AdminError> {
@@ -160,6 +191,17 @@ impl WechatLedger {
             .get(index)
             .cloned()
             .ok_or_else(|| AdminError::UnknownRefund(refund_id.to_owned()))
+    }
+}
+
+/// An APIv3 key is 32 ASCII characters (it is the AES-256 key's bytes).
+fn check_api_v3_key(key: &str) -> Result<(), AdminError> {
+    if key.len() == 32 && key.is_ascii() {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(
+            "api_v3_key must be 32 ASCII characters".into(),
+        ))
     }
 }
 

@@ -33,7 +33,8 @@ pub use limits::{
 };
 pub use model::{
     Coupon, CouponKind, CouponRefund, DEFAULT_OPENID, Merchant, Order, OrderDetails, OrderRef,
-    PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, WechatRules,
+    PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, V3Identity,
+    WechatRules,
 };
 pub use payment::{BuyerPayment, CloseOrderError, UnifiedOrderCommand, UnifiedOrderError};
 pub use query::{REFUND_PAGE_SIZE, RefundPage, RefundQueryError, RefundSelector};
@@ -41,7 +42,7 @@ pub use record::{
     CouponPartRecord, CouponRecord, EventRecord, MerchantRecord, OrderRecord, PrepayRecord,
     RefundRecord, WechatChanges, WechatRecords,
 };
-pub use refund::{FinishedRefund, RefundAccepted, RefundCommand, RefundError};
+pub use refund::{FinishedRefund, RedirectError, RefundAccepted, RefundCommand, RefundError};
 pub use sandbox::{KEY_LIFETIME, SandboxKey, SandboxKeyRecord, SandboxKeys};
 pub use seed::{SeedCoupon, SeedOrder};
 pub use store::WechatLedger;

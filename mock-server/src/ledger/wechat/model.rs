@@ -67,6 +67,11 @@ pub struct Merchant {
     pub ip_allowlist: Option<Vec<IpAddr>>,
     /// Default refund notification URL (the merchant platform setting).
     pub notify_url: Option<String>,
+    /// The APIv3 key (32 characters) that encrypts `/v3/certificates` and v3 notifications;
+    /// `None` until the merchant sets one, as on the real merchant platform.
+    pub api_v3_key: Option<String>,
+    /// Which platform identity signs the merchant's API v3 answers.
+    pub v3_identity: V3Identity,
     /// The mch_id shared by every order of the merchant.
     #[serde(skip)]
     pub(super) shared_id: Arc<str>,
@@ -76,6 +81,45 @@ pub struct Merchant {
     pub(super) refunds_by_out_refund_no: HashMap<String, usize>,
     #[serde(skip)]
     pub(super) old_order_refunds: Option<SlidingWindow>,
+}
+
+/// A merchant's API v3 platform identity (spec §1.8): platform certificates, the 2024 WeChat
+/// Pay public key, or the switch-over between them, when answers follow the request's
+/// `Wechatpay-Serial`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum V3Identity {
+    /// Platform certificates only (merchants from before 2024); `/v3/certificates` serves them.
+    Certificate,
+    /// The WeChat Pay public key only (`PUB_KEY_ID_…`), as every merchant registered since
+    /// 2024 has it: the default (deviation: `wx3-default-identity`).
+    #[default]
+    PublicKey,
+    /// Both valid: answers follow the request's `Wechatpay-Serial`.
+    #[serde(alias = "switch-over")]
+    SwitchOver,
+}
+
+impl V3Identity {
+    /// The wire name (`certificate`, `public_key`, `switch_over`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            V3Identity::Certificate => "certificate",
+            V3Identity::PublicKey => "public_key",
+            V3Identity::SwitchOver => "switch_over",
+        }
+    }
+
+    /// The protocol's mode. The switch-over's day only matters to notifications, which the
+    /// v3 surface does not send yet: it is the first day.
+    pub fn mode(self) -> paysandbox_protocol::wechat::v3::identity::IdentityMode {
+        use paysandbox_protocol::wechat::v3::identity::IdentityMode;
+        match self {
+            V3Identity::Certificate => IdentityMode::Certificates,
+            V3Identity::PublicKey => IdentityMode::PublicKey,
+            V3Identity::SwitchOver => IdentityMode::SwitchOver { days_elapsed: 0 },
+        }
+    }
 }
 
 /// Payment state of an order as stored (REFUND is derived from its refunds).

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::admin::{NewMerchant, default_balance, default_company};
 use super::model::{
     Coupon, CouponKind, CouponRefund, DEFAULT_OPENID, Merchant, Order, OrderDetails, PaymentState,
-    Prepay, Refund, RefundAccount, RefundStatus, WechatRules,
+    Prepay, Refund, RefundAccount, RefundStatus, V3Identity, WechatRules,
 };
 use super::seed::{
     DEFAULT_BANK_TYPE, DEFAULT_BODY, DEFAULT_FEE_TYPE, DEFAULT_PAID_AGO, DEFAULT_RECV_ACCOUNT,
@@ -99,6 +99,12 @@ pub struct MerchantRecord {
     /// Default refund notification URL.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notify_url: Option<String>,
+    /// The APIv3 key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_v3_key: Option<String>,
+    /// The API v3 platform identity (`certificate`, `public_key`, `switch_over`).
+    #[serde(default)]
+    pub v3_identity: V3Identity,
 }
 
 /// A coupon an order was paid with.
@@ -380,6 +386,8 @@ impl WechatLedger {
                 refundable_balance: m.refundable_balance,
                 ip_allowlist: m.ip_allowlist.clone(),
                 notify_url: m.notify_url.clone(),
+                api_v3_key: m.api_v3_key.clone(),
+                v3_identity: m.v3_identity,
             })
             .collect()
     }
@@ -514,6 +522,8 @@ impl WechatLedger {
             refundable_balance: record.refundable_balance,
             ip_allowlist: record.ip_allowlist.clone(),
             notify_url: record.notify_url.clone(),
+            api_v3_key: record.api_v3_key.clone(),
+            v3_identity: record.v3_identity,
         })
         .map(drop)
         .map_err(|e| e.to_string())

@@ -95,6 +95,18 @@ pub enum RefundError {
     },
 }
 
+/// Why an abnormal refund could not be redirected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RedirectError {
+    /// No refund with that refund_id for this merchant, or its out_refund_no differs.
+    #[error("no such refund")]
+    NotFound,
+    /// The refund is not in CHANGE (v3: ABNORMAL).
+    #[error("the refund is not abnormal")]
+    NotAbnormal,
+}
+
 /// A successful refund answer: the refund and its order.
 #[derive(Debug, Clone)]
 pub struct RefundAccepted {
@@ -383,6 +395,48 @@ impl WechatLedger {
                 fee,
             })
             .collect()
+    }
+
+    /// Sends a refund in CHANGE (v3's ABNORMAL: the original route failed) to another account,
+    /// the v3 abnormal-refund API: it succeeds at once, to `account` (deviation:
+    /// `wx3-abnormal-refund`), and reaches the notifier as any refund that succeeds.
+    pub fn redirect_abnormal(
+        &mut self,
+        mch_id: &str,
+        refund_id: &str,
+        out_refund_no: &str,
+        account: String,
+        now: Timestamp,
+    ) -> Result<(Refund, Order), RedirectError> {
+        self.settle_due(now);
+        let index = *self
+            .refunds_by_refund_id
+            .get(refund_id)
+            .ok_or(RedirectError::NotFound)?;
+        let refund = self.refunds.get(index).ok_or(RedirectError::NotFound)?;
+        let order = self
+            .orders
+            .get(refund.order)
+            .filter(|o| &*o.mch_id == mch_id)
+            .ok_or(RedirectError::NotFound)?;
+        if refund.out_refund_no != out_refund_no {
+            return Err(RedirectError::NotFound);
+        }
+        if refund.status != RefundStatus::Change {
+            return Err(RedirectError::NotAbnormal);
+        }
+        let order = order.clone();
+        if let Some(refund) = self.refunds.get_mut(index) {
+            refund.status = RefundStatus::Processing;
+            refund.refund_recv_account = account;
+        }
+        self.finish_refund(index, RefundStatus::Success, now);
+        let refund = self
+            .refunds
+            .get(index)
+            .cloned()
+            .ok_or(RedirectError::NotFound)?;
+        Ok((refund, order))
     }
 
     /// Settles every PROCESSING refund whose time has come; returns the refund ids that

@@ -24,6 +24,8 @@ fn ledger_with(rules: WechatRules) -> (WechatLedger, IdGenerator) {
             refundable_balance: 1_000_000,
             ip_allowlist: None,
             notify_url: None,
+            api_v3_key: None,
+            v3_identity: Default::default(),
         })
         .unwrap();
     (ledger, IdGenerator::seeded(1))
@@ -171,6 +173,8 @@ fn another_merchants_order_does_not_exist() {
         refundable_balance: 10,
         ip_allowlist: None,
         notify_url: None,
+        api_v3_key: None,
+        v3_identity: Default::default(),
     })
     .unwrap();
     let mut other = cmd("order0001", "r1", 1000, 1);
