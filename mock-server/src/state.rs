@@ -60,6 +60,8 @@ pub struct SandboxConfig {
     pub scenario: Option<Arc<Scenario>>,
     /// Host names and addresses the server certificate is valid for.
     pub server_hosts: Vec<String>,
+    /// Connection timeouts and the connection cap.
+    pub connections: crate::http::ConnLimits,
     /// How much the request journal keeps (a prefix of each body, a byte budget in all).
     pub journal: JournalLimits,
     /// Keep the state in this store file (`serve --persist`): every change is on disk before
@@ -74,6 +76,7 @@ impl SandboxConfig {
             data_dir: data_dir.into(),
             seed: 20_141_111,
             journal: JournalLimits::default(),
+            connections: crate::http::ConnLimits::default(),
             wechat_rules: WechatRules::default(),
             alipay_rules: AlipayRules::default(),
             rate_limits: true,
