@@ -50,6 +50,9 @@ SCALES = [int(s) for s in os.environ.get("SCALES", "1000 1000000").split()]
 SUITES = os.environ.get("SUITES", "wechat alipay v3").split()
 ALIPAY_BASELINE = os.environ.get("ALIPAY_BASELINE")
 ALIPAY_APP = "2021000000000001"
+# v3 requests signed before each timed run: enough new refunds for 5 s near the ceiling (more
+# would repeat earlier out_refund_nos, answered as the same refund, at the same RSA cost).
+V3_REQUESTS = int(os.environ.get("V3_REQUESTS", "12000"))
 API, HTTP, ADMIN, NGINX = 29443, 29080, 29444, 29543
 MCH = "1900000109"
 ORDER_TOTAL = 1_000_000
@@ -280,8 +283,8 @@ def v3_once(data, scenario, label, tag, query_count=1):
     cmd = [os.path.join(ROOT, "target/release/paysandbox-bench"), "--target", f"127.0.0.1:{HTTP}",
            "--scenario", scenario, "--v3-key", view["private_key_path"], "--v3-serial", view["merchant_serial_no"],
            "--orders", "1000", "--order-total", str(ORDER_TOTAL), "--run-tag", tag, "--query-tag", tag,
-           "--query-count", str(query_count), "--seconds", str(RUN_SECONDS), "--connections", str(CONNECTIONS),
-           "--label", label]
+           "--query-count", str(query_count), "--v3-requests", str(V3_REQUESTS), "--seconds", str(RUN_SECONDS),
+           "--connections", str(CONNECTIONS), "--label", label]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     return {k: int(v) for k, v in re.findall(r"(\w+)=\s*(\d+)", out)}
 
@@ -295,7 +298,7 @@ def v3_suite(workdir):
     try:
         seed(1000)
         warm = v3_once(data, "v3-refund", "warm-up", "v3w")  # warm-up, discarded; its refunds are queried
-        made = max(1, min(warm["requests"] - warm["errors"], 20000))
+        made = max(1, min(warm["requests"] - warm["errors"], 2000))
         v3_once(data, "v3-query", "warm-up", "v3w", made)
         for round_no in range(ROUNDS):
             for scenario in ("v3-refund", "v3-query"):
