@@ -255,6 +255,8 @@ fn print_banner(info: &StartInfo, scenario: Option<&Scenario>) {
     }
     println!("  Alipay gateway:              {}", info.alipay_gateway_url);
     println!("  admin API (JSON):            {}", info.admin_url);
+    let dashboard = info.admin_url.trim_end_matches("/admin");
+    println!("  dashboard (browser):         {dashboard}/");
     println!("  CA to trust:                 {}", info.ca_path.display());
     println!("  started from:                {}", info.scenario);
     println!(
