@@ -8,12 +8,13 @@
 )]
 
 mod broken_ledger;
+mod broken_v3_query;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
 use paysandbox_conformance::env::Env;
 use paysandbox_conformance::suite::{self, Options};
-use paysandbox_conformance::{alipay, concurrency, deviations, vectors, wechat, wire};
+use paysandbox_conformance::{alipay, concurrency, deviations, vectors, wechat, wechat_v3, wire};
 
 /// The state machines share one sandbox and its clock: one runs at a time.
 static SHARED: Mutex<()> = Mutex::new(());
@@ -116,6 +117,12 @@ fn wire_properties() {
 fn wechat_state_machine() {
     let _one_at_a_time = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     report(suite::run_machine::<wechat::Machine>(env(), &options()));
+}
+
+#[test]
+fn wechat_v2_v3_mixed_state_machine() {
+    let _one_at_a_time = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    report(suite::run_machine::<wechat_v3::Machine>(env(), &options()));
 }
 
 #[test]
