@@ -85,6 +85,22 @@ fn every_known_answer_vector() {
     let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
     broken["wechat_v3"]["request_signatures"][0]["url"] = "/v3/certificates".into();
     assert!(vectors::check_all(&broken.to_string()).is_err());
+    // So is a response signature over another body, and a `/v3/certificates` answer
+    // decrypted with another APIv3 key.
+    let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+    broken["wechat_v3"]["response_signatures"][0]["body"] = "{}".into();
+    assert!(vectors::check_all(&broken.to_string()).is_err());
+    let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+    broken["wechat_v3"]["certificates_decryption"][0]["api_v3_key"] =
+        "wrongkeywrongkeywrongkeywrongkey".into();
+    assert!(vectors::check_all(&broken.to_string()).is_err());
+    // Each of the three required v3 kinds must hold a vector.
+    for kind in vectors::WECHAT_V3_REQUIRED {
+        let mut emptied: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+        emptied["wechat_v3"][kind] = serde_json::json!([]);
+        let err = vectors::check_all(&emptied.to_string()).unwrap_err();
+        assert!(err.contains(kind), "{err}");
+    }
     let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
     broken["wechat"]["vectors"][0]["md5"] = "00000000000000000000000000000000".into();
     assert!(vectors::check_all(&broken.to_string()).is_err());
