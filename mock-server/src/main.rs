@@ -255,6 +255,8 @@ fn print_banner(info: &StartInfo, scenario: Option<&Scenario>) {
     }
     println!("  Alipay gateway:              {}", info.alipay_gateway_url);
     println!("  admin API (JSON):            {}", info.admin_url);
+    let dashboard = info.admin_url.trim_end_matches("/admin");
+    println!("  dashboard (browser):         {dashboard}/");
     println!("  CA to trust:                 {}", info.ca_path.display());
     println!("  started from:                {}", info.scenario);
     println!(
@@ -278,6 +280,27 @@ fn print_banner(info: &StartInfo, scenario: Option<&Scenario>) {
         }
         if let Some(password) = &merchant.p12_password {
             println!("          (p12 password {password})");
+        }
+        if let Some(v3) = &merchant.v3 {
+            println!(
+                "  API v3 (docs/wechat-v3.md), answers signed in {} mode",
+                v3.identity
+            );
+            if let Some(key) = &v3.api_v3_key {
+                println!("    APIv3 key           {key}");
+            }
+            println!("    serial_no           {}", v3.serial_no);
+            println!("    private key         {}", v3.private_key_path.display());
+            println!(
+                "    platform cert       {} ({})",
+                v3.platform_certificate_path.display(),
+                v3.platform_certificate_serial
+            );
+            println!(
+                "    WeChat Pay pub key  {} ({})",
+                v3.public_key_path.display(),
+                v3.public_key_id
+            );
         }
     }
     if let Some(scenario) = scenario

@@ -314,6 +314,9 @@ impl AppState {
                 if let Some(clock) = saved.clock {
                     state.clock.restore(clock);
                 }
+                if let Some(store) = &state.store {
+                    store.resume(&mut state.world(), &mut state.outbox());
+                }
             }
             None => {
                 if let Some(scenario) = state.start_scenario()? {

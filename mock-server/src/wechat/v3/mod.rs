@@ -60,7 +60,8 @@ use crate::faults::{self, Fault};
 use crate::http::{self, Body, ConnInfo};
 use crate::ids::IdGenerator;
 use crate::journal::{JournalEntry, Signature};
-use crate::ledger::wechat::{Caller, V3Identity, WechatLedger};
+use crate::ledger::wechat::{Caller, LimitError};
+use crate::ledger::wechat::{V3Identity, WechatLedger};
 use crate::state::{AppState, WechatV3Keys};
 use reply::V3Reply;
 
@@ -211,14 +212,35 @@ struct Exchange {
     request_id: String,
     nonce: String,
     merchant: Option<String>,
-    /// Who signs a 2xx answer: the serial (or public-key id) and its key; set once the
-    /// request's signature verified, so it also says the merchant authenticated.
+    /// The merchant whose API certificate verified the signature.
+    authenticated: Option<String>,
+    /// Who signs a 2xx answer: the serial (or public-key id) and its key.
     signer: Option<(String, PrivateKey)>,
-    /// The request signature's verdict, for the journal.
+    /// The signature's verdict, once checked.
     signature: Signature,
-    /// The check that refused, for the journal (a failed answer names one in `finish`).
-    rule: Option<String>,
+    /// The check that refused, for the journal.
+    rule: Option<&'static str>,
+    /// The answer is the erroneous-request block's own, which does not count again.
+    blocked: bool,
 }
+
+impl Exchange {
+    /// Notes the refusing check and passes the reply on.
+    fn refused(&mut self, rule: &'static str, reply: V3Reply) -> V3Reply {
+        self.rule = Some(rule);
+        reply
+    }
+}
+
+// The journal's names of the checks (the module docs' numbering); a check whose answer the
+// mock chose is named by its DEVIATIONS.md id instead.
+const CHECK_BODY: &str = "wechat v3 check 3: body size";
+const CHECK_AUTHORIZATION: &str = "wechat v3 check 4: Authorization header";
+const CHECK_SIGNATURE: &str = "wechat v3 check 6: signature";
+const CHECK_IP: &str = "wechat v3 check 7: IP allow-list";
+const CHECK_LIMITS: &str = "wechat v3 check 8: refund request limits";
+const INJECTED_FAULT: &str = "injected fault";
+const CHECK_ENDPOINT: &str = "wechat v3 check 10: the endpoint's parameters and ledger";
 
 /// Answers one v3 request.
 pub async fn handle(
@@ -270,6 +292,7 @@ pub async fn handle(
         Ok(body) => body,
         Err(http::BodyError::TooLarge) => {
             let reply = V3Reply::error(&ErrorCode::ParamError, "请求体过大");
+            let reply = exchange.refused(CHECK_BODY, reply);
             return finish(
                 state, info, &route, &method, &path, &query, b"", exchange, reply,
             );
@@ -283,8 +306,7 @@ pub async fn handle(
     };
     let (before, after) = Fault::split(fault);
     if let Some(status) = before.as_ref().and_then(Fault::status) {
-        exchange.rule = Some(INJECTED_FAULT.to_owned());
-        let reply = V3Reply::Status(status);
+        let reply = exchange.refused(INJECTED_FAULT, V3Reply::Status(status));
         return finish(
             state, info, &route, &method, &path, &query, &body, exchange, reply,
         );
@@ -303,13 +325,6 @@ pub async fn handle(
         state, info, &route, &method, &path, &query, &body, exchange, reply,
     )
 }
-
-// The journal's names of the v3 checks; a check whose answer the mock chose is named by its
-// DEVIATIONS.md id instead.
-const CHECK_AUTHORIZATION: &str = "wechat v3: Authorization header";
-const CHECK_SIGNATURE: &str = "wechat v3: request signature";
-const CHECK_ENDPOINT: &str = "wechat v3: the endpoint's fields and ledger";
-const INJECTED_FAULT: &str = "injected fault";
 
 /// Most query parameters read (real requests have one or two).
 const MAX_QUERY_PAIRS: usize = 32;
@@ -340,12 +355,13 @@ fn process(
     {
         Ok(auth) => auth,
         Err(error) => {
-            exchange.signature = match error {
-                AuthorizationError::Missing => Signature::Missing,
-                _ => Signature::Bad,
+            exchange.signature = if request.authorization.is_none() {
+                Signature::Missing
+            } else {
+                Signature::Bad
             };
-            exchange.rule = Some(CHECK_AUTHORIZATION.to_owned());
-            return V3Reply::body(ErrorBody::sign_error(error.field(), &error.issue(), None));
+            let reply = V3Reply::body(ErrorBody::sign_error(error.field(), &error.issue(), None));
+            return exchange.refused(CHECK_AUTHORIZATION, reply);
         }
     };
     let merchant = {
@@ -361,8 +377,7 @@ fn process(
     };
     let Some(merchant) = merchant else {
         // deviation: wx3-unknown-mchid
-        exchange.rule = Some("wx3-unknown-mchid".to_owned());
-        return V3Reply::code(&ErrorCode::MchNotExists);
+        return exchange.refused("wx3-unknown-mchid", V3Reply::code(&ErrorCode::MchNotExists));
     };
     exchange.merchant = Some(merchant.mch_id.clone());
     let keys = match state.wechat_v3_keys(&merchant.mch_id, &merchant.company) {
@@ -374,10 +389,10 @@ fn process(
     };
     if let Err(reply) = authenticate(request, &auth, &keys) {
         exchange.signature = Signature::Bad;
-        exchange.rule = Some(CHECK_SIGNATURE.to_owned());
-        return *reply;
+        return exchange.refused(CHECK_SIGNATURE, *reply);
     }
     exchange.signature = Signature::Ok;
+    exchange.authenticated = Some(merchant.mch_id.clone());
     exchange.signer = Some(answer_signer(
         merchant.identity,
         request.request_serial,
@@ -386,19 +401,20 @@ fn process(
     if let Some(allowed) = &merchant.ip_allowlist
         && !allowed.contains(&info.peer.ip())
     {
-        return V3Reply::error(&ErrorCode::NoAuth, "请求IP不在商户IP白名单内");
+        let reply = V3Reply::error(&ErrorCode::NoAuth, "请求IP不在商户IP白名单内");
+        return exchange.refused(CHECK_IP, reply);
     }
     let now = state.clock.now();
     // deviation: wx-sandbox-rate-limits (v3 has no sandbox: the limits always apply)
     if *request.route == Route::RefundCreate && state.config.rate_limits {
         let admitted = state.refund_limits().admit(&merchant.mch_id, now);
         if let Err(limited) = admitted {
-            return reply::limit_error(limited);
+            exchange.blocked = matches!(limited, LimitError::Blocked { .. });
+            return exchange.refused(CHECK_LIMITS, reply::limit_error(limited));
         }
     }
     if let Some(code) = before.and_then(|f| f.err_code) {
-        exchange.rule = Some(INJECTED_FAULT.to_owned());
-        return V3Reply::code(&ErrorCode::from_wire(&code));
+        return exchange.refused(INJECTED_FAULT, V3Reply::code(&ErrorCode::from_wire(&code)));
     }
     let call = Call {
         merchant: &merchant,
@@ -415,8 +431,10 @@ fn process(
     };
     match after {
         Some(f) => match (f.status(), f.err_code) {
-            (Some(status), _) => V3Reply::Status(status),
-            (None, Some(code)) => V3Reply::code(&ErrorCode::from_wire(&code)),
+            (Some(status), _) => exchange.refused(INJECTED_FAULT, V3Reply::Status(status)),
+            (None, Some(code)) => {
+                exchange.refused(INJECTED_FAULT, V3Reply::code(&ErrorCode::from_wire(&code)))
+            }
             (None, None) => reply,
         },
         None => reply,
@@ -516,21 +534,22 @@ fn finish(
     reply: V3Reply,
 ) -> Response<Body> {
     let now = state.clock.now();
-    // deviation: wx-erroneous-requests-caller (the merchant that signed, else the address;
-    // never the mchid a request merely names)
-    if !reply.is_success() && *route == Route::RefundCreate && state.config.rate_limits {
-        let caller = match (&exchange.signer, &exchange.merchant) {
-            (Some(_), Some(mch_id)) => Caller::Merchant(mch_id.clone()),
-            _ => Caller::Address(info.peer.ip()),
+    // Every failed refund create counts against the merchant that signed it, else the
+    // caller's address (as v2's); not the block's own answer, nor an injected bare status
+    // that never reached the API.
+    if !reply.is_success()
+        && !exchange.blocked
+        && !matches!(reply, V3Reply::Status(_))
+        && *route == Route::RefundCreate
+        && state.config.rate_limits
+    {
+        let who = match &exchange.authenticated {
+            Some(mch_id) => Caller::Merchant(mch_id.clone()),
+            None => Caller::Address(info.peer.ip()),
         };
-        state.refund_limits().record_error_of(caller, now);
+        state.refund_limits().record_error_of(who, now);
     }
-    let rule = match (&reply, exchange.rule) {
-        (reply, _) if reply.is_success() => None,
-        (_, Some(rule)) => Some(rule),
-        (V3Reply::Error(error), None) => Some(format!("{CHECK_ENDPOINT}: {}", error.code)),
-        (_, None) => Some(CHECK_ENDPOINT.to_owned()),
-    };
+    let rule = (!reply.is_success()).then(|| exchange.rule.unwrap_or(CHECK_ENDPOINT).to_owned());
     let status = reply.status();
     let outcome = reply.outcome();
     let signer = exchange.signer.filter(|_| reply.is_success());
@@ -540,7 +559,10 @@ fn finish(
             "application/json; charset=utf-8",
             error.to_json().into_bytes(),
         ),
-        V3Reply::NoContent | V3Reply::Status(_) => ("text/plain", Vec::new()),
+        // A signed 204 keeps the JSON content type: WxJava reads the Content-Type of every
+        // 2xx answer and fails on a 204 without one (deviation: wx3-204-content-type).
+        V3Reply::NoContent => ("application/json; charset=utf-8", Vec::new()),
+        V3Reply::Status(_) => ("text/plain", Vec::new()),
     };
     let answer = bytes::Bytes::from(answer);
     let mut headers = vec![(HEADER_REQUEST_ID, exchange.request_id.clone())];
@@ -564,7 +586,7 @@ fn finish(
             Err(error) => tracing::error!("signing a v3 answer: {error}"),
         }
     }
-    state.journal().record(JournalEntry {
+    state.record(JournalEntry {
         seq: 0,
         at: now,
         method: method.to_string(),
@@ -579,9 +601,6 @@ fn finish(
         rule,
     });
     let mut response = http::respond(status, content_type, answer);
-    if status == StatusCode::NO_CONTENT {
-        response.headers_mut().remove(hyper::header::CONTENT_TYPE);
-    }
     for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
