@@ -57,6 +57,30 @@ pub struct MerchantInfo {
     pub p12_path: Option<PathBuf>,
     /// The p12's password (the mch_id).
     pub p12_password: Option<String>,
+    /// What a WeChat Pay API v3 client needs (`null` if the files cannot be made).
+    pub v3: Option<V3Info>,
+}
+
+/// A merchant's API v3 settings and files: enough to configure wechatpay-go, -java, -php or
+/// wechatpayv3 against the sandbox.
+#[derive(Debug, Clone, Serialize)]
+pub struct V3Info {
+    /// `certificate`, `public_key` or `switch_over`: which identity signs answers.
+    pub identity: &'static str,
+    /// The APIv3 key (decrypts `/v3/certificates`), if set.
+    pub api_v3_key: Option<String>,
+    /// The API certificate's serial: `serial_no` in `Authorization`.
+    pub serial_no: String,
+    /// `apiclient_key.pem`: signs requests.
+    pub private_key_path: PathBuf,
+    /// The newest platform certificate's serial and file (certificate mode).
+    pub platform_certificate_serial: String,
+    /// Its PEM file.
+    pub platform_certificate_path: PathBuf,
+    /// The WeChat Pay public key's id (public-key mode).
+    pub public_key_id: String,
+    /// `pub_key.pem`.
+    pub public_key_path: PathBuf,
 }
 
 /// An Alipay app and its key files.
@@ -86,7 +110,7 @@ impl StartInfo {
     pub fn of(state: &AppState, listening: Listening, scenario: &str) -> StartInfo {
         let (merchants, apps) = {
             let world = state.world();
-            let mut merchants: Vec<(String, Vec<String>, String, String)> = world
+            let mut merchants: Vec<_> = world
                 .wechat
                 .merchants()
                 .map(|m| {
@@ -95,10 +119,11 @@ impl StartInfo {
                         m.appids.clone(),
                         m.api_key.clone(),
                         m.company.clone(),
+                        (m.v3_identity, m.api_v3_key.clone()),
                     )
                 })
                 .collect();
-            merchants.sort();
+            merchants.sort_by(|a, b| a.0.cmp(&b.0));
             let apps: Vec<String> = world
                 .alipay
                 .apps()
@@ -109,18 +134,37 @@ impl StartInfo {
         };
         let merchants = merchants
             .into_iter()
-            .map(|(mch_id, appids, api_key, company)| {
-                let files = state.certs.merchant(&mch_id, &company).ok();
-                MerchantInfo {
-                    cert_path: files.as_ref().map(|f| f.cert_path.clone()),
-                    key_path: files.as_ref().map(|f| f.key_path.clone()),
-                    p12_path: files.as_ref().map(|f| f.p12_path.clone()),
-                    p12_password: files.map(|f| f.p12_password),
-                    mch_id,
-                    appids,
-                    api_key,
-                }
-            })
+            .map(
+                |(mch_id, appids, api_key, company, (identity, api_v3_key))| {
+                    let files = state.certs.merchant(&mch_id, &company).ok();
+                    let v3 = state
+                        .wechat_v3_keys(&mch_id, &company)
+                        .ok()
+                        .and_then(|keys| {
+                            let newest = keys.files.newest_platform_certificate()?;
+                            Some(V3Info {
+                                identity: identity.as_str(),
+                                api_v3_key,
+                                serial_no: keys.files.merchant_serial_no.clone(),
+                                private_key_path: keys.files.merchant.key_path.clone(),
+                                platform_certificate_serial: newest.serial_no.clone(),
+                                platform_certificate_path: newest.cert_path.clone(),
+                                public_key_id: keys.files.public_key.id.clone(),
+                                public_key_path: keys.files.public_key.public_key_path.clone(),
+                            })
+                        });
+                    MerchantInfo {
+                        v3,
+                        cert_path: files.as_ref().map(|f| f.cert_path.clone()),
+                        key_path: files.as_ref().map(|f| f.key_path.clone()),
+                        p12_path: files.as_ref().map(|f| f.p12_path.clone()),
+                        p12_password: files.map(|f| f.p12_password),
+                        mch_id,
+                        appids,
+                        api_key,
+                    }
+                },
+            )
             .collect();
         let apps = apps
             .into_iter()

@@ -19,7 +19,7 @@ use crate::clock::{Clock, Timestamp};
 use crate::demo;
 use crate::events::{Event, Events};
 use crate::faults::Faults;
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{Journal, JournalEntry, JournalLimits};
 use crate::ledger::alipay::AlipayRules;
 use crate::ledger::wechat::{RefundLimits, WechatRules};
 use crate::outbox::Outbox;
@@ -60,6 +60,10 @@ pub struct SandboxConfig {
     pub scenario: Option<Arc<Scenario>>,
     /// Host names and addresses the server certificate is valid for.
     pub server_hosts: Vec<String>,
+    /// Connection timeouts and the connection cap.
+    pub connections: crate::http::ConnLimits,
+    /// How much the request journal keeps (a prefix of each body, a byte budget in all).
+    pub journal: JournalLimits,
     /// Keep the state in this store file (`serve --persist`): every change is on disk before
     /// its answer is sent, and a start on the same file continues from it ([`crate::store`]).
     pub persist: Option<PathBuf>,
@@ -71,6 +75,8 @@ impl SandboxConfig {
         SandboxConfig {
             data_dir: data_dir.into(),
             seed: 20_141_111,
+            journal: JournalLimits::default(),
+            connections: crate::http::ConnLimits::default(),
             wechat_rules: WechatRules::default(),
             alipay_rules: AlipayRules::default(),
             rate_limits: true,
@@ -267,6 +273,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppState {
     /// Loads or creates certificates, builds TLS, and seeds the demo data if configured.
     pub fn new(config: SandboxConfig) -> Result<AppState, StartError> {
+        let journal_limits = config.journal;
         let hosts: Vec<&str> = config.server_hosts.iter().map(String::as_str).collect();
         let certs = CertStore::load_or_create(&config.data_dir, &hosts)?;
         let (tls, peers) = tls::server_config(
@@ -299,7 +306,7 @@ impl AppState {
             delivery: Delivery::default(),
             events: Events::default(),
             faults: Mutex::default(),
-            journal: Mutex::default(),
+            journal: Mutex::new(Journal::new(journal_limits)),
             refund_limits: Mutex::default(),
             outbox: Mutex::default(),
             alipay_keys: Mutex::default(),
@@ -313,6 +320,9 @@ impl AppState {
                 state.load(&saved.scenario)?;
                 if let Some(clock) = saved.clock {
                     state.clock.restore(clock);
+                }
+                if let Some(store) = &state.store {
+                    store.resume(&mut state.world(), &mut state.outbox());
                 }
             }
             None => {
@@ -458,7 +468,9 @@ impl AppState {
             && let Some(entry) = journal.tail(1).pop()
         {
             drop(journal);
-            self.events.publish(Event::Journal { entry });
+            self.events.publish(Event::Journal {
+                entry: Box::new(entry),
+            });
         }
     }
 

@@ -286,6 +286,17 @@ impl Store {
         self.replace.store(true, Ordering::SeqCst);
     }
 
+    /// Goes on from the state the store held at [`Store::open`], now loaded into `world` and
+    /// `outbox`: its rows stay as they are, and from now on only changes are written (rather
+    /// than everything again, which a large store would make the first answer wait for).
+    pub fn resume(&self, world: &mut World, outbox: &mut Outbox) {
+        self.replace.store(false, Ordering::SeqCst);
+        world.wechat.track_changes();
+        world.wechat_sandbox.track_changes();
+        world.alipay.track_changes();
+        outbox.track_changes();
+    }
+
     /// What the next commit writes: everything that changed since the last one (or, after
     /// [`Store::replace_all`], everything), taken from the state under its locks. Starts the
     /// ledgers and the outbox tracking their changes.
@@ -493,4 +504,80 @@ fn write(db: &Database, batch: &Batch) -> Result<(), String> {
         }
     }
     txn.commit().map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::Timestamp;
+    use crate::ledger::alipay::AlipayRules;
+    use crate::ledger::wechat::{NewMerchant, SeedOrder, WechatRules};
+
+    fn sections(batch: &Batch) -> Vec<(&str, u64)> {
+        batch.rows.iter().map(|r| (r.section, r.key)).collect()
+    }
+
+    #[test]
+    fn a_commit_writes_what_changed_and_nothing_when_nothing_did() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, saved) = Store::open(&dir.path().join("s.redb")).unwrap();
+        assert!(saved.is_none());
+        let mut world = World::new(&WechatRules::default(), &AlipayRules::default(), 7);
+        let mut outbox = Outbox::default();
+        let faults = Faults::default();
+        let clock = SavedClock::System { offset_ms: 0 };
+        let now = Timestamp(1_700_000_000_000);
+
+        let first = store.collect(&mut world, &mut outbox, &faults, clock);
+        assert!(first.replace_all);
+        write(&store.db, &first).unwrap();
+        // A read-only request finds nothing to write: no transaction, no fsync.
+        assert!(
+            store
+                .collect(&mut world, &mut outbox, &faults, clock)
+                .is_empty()
+        );
+
+        let merchant: NewMerchant = serde_json::from_value(serde_json::json!({
+            "mch_id": "1900000001", "appids": ["wx0000000000000001"],
+            "api_key": "k0000000000000000000000000000000"}))
+        .unwrap();
+        world.wechat.create_merchant(merchant).unwrap();
+        for no in ["o-1", "o-2"] {
+            let seed = SeedOrder {
+                mch_id: "1900000001".into(),
+                out_trade_no: Some(no.into()),
+                total_fee: 100,
+                ..SeedOrder::default()
+            };
+            world.wechat.seed_order(seed, now, &mut world.ids).unwrap();
+        }
+        let batch = store.collect(&mut world, &mut outbox, &faults, clock);
+        assert!(!batch.replace_all);
+        assert_eq!(
+            sections(&batch),
+            vec![
+                ("wechat.orders", 0),
+                ("wechat.orders", 1),
+                ("wechat.merchants", 0)
+            ]
+        );
+        write(&store.db, &batch).unwrap();
+        assert!(
+            store
+                .collect(&mut world, &mut outbox, &faults, clock)
+                .is_empty()
+        );
+
+        // What is on disk reads back as the same records.
+        let saved = store.read().unwrap().unwrap();
+        assert_eq!(saved.scenario.wechat.orders, world.wechat.records().orders);
+        assert_eq!(
+            saved.scenario.wechat.merchants,
+            world.wechat.merchant_records()
+        );
+        assert_eq!(saved.clock, Some(clock));
+        let ids = saved.scenario.ids.unwrap();
+        assert!(ids.position >= world.ids.position() + RESERVE_LOW);
+    }
 }

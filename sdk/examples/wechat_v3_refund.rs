@@ -13,7 +13,8 @@
 //!   `merchants/1900000109/` the API certificate and key (`apiclient_cert.pem`,
 //!   `apiclient_key.pem`, which sign requests), the platform certificates
 //!   (`wechatpay_certs/`) and the WeChat Pay public key (`pub_key.pem`, `pub_key_id.txt`),
-//!   which verify answers;
+//!   which verify answers (without them, the example downloads the certificates from
+//!   `/v3/certificates` first);
 //! - `PAYSANDBOX_APIV3_KEY`: the merchant's APIv3 key, default the demo's;
 //! - `PAYSANDBOX_ORDER`: the order to refund, default `demo-order-0003` (10.00 yuan).
 //!
@@ -71,6 +72,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .timeout(Duration::from_secs(10))
         .retry(RetryPolicy::new(3));
     let client = trust_platform(builder, &merchant)?.build()?;
+    if client.platform_serials().is_empty() {
+        // No identity files yet (the sandbox makes them on a merchant's first v3 use): fetch
+        // the platform certificates, which the APIv3 key decrypts and which verify their own
+        // answer, and trust them.
+        let downloaded = client.refresh_platform_certificates().await?;
+        println!("downloaded {} platform certificate(s)", downloaded.len());
+    }
     println!(
         "merchant {MCHID}, serial {}, trusting {:?}, naming {:?}",
         client.serial_no(),

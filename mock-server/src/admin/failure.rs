@@ -1,6 +1,7 @@
 //! The one mapping from every admin failure to its answer: `{"error": "..."}` with 400 (bad
 //! input), 404 (unknown endpoint or thing), 405 (known path, other method; with `Allow`),
-//! 409 (conflict), 413 (body too large) or 500 (the sandbox's own files). Handlers return a
+//! 403 (a request another site's page could send, `origin`), 409 (conflict), 413 (body too
+//! large), 415 (a browser write that is not JSON) or 500 (the sandbox's own files). Handlers return a
 //! [`Failure`] (mostly through `?` on a domain error) and never write error JSON themselves.
 
 use hyper::header::{ALLOW, HeaderValue};

@@ -28,11 +28,11 @@
 //! times relative to the scenario's now (`"now - 40d"`, [`When`]). A written scenario leaves
 //! out only what equals its default, so it reads back the same.
 //!
-//! # For a persisted store
-//! The records are the state's serialized form: a store that keeps them per entity (a
-//! merchant, an order with its refunds, a notification) and assembles a [`Scenario`] at
-//! start restores the sandbox with [`Scenario::load`]. [`IdsRecord`] is where the generators
-//! stand (seed and position, the last notification id).
+//! # The persisted store
+//! The records are the state's serialized form: [`crate::store`] keeps them per entity (an
+//! order, a refund, a notification) and assembles a [`Scenario`] at start, which restores
+//! the sandbox with [`Scenario::load`]. [`IdsRecord`] is where the generators stand (seed
+//! and position, the last notification id); the store writes a position reserved ahead.
 
 mod file;
 

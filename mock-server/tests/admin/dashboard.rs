@@ -252,6 +252,10 @@ async fn every_page_renders_the_admin_views() {
     assert!(home.contains(&format!("data-mch-id=\"{MCH}\"")), "{home}");
     assert!(home.contains("apiclient_cert.pem"), "{home}");
     assert!(home.contains("alipay_public_key.pem"), "{home}");
+    assert!(
+        home.contains("platform identity <code>switch_over</code>"),
+        "{home}"
+    );
     assert!(home.contains("<option value=\"wechat.refund\">"), "{home}");
     // T0 in Beijing time, frozen.
     assert!(home.contains("2023-11-15 06:13:20"), "{home}");

@@ -9,6 +9,10 @@ use serde_json::json;
 const VICTIM: &str = "1900000301";
 const VICTIM_APPID: &str = "wx00000000000003a1";
 const VICTIM_KEY: &str = "victimkey0000000000000000000000v";
+/// A merchant of its own for the address test: the in-process sandboxes of this binary share
+/// one certificate directory, and two tests creating one merchant at once would race on its
+/// certificate and key files.
+const STRANGER: &str = "1900000302";
 
 fn victim_refund(out_trade_no: &str, out_refund_no: &str) -> Params {
     let mut params = refund_params(out_trade_no, out_refund_no, 1000, 10);
@@ -17,11 +21,11 @@ fn victim_refund(out_trade_no: &str, out_refund_no: &str) -> Params {
     params
 }
 
-async fn create_victim(sandbox: &Sandbox) {
+async fn create_victim(sandbox: &Sandbox, mch_id: &str) {
     sandbox
         .admin_client()
         .create_merchant(
-            VICTIM,
+            mch_id,
             json!({"appids": [VICTIM_APPID], "api_key": VICTIM_KEY, "refundable_balance": 100_000}),
         )
         .await
@@ -29,7 +33,7 @@ async fn create_victim(sandbox: &Sandbox) {
     sandbox
         .admin_post(
             "/admin/wechat/orders",
-            json!({"mch_id": VICTIM, "out_trade_no": "victim-order", "total_fee": 1000}),
+            json!({"mch_id": mch_id, "out_trade_no": "victim-order", "total_fee": 1000}),
         )
         .await;
 }
@@ -37,7 +41,7 @@ async fn create_victim(sandbox: &Sandbox) {
 #[tokio::test]
 async fn bad_signatures_naming_another_merchant_count_against_the_certificate() {
     let sandbox = start().await;
-    create_victim(&sandbox).await;
+    create_victim(&sandbox, VICTIM).await;
     let attacker = sandbox.https_client(ClientCert::Merchant(MCH));
     for i in 0..8 {
         // Names the victim, carried by the demo merchant's certificate, signed with a wrong key.
@@ -94,11 +98,11 @@ async fn bad_signatures_naming_another_merchant_count_against_the_certificate() 
 #[tokio::test]
 async fn errors_without_a_known_merchant_count_against_the_address() {
     let sandbox = start().await;
-    create_victim(&sandbox).await;
+    create_victim(&sandbox, STRANGER).await;
     // After a reset the victim is gone, but its certificate still chains to the sandbox CA:
     // a caller that proves no known merchant.
     sandbox.reset().await;
-    let stranger = sandbox.https_client(ClientCert::Merchant(VICTIM));
+    let stranger = sandbox.https_client(ClientCert::Merchant(STRANGER));
     for i in 0..7 {
         let answer = sandbox
             .call_with(

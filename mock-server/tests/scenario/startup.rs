@@ -171,6 +171,21 @@ async fn json_names_every_merchant_and_app_of_the_scenario_with_their_files() {
             "{file}"
         );
     }
+    // What a v3 client needs: the scenario sets no v3 fields, so the defaults.
+    let v3 = &merchant["v3"];
+    assert_eq!(v3["identity"], "public_key", "{v3}");
+    assert_eq!(v3["api_v3_key"], Value::Null);
+    assert_eq!(v3["private_key_path"], merchant["key_path"]);
+    assert!(
+        v3["public_key_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("PUB_KEY_ID_")
+    );
+    assert_eq!(v3["serial_no"].as_str().unwrap().len(), 40, "{v3}");
+    for file in ["platform_certificate_path", "public_key_path"] {
+        assert!(Path::new(v3[file].as_str().unwrap()).is_file(), "{file}");
+    }
     let apps = info["apps"].as_array().unwrap();
     assert_eq!(apps.len(), 1);
     assert_eq!(apps[0]["app_id"], demo::ALIPAY_APP_ID);

@@ -13,6 +13,7 @@
 mod support;
 
 mod auth;
+mod faults;
 mod identity;
 mod notify;
 mod refund;

@@ -113,6 +113,11 @@ async fn native_app_and_h5_prepay_and_close_answers_a_signed_204() {
         .await;
     assert_eq!(close.status, 204, "{}", close.body);
     assert_eq!(close.body, "");
+    // WxJava fails on a 2xx answer without a Content-Type (deviation: wx3-204-content-type).
+    assert_eq!(
+        close.header("content-type"),
+        Some("application/json; charset=utf-8")
+    );
     assert!(close.verified_by.is_some());
     let closed = v3.get(&by_out_trade_no("v3-pay-0002")).await;
     assert_eq!(closed.json["trade_state"], "CLOSED");

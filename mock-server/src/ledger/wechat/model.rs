@@ -31,6 +31,11 @@ pub struct WechatRules {
     /// outside that test.
     #[doc(hidden)]
     pub unchecked_over_refund_for_tests: bool,
+    /// A deliberately broken answer for the conformance suite's own test: when set, the v3
+    /// refund query reports a PROCESSING refund as SUCCESS while v2 still says PROCESSING (a
+    /// v3-only divergence the mixed v2/v3 suite must catch). Never set it outside that test.
+    #[doc(hidden)]
+    pub v3_query_divergence_for_tests: bool,
 }
 
 impl Default for WechatRules {
@@ -46,6 +51,7 @@ impl Default for WechatRules {
             old_order_age: Duration::from_secs(30 * 86_400),
             old_order_refunds_per_minute: 5000,
             unchecked_over_refund_for_tests: false,
+            v3_query_divergence_for_tests: false,
         }
     }
 }

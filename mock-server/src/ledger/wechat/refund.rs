@@ -429,6 +429,7 @@ impl WechatLedger {
             return Err(RedirectError::NotAbnormal);
         }
         let order = order.clone();
+        self.changed_refunds.mark(index);
         if let Some(refund) = self.refunds.get_mut(index) {
             refund.status = RefundStatus::Processing;
             refund.refund_recv_account = account;

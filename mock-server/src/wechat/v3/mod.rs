@@ -559,7 +559,10 @@ fn finish(
             "application/json; charset=utf-8",
             error.to_json().into_bytes(),
         ),
-        V3Reply::NoContent | V3Reply::Status(_) => ("text/plain", Vec::new()),
+        // A signed 204 keeps the JSON content type: WxJava reads the Content-Type of every
+        // 2xx answer and fails on a 204 without one (deviation: wx3-204-content-type).
+        V3Reply::NoContent => ("application/json; charset=utf-8", Vec::new()),
+        V3Reply::Status(_) => ("text/plain", Vec::new()),
     };
     let answer = bytes::Bytes::from(answer);
     let mut headers = vec![(HEADER_REQUEST_ID, exchange.request_id.clone())];
@@ -591,16 +594,17 @@ fn finish(
         peer: info.peer.to_string(),
         merchant: exchange.merchant,
         request: journal_pairs(query, body),
+        request_truncated: false,
+        request_bytes: 0,
         status: status.as_u16(),
         outcome,
         response: answer.clone(),
+        response_truncated: false,
+        response_bytes: 0,
         signature: exchange.signature,
         rule,
     });
     let mut response = http::respond(status, content_type, answer);
-    if status == StatusCode::NO_CONTENT {
-        response.headers_mut().remove(hyper::header::CONTENT_TYPE);
-    }
     for (name, value) in headers {
         if let (Ok(name), Ok(value)) = (
             HeaderName::from_bytes(name.as_bytes()),
