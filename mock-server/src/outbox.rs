@@ -242,6 +242,9 @@ pub struct Outbox {
     /// Signature probes, oldest first, at most [`KEEP_PROBES`] (not persisted).
     probes: std::collections::VecDeque<Probe>,
     last_probe_id: u64,
+    /// Notifications with an attempt out on the network: claimed by the engine and not yet
+    /// recorded. They are not due again until then, so no attempt is duplicated or overtaken.
+    in_flight: BTreeSet<u64>,
     /// Notifications added, altered or dropped since the persisted store took them.
     changed: Changed<u64>,
 }
@@ -295,36 +298,72 @@ impl Outbox {
         }
     }
 
-    /// The earliest due pending notification at `now` (ties: lowest id).
-    pub fn due(&self, now: Timestamp) -> Option<u64> {
-        self.items
+    /// Pending notifications not in flight whose attempt is due at `now`, earliest first
+    /// (ties: lowest id).
+    fn due_ids(&self, now: Timestamp) -> Vec<u64> {
+        let mut due: Vec<(Timestamp, u64)> = self
+            .items
             .values()
-            .filter(|n| n.status == Status::Pending)
+            .filter(|n| n.status == Status::Pending && !self.in_flight.contains(&n.id))
             .filter_map(|n| n.next_attempt_at.map(|at| (at, n.id)))
             .filter(|(at, _)| *at <= now)
-            .min()
-            .map(|(_, id)| id)
+            .collect();
+        due.sort_unstable();
+        due.into_iter().map(|(_, id)| id).collect()
     }
 
-    /// When the next pending attempt is due, if any.
+    /// The earliest due pending notification at `now` that is not in flight (ties: lowest id).
+    pub fn due(&self, now: Timestamp) -> Option<u64> {
+        self.due_ids(now).first().copied()
+    }
+
+    /// When the next pending attempt not in flight is due, if any.
     pub fn next_due(&self) -> Option<Timestamp> {
         self.items
             .values()
-            .filter(|n| n.status == Status::Pending)
+            .filter(|n| n.status == Status::Pending && !self.in_flight.contains(&n.id))
             .filter_map(|n| n.next_attempt_at)
             .min()
     }
 
-    /// What to POST for notification `id`; `None` if it is unknown or has no URL.
-    pub(crate) fn post(&self, id: u64) -> Option<Post> {
+    /// How many notifications have an attempt in flight.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Claims notification `id` for one attempt: marks it in flight and says what to POST.
+    /// `None` if it is unknown, has no URL, or already has an attempt in flight.
+    pub(crate) fn claim(&mut self, id: u64) -> Option<Post> {
+        if self.in_flight.contains(&id) {
+            return None;
+        }
         let n = self.items.get(&id)?;
-        Some(Post {
+        let post = Post {
             platform: n.platform,
             merchant: n.merchant.clone(),
             url: n.url.clone()?,
             content_type: n.content_type,
             body: n.body.clone(),
-        })
+        };
+        self.in_flight.insert(id);
+        Some(post)
+    }
+
+    /// Claims (see [`Outbox::claim`]) at most `limit` of the attempts due at `now`, earliest
+    /// first.
+    pub(crate) fn claim_due(&mut self, now: Timestamp, limit: usize) -> Vec<(u64, Post)> {
+        let mut claimed = Vec::new();
+        for id in self.due_ids(now).into_iter().take(limit) {
+            if let Some(post) = self.claim(id) {
+                claimed.push((id, post));
+            }
+        }
+        claimed
+    }
+
+    /// Gives a claimed attempt back unsent: it is due again as before.
+    pub(crate) fn release(&mut self, id: u64) {
+        self.in_flight.remove(&id);
     }
 
     /// Records an attempt at `at` and what follows from it: a success delivers; a failed
@@ -338,6 +377,7 @@ impl Outbox {
         manual: bool,
         outcome: AttemptOutcome,
     ) {
+        self.in_flight.remove(&id);
         let Some(n) = self.items.get_mut(&id) else {
             return;
         };
@@ -430,6 +470,8 @@ impl Outbox {
         }
         self.items.clear();
         self.finished.clear();
+        // An attempt still out finds its notification gone and records nothing.
+        self.in_flight.clear();
     }
 
     /// Gives new notifications ids after `last_id` if that is further than they would go:
@@ -769,11 +811,40 @@ mod tests {
         let mut outbox = Outbox::default();
         let first = outbox.push(draft(Platform::Wechat, None, t0));
         assert_eq!(outbox.get(first).map(|n| n.status), Some(Status::NoUrl));
-        assert_eq!((outbox.due(t0), outbox.post(first)), (None, None));
+        assert_eq!((outbox.due(t0), outbox.claim(first)), (None, None));
         for _ in 0..KEEP_FINISHED {
             outbox.push(draft(Platform::Wechat, None, t0));
         }
         assert!(outbox.get(first).is_none());
         assert_eq!(outbox.list(|_| true).len(), KEEP_FINISHED);
+    }
+
+    #[test]
+    fn an_attempt_in_flight_is_not_due_again_until_recorded() {
+        let t0 = Timestamp(1_700_000_000_000);
+        let mut outbox = Outbox::default();
+        let a = outbox.push(draft(Platform::Wechat, Some("http://a"), t0));
+        let b = outbox.push(draft(Platform::Wechat, Some("http://b"), t0));
+        let claimed: Vec<u64> = outbox
+            .claim_due(t0, 1)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(claimed, [a]);
+        assert_eq!((outbox.in_flight(), outbox.due(t0)), (1, Some(b)));
+        assert_eq!(outbox.claim(a), None);
+        let rest: Vec<u64> = outbox
+            .claim_due(t0, 32)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(rest, [b]);
+        assert_eq!((outbox.due(t0), outbox.next_due()), (None, None));
+        outbox.record(a, t0, "http://a".to_owned(), false, failed());
+        outbox.release(b);
+        assert_eq!(outbox.in_flight(), 0);
+        assert_eq!(outbox.due(t0), Some(b));
+        let retry = t0.plus(Duration::from_secs(WECHAT_RETRY_SECS[0]));
+        assert_eq!(outbox.get(a).and_then(|n| n.next_attempt_at), Some(retry));
     }
 }

@@ -557,11 +557,27 @@ impl AppState {
 /// What the notification delivery engine ([`crate::notify`]) keeps between drives, beside the
 /// outbox it drains: the wake signal a route pulls after a request that may have produced an
 /// event, the turn that lets one drive run at a time, and the engine's HTTP client.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Delivery {
     wake: tokio::sync::Notify,
     turn: tokio::sync::Mutex<()>,
+    /// One permit per attempt on the network: bounds the attempts in flight at once.
+    slots: tokio::sync::Semaphore,
     client: OnceLock<Result<reqwest::Client, String>>,
+}
+
+/// The most notification attempts on the network at once.
+pub const MAX_IN_FLIGHT: usize = 32;
+
+impl Default for Delivery {
+    fn default() -> Delivery {
+        Delivery {
+            wake: tokio::sync::Notify::new(),
+            turn: tokio::sync::Mutex::new(()),
+            slots: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+            client: OnceLock::new(),
+        }
+    }
 }
 
 impl Delivery {
@@ -579,6 +595,24 @@ impl Delivery {
     /// reordered. The turn lasts as long as the guard.
     pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.turn.lock().await
+    }
+
+    /// Waits for a free delivery slot; the attempt is on the network while the permit lives.
+    pub async fn slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed, so this is always Some.
+        self.slots.acquire().await.ok()
+    }
+
+    /// Slots free right now.
+    pub fn free_slots(&self) -> usize {
+        self.slots.available_permits()
+    }
+
+    /// Waits until no attempt is on the network (callers hold the turn, so no new one starts
+    /// meanwhile except their own).
+    pub async fn idle(&self) {
+        let all = u32::try_from(MAX_IN_FLIGHT).unwrap_or(u32::MAX);
+        drop(self.slots.acquire_many(all).await);
     }
 
     /// The engine's HTTP client, built with `build` on first use (a failure is kept and

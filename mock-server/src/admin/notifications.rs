@@ -165,7 +165,7 @@ pub(super) fn wechat_payment(
             sign_type,
             request.sandbox,
         )?;
-        crate::notify::drive(state).await;
+        crate::notify::deliver_now(state, id).await;
         let notification = state
             .outbox()
             .get(id)

@@ -12,24 +12,31 @@
 //!   payment notifications are queued explicitly with [`wechat_payment`]. Each event becomes
 //!   one [`Notification`] whose body is built once (`build.rs`: same bytes, same `notify_id`, on
 //!   every attempt) and whose first attempt is due at the event's (virtual) time.
-//! - **Driving.** [`drive`] settles due WeChat refunds, takes the events, and POSTs every
-//!   attempt that is due at the clock's current time, earliest first. Drives take turns
-//!   ([`Delivery::turn`]), so attempts are never duplicated or reordered.
+//! - **Attempts.** Each POST is claimed in the outbox first (marked in flight: not due again
+//!   until its outcome is recorded, so attempts of one notification never overlap or repeat),
+//!   takes one of [`MAX_IN_FLIGHT`] delivery slots, and is recorded at the virtual time it was
+//!   claimed at. No lock and no turn is held while an attempt waits on the network.
+//! - **Driving.** [`drive`] (`POST /admin/notifications/flush`) settles due WeChat refunds,
+//!   takes the events, and POSTs every attempt due at the clock's current time together,
+//!   waiting for the outcomes. Drives take turns ([`Delivery::turn`]), and one waits for the
+//!   attempts the background task has in flight before it starts.
 //! - **Determinism.** [`advance`] (behind `POST /admin/clock/advance`) moves the clock in
 //!   steps: to the next due attempt or refund settlement, delivers what is due there, and
 //!   repeats until the target time, so every attempt happens (and is recorded) at its exact
-//!   virtual time, and retries are scheduled from it, before the admin call returns. Every
-//!   other admin POST also drives before it answers.
-//! - **Background.** [`run`] drives every 100 ms (and at once when a route pulled the wake
-//!   signal, [`Delivery::wake`], after a request that may have produced an event), which
-//!   delivers in system-clock mode when attempts fall due, and picks up refunds that settled
-//!   lazily inside an API call.
+//!   virtual time, and retries are scheduled from it, before the admin call returns; the
+//!   attempts due at one time go out together. Every other admin POST only [`kick`]s: it
+//!   queues the events and wakes the background task, waiting for no delivery.
+//! - **Background.** [`run`] wakes every 100 ms (and at once when a route pulled the wake
+//!   signal, [`Delivery::wake`], after a request that may have produced an event), collects,
+//!   and starts each due attempt as its own task as far as slots are free, holding the turn
+//!   only to claim them; that delivers in system-clock mode when attempts fall due, and picks
+//!   up refunds that settled lazily inside an API call.
 //! - **Success** is only the exact expected reply: WeChat HTTP 200 with an XML body whose
 //!   `return_code` is `SUCCESS`; Alipay HTTP 200 with body `success` once trimmed. Each request
 //!   times out after [`REQUEST_TIMEOUT`] (real time).
 //!
-//! A receiver must not call the admin API while it handles a notification: the drive that is
-//! delivering holds the turn until the receiver answers (or the request times out).
+//! A receiver must not call `advance`, `flush` or `resend` while it handles a notification:
+//! they wait for the attempt it is answering (or its timeout).
 
 mod build;
 pub(crate) mod v3;
@@ -42,6 +49,8 @@ use crate::ledger::alipay::TradeEvent;
 use crate::ledger::wechat::OrderRef;
 use crate::outbox::{AttemptOutcome, Draft, Post};
 use crate::state::{AppState, Delivery};
+
+pub use crate::state::MAX_IN_FLIGHT;
 
 pub use crate::outbox::{
     ALIPAY_RETRY_SECS, Attempt, KEEP_FINISHED, KEEP_PROBES, Kind, Notification, Platform, Probe,
@@ -73,8 +82,7 @@ pub struct Advanced {
 /// Queues the payment notification of a paid WeChat order — the function the simulated
 /// buyer payment calls. The body is the signed §6.4 XML (MD5, or HMAC-SHA256 with
 /// `sign_type` carried when `sign_type` says so), built from the order as the ledger has it;
-/// the first attempt is due now. Call [`drive`] (every admin POST does) to deliver it before
-/// answering. `sandbox` picks the `/sandboxnew/` ledger.
+/// the first attempt is due now; the background task delivers it, or [`deliver_now`] at once. `sandbox` picks the `/sandboxnew/` ledger.
 ///
 /// # Errors
 /// [`PaymentNotifyError`] when the merchant or order is unknown or the order is not paid.
@@ -263,9 +271,21 @@ fn collect(state: &AppState) -> Vec<String> {
     settled
 }
 
-/// Settles, collects, and delivers every attempt due at the current sandbox time.
+/// What an admin POST does after its handler: takes the ledgers' new events into the outbox
+/// (so the answer and the notification list agree) and wakes the background task to deliver
+/// them. It waits for no network attempt (issue 12: a slow receiver must not hold the admin
+/// API).
+pub fn kick(state: &AppState) {
+    collect(state);
+    state.delivery.wake();
+}
+
+/// Settles, collects, and delivers every attempt due at the current sandbox time, concurrently
+/// (at most [`MAX_IN_FLIGHT`] at once), after the attempts already in flight; returns once all
+/// of them are recorded (`POST /admin/notifications/flush`).
 pub async fn drive(state: &AppState) {
     let _turn = state.delivery.turn().await;
+    state.delivery.idle().await;
     collect(state);
     deliver_due(state).await;
 }
@@ -274,6 +294,8 @@ pub async fn drive(state: &AppState) {
 /// time (see the module docs); returns the new time.
 pub async fn advance(state: &AppState, by: Duration) -> Advanced {
     let _turn = state.delivery.turn().await;
+    // Background attempts still out must have their retries scheduled before the clock moves.
+    state.delivery.idle().await;
     let target = state.clock.now().plus(by);
     let mut settled = Vec::new();
     loop {
@@ -311,38 +333,79 @@ pub async fn advance(state: &AppState, by: Duration) -> Advanced {
     }
 }
 
-/// Sends a notification once more, now, outside the schedule (admin test endpoint). A success
-/// marks it delivered; a failure leaves the schedule as it was. `None` if unknown or without
-/// URL.
+/// Sends a notification once more, now, outside the schedule (admin test endpoint), after
+/// the attempts already in flight. A success marks it delivered; a failure leaves the schedule
+/// as it was. `None` if unknown or without URL.
 pub async fn resend(state: &AppState, id: u64) -> Option<Notification> {
     let _turn = state.delivery.turn().await;
-    attempt(state, id, true).await;
+    state.delivery.idle().await;
+    let claimed = state.outbox().claim(id);
+    if let Some(post) = claimed {
+        let at = state.clock.now();
+        make(state, id, at, post, true).await;
+    }
     state.outbox().get(id)
 }
 
+/// Makes the first attempt of notification `id` (just queued) and waits for its outcome,
+/// unless the background task already has it in flight. For
+/// `POST /admin/notifications/wechat/payment`, whose answer shows that attempt.
+pub async fn deliver_now(state: &AppState, id: u64) {
+    let claimed = state.outbox().claim(id);
+    if let Some(post) = claimed {
+        let at = state.clock.now();
+        make(state, id, at, post, false).await;
+    }
+}
+
+/// Delivers what is due at the current time, batch by batch: each batch goes out at once
+/// (bounded by the slots) and is recorded before the next is taken. The caller holds the turn.
 async fn deliver_due(state: &AppState) {
     loop {
         let now = state.clock.now();
-        let Some(id) = state.outbox().due(now) else {
+        let batch = state.outbox().claim_due(now, usize::MAX);
+        if batch.is_empty() {
             return;
-        };
-        if !attempt(state, id, false).await {
+        }
+        let made = futures_util::future::join_all(
+            batch
+                .into_iter()
+                .map(|(id, post)| make(state, id, now, post, false)),
+        )
+        .await;
+        // An attempt that could not be made (persist failed) is due again: stop rather than
+        // spin; the next drive tries again.
+        if made.contains(&false) {
             return;
         }
     }
 }
 
-/// One POST of notification `id`, recorded. False when there was nothing to send.
-async fn attempt(state: &AppState, id: u64, manual: bool) -> bool {
-    let Some(post) = state.outbox().post(id) else {
-        return false;
-    };
+/// Claims what is due now, as far as slots are free, and starts each attempt as its own
+/// task; the task records the outcome and wakes the engine. Nothing here waits on the network.
+fn dispatch(state: &Arc<AppState>, tasks: &mut tokio::task::JoinSet<()>) {
+    let now = state.clock.now();
+    let free = state.delivery.free_slots();
+    let claimed = state.outbox().claim_due(now, free);
+    for (id, post) in claimed {
+        let state = Arc::clone(state);
+        tasks.spawn(async move {
+            make(&state, id, now, post, false).await;
+            state.delivery.wake();
+        });
+    }
+}
+
+/// One POST of claimed notification `id` as of sandbox time `at`, in a delivery slot,
+/// recorded. False when it could not be made (it is released, due as before).
+async fn make(state: &AppState, id: u64, at: Timestamp, post: Post, manual: bool) -> bool {
+    let _slot = state.delivery.slot().await;
     // With --persist, what a notification tells a merchant is on disk before it is sent.
     if let Err(e) = state.persist().await {
         tracing::error!("{e}; notification {id} not sent");
+        state.outbox().release(id);
         return false;
     }
-    let at = state.clock.now();
     let url = post.url.clone();
     let outcome = if post.platform == Platform::WechatV3 {
         match v3::headers(state, &post.merchant, post.body.as_bytes(), false) {
@@ -488,15 +551,24 @@ fn build_client() -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The background task: drives every [`POLL_INTERVAL`], or when woken, but at most once per
-/// [`MIN_DRIVE_GAP`]. Runs until the task is aborted (the server does so on shutdown).
+/// The background task: every [`POLL_INTERVAL`], or when woken, but at most once per
+/// [`MIN_DRIVE_GAP`], settles, collects and starts the attempts due (each its own task, at
+/// most [`MAX_IN_FLIGHT`] on the network). It takes the turn only to claim, never while an
+/// attempt waits on the network. Runs until aborted (the server does so on shutdown; the
+/// attempts in flight go with it).
 pub async fn run(state: Arc<AppState>) {
+    let mut tasks = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             () = tokio::time::sleep(POLL_INTERVAL) => {}
             () = state.delivery.woken() => {}
         }
-        drive(&state).await;
+        while tasks.try_join_next().is_some() {}
+        {
+            let _turn = state.delivery.turn().await;
+            collect(&state);
+            dispatch(&state, &mut tasks);
+        }
         // With --persist, what the drive changed (settled refunds, attempts) is committed
         // even if no request follows.
         if let Err(e) = state.persist().await {
