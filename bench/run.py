@@ -20,12 +20,18 @@ over plain-HTTP keep-alive connections, requests RSA2-signed before the timed ru
 answer costs the gateway one RSA-2048 verification and one signature; measured against the
 machine's RSA-2048 signing ceiling, `openssl speed -multi 2 rsa2048`, in the same run.
 ALIPAY_BASELINE=/path/to/an/older/paysandbox measures that binary too, in the same run, for a
-before/after figure. SUITES ("wechat alipay persist") picks the parts.
+before/after figure. SUITES ("wechat alipay persist v3") picks the parts.
 
 The persistence part (SUITES contains "persist"): the refund scenario on PERSIST_ORDERS
 (1,000) seeded orders, once with the state in memory only and once with `serve --persist`
 (every refund fsynced before its answer, group commit), the same load generator and
 connections; refunds/s of both, their ratio, and the store's size at the end.
+
+The WeChat Pay API v3 part (SUITES contains "v3"): `POST /v3/refund/domestic/refunds` (every
+request a new 1-fen refund) and `GET /v3/refund/domestic/refunds/{out_refund_no}` over
+plain-HTTP keep-alive connections, requests signed with the demo merchant's API key before the
+timed run, so each answer costs the mock one RSA-2048 verification and one signature; each run
+bracketed by `openssl speed -multi 2 rsa2048` like the Alipay part.
 """
 
 import json
@@ -45,10 +51,13 @@ ROUNDS = int(os.environ.get("ROUNDS", "3"))
 RUN_SECONDS = float(os.environ.get("RUN_SECONDS", "5"))
 CONNECTIONS = int(os.environ.get("CONNECTIONS", "64"))
 SCALES = [int(s) for s in os.environ.get("SCALES", "1000 1000000").split()]
-SUITES = os.environ.get("SUITES", "wechat alipay persist").split()
+SUITES = os.environ.get("SUITES", "wechat alipay persist v3").split()
 PERSIST_ORDERS = int(os.environ.get("PERSIST_ORDERS", "1000"))
 ALIPAY_BASELINE = os.environ.get("ALIPAY_BASELINE")
 ALIPAY_APP = "2021000000000001"
+# v3 requests signed before each timed run: enough new refunds for 5 s near the ceiling (more
+# would repeat earlier out_refund_nos, answered as the same refund, at the same RSA cost).
+V3_REQUESTS = int(os.environ.get("V3_REQUESTS", "12000"))
 # PORT_OFFSET moves every port (another run, or anything else, on the defaults).
 _OFFSET = int(os.environ.get("PORT_OFFSET", "0"))
 API, HTTP, ADMIN, NGINX = (p + _OFFSET for p in (29443, 29080, 29444, 29543))
@@ -276,6 +285,51 @@ def alipay_suite(workdir):
             f"{binary or 'target/release/paysandbox'}")
 
 
+def v3_once(data, scenario, label, tag, query_count=1):
+    view = admin(f"/admin/wechat/merchants/{MCH}/v3")
+    cmd = [os.path.join(ROOT, "target/release/paysandbox-bench"), "--target", f"127.0.0.1:{HTTP}",
+           "--scenario", scenario, "--v3-key", view["private_key_path"], "--v3-serial", view["merchant_serial_no"],
+           "--orders", "1000", "--order-total", str(ORDER_TOTAL), "--run-tag", tag, "--query-tag", tag,
+           "--query-count", str(query_count), "--v3-requests", str(V3_REQUESTS), "--seconds", str(RUN_SECONDS),
+           "--connections", str(CONNECTIONS), "--label", label]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    return {k: int(v) for k, v in re.findall(r"(\w+)=\s*(\d+)", out)}
+
+
+def v3_suite(workdir):
+    """v3 refunds, then queries of the refunds the first run made, each run bracketed by two
+    short `openssl speed` runs (the ceiling beside the figure it is compared with)."""
+    data = os.path.join(workdir, "v3-data")
+    sandbox = start_sandbox(data)
+    samples = {"v3-refund": [], "v3-query": []}
+    try:
+        seed(1000)
+        warm = v3_once(data, "v3-refund", "warm-up", "v3w")  # warm-up, discarded; its refunds are queried
+        made = max(1, min(warm["requests"] - warm["errors"], 2000))
+        v3_once(data, "v3-query", "warm-up", "v3w", made)
+        for round_no in range(ROUNDS):
+            for scenario in ("v3-refund", "v3-query"):
+                before = openssl_rsa2048_signs_per_second(2)
+                result = v3_once(data, scenario, "mock", f"v3r{round_no}" if scenario == "v3-refund" else "v3w", made)
+                after = openssl_rsa2048_signs_per_second(2)
+                result["ceiling"] = (before + after) / 2
+                result["ratio"] = result["rps"] / result["ceiling"]
+                samples[scenario].append(result)
+    finally:
+        sandbox.send_signal(signal.SIGINT)
+        sandbox.wait(timeout=30)
+    say("")
+    say(f"WeChat Pay API v3, plain HTTP keep-alive, {CONNECTIONS} connections, {ROUNDS} rounds of {RUN_SECONDS:g} s "
+        f"after a warm-up; each run bracketed by `openssl speed -seconds 2 -multi 2 rsa2048` (the ceiling)")
+    say(f"{'scenario':<10} {'answers/s':>10} {'p50 µs':>8} {'p99 µs':>8} {'ceiling':>8} {'of ceiling':>11} "
+        f"{'per run':>24} {'errors':>7}")
+    for scenario, runs in samples.items():
+        med = {k: statistics.median(r[k] for r in runs) for k in ("rps", "p50_us", "p99_us", "ceiling", "ratio")}
+        per_run = " ".join(f"{r['ratio']:.0%}" for r in runs)
+        say(f"{scenario:<10} {med['rps']:>10.0f} {med['p50_us']:>8.0f} {med['p99_us']:>8.0f} {med['ceiling']:>8.0f} "
+            f"{med['ratio']:>10.0%} {per_run:>24} {sum(r['errors'] for r in runs):>7}")
+
+
 def persist_suite(workdir):
     """Refunds/s with the state in memory only and with `--persist`, same load, same machine."""
     data = os.path.join(workdir, "data")
@@ -312,6 +366,12 @@ def main():
         raise SystemExit("the benchmark reads /proc: Linux only")
     say("building release binaries (cargo build --release -p paysandbox-mock-server -p paysandbox-bench)")
     run(["cargo", "build", "--release", "-q", "-p", "paysandbox-mock-server", "-p", "paysandbox-bench"], cwd=ROOT)
+    if "v3" in SUITES:
+        workdir = tempfile.mkdtemp(prefix="paysandbox-bench-v3-")
+        try:
+            v3_suite(workdir)
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
     if "alipay" in SUITES:
         workdir = tempfile.mkdtemp(prefix="paysandbox-bench-alipay-")
         try:

@@ -14,6 +14,12 @@
 //!   requests are RSA2-signed once before the timed run with `--alipay-app-key`; every answer
 //!   costs the gateway one verification and one RSA-2048 signature, so this measures the
 //!   signer against the machine's `openssl speed rsa2048` ceiling.
+//! - `v3-refund`: WeChat Pay API v3 `POST /v3/refund/domestic/refunds` over plain HTTP
+//!   keep-alive, every request a new refund of 1 fen (`<run-tag>-<n>`) on the seeded orders,
+//!   round robin; `v3-query`: `GET /v3/refund/domestic/refunds/<query-tag>-<n>` of the refunds
+//!   an earlier `v3-refund` run made. `--v3-requests` requests are signed with the merchant's
+//!   API key (`--v3-key`, `--v3-serial`) before the timed run; each answer costs the mock one
+//!   RSA-2048 verification and one signature.
 //!
 //! Bounded in time and count, loopback only; it stops by itself.
 
@@ -89,6 +95,16 @@ struct Args {
     /// How many refunds the earlier run made.
     #[arg(long, default_value_t = 1)]
     query_count: u64,
+    /// The merchant's API certificate key, PEM (`v3-refund`, `v3-query`).
+    #[arg(long)]
+    v3_key: Option<std::path::PathBuf>,
+    /// The API certificate's serial (`serial_no` in `Authorization`).
+    #[arg(long, default_value = "")]
+    v3_serial: String,
+    /// How many v3 requests to sign before the timed run (sent round robin; refunds beyond
+    /// them repeat earlier ones).
+    #[arg(long, default_value_t = 20_000)]
+    v3_requests: u64,
     /// Label printed in the result line.
     #[arg(long, default_value = "mock")]
     label: String,
@@ -110,6 +126,8 @@ struct Shared {
     tls: Option<TlsConnector>,
     /// `alipay-query`: the signed form bodies, sent round robin.
     alipay_bodies: Vec<Bytes>,
+    /// `v3-refund`, `v3-query`: the signed requests, sent round robin.
+    v3_requests: Vec<V3Request>,
     started: Instant,
     deadline: Instant,
     issued: AtomicU64,
@@ -252,6 +270,106 @@ async fn send_alipay(sender: &mut Sender, shared: &Shared, n: u64) -> Result<boo
     exchange(sender, request, b"\"code\":\"10000\"").await
 }
 
+/// One pre-signed v3 request.
+struct V3Request {
+    get: bool,
+    path: String,
+    authorization: String,
+    body: Bytes,
+}
+
+/// Signs the v3 requests of the run before it starts, on two threads.
+fn v3_requests(args: &Args) -> Result<Vec<V3Request>, String> {
+    use paysandbox_protocol::rsa::PrivateKey;
+    use paysandbox_protocol::wechat::v3::auth::sign_request;
+    let path = args
+        .v3_key
+        .as_ref()
+        .ok_or("--v3-key is required for v3 scenarios")?;
+    let pem = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let key = PrivateKey::from_pem(&pem).map_err(|e| format!("{}: {e}", path.display()))?;
+    let query = args.scenario == "v3-query";
+    let count = if query {
+        args.query_count.clamp(1, args.v3_requests.max(1))
+    } else {
+        args.v3_requests.max(1)
+    };
+    let timestamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_err(|e| e.to_string())?
+        .as_secs();
+    let timestamp = i64::try_from(timestamp).map_err(|e| e.to_string())?;
+    let sign_one = |n: u64| -> Result<V3Request, String> {
+        let (get, path, body) = if query {
+            let no = format!("{}-{n}", args.query_tag);
+            (
+                true,
+                format!("/v3/refund/domestic/refunds/{no}"),
+                String::new(),
+            )
+        } else {
+            let order = format!("{}{:08}", args.order_prefix, n % args.orders.max(1));
+            let body = format!(
+                "{{\"out_trade_no\":\"{order}\",\"out_refund_no\":\"{}-{n}\",\"amount\":{{\"refund\":1,\"total\":{},\"currency\":\"CNY\"}}}}",
+                args.run_tag, args.order_total
+            );
+            (false, "/v3/refund/domestic/refunds".to_owned(), body)
+        };
+        let method = if get { "GET" } else { "POST" };
+        let nonce = format!("{n:032X}");
+        let authorization = sign_request(
+            &key,
+            MCH_ID,
+            &args.v3_serial,
+            method,
+            &path,
+            timestamp,
+            &nonce,
+            body.as_bytes(),
+        )
+        .map_err(|e| e.to_string())?
+        .to_header_value();
+        Ok(V3Request {
+            get,
+            path,
+            authorization,
+            body: Bytes::from(body),
+        })
+    };
+    let half = count / 2;
+    std::thread::scope(|scope| {
+        let first = scope.spawn(|| (0..half).map(sign_one).collect::<Result<Vec<_>, _>>());
+        let second = (half..count).map(sign_one).collect::<Result<Vec<_>, _>>();
+        let mut all = first
+            .join()
+            .map_err(|_| "a signing thread failed".to_owned())??;
+        all.extend(second?);
+        Ok(all)
+    })
+}
+
+/// Sends one pre-signed v3 request; `true` only for a 2xx carrying a refund.
+async fn send_v3(sender: &mut Sender, shared: &Shared, n: u64) -> Result<bool, String> {
+    let count = u64::try_from(shared.v3_requests.len()).unwrap_or(1).max(1);
+    let index = usize::try_from(n % count).unwrap_or(0);
+    let signed = shared
+        .v3_requests
+        .get(index)
+        .ok_or("no signed v3 request")?;
+    let builder = if signed.get {
+        Request::get(signed.path.as_str())
+    } else {
+        Request::post(signed.path.as_str()).header("content-type", "application/json")
+    };
+    let request = builder
+        .header("host", "localhost")
+        .header("accept", "application/json")
+        .header("authorization", signed.authorization.as_str())
+        .body(Full::new(signed.body.clone()))
+        .map_err(|e| e.to_string())?;
+    exchange(sender, request, b"\"refund_id\"").await
+}
+
 async fn keep_alive_worker(shared: Arc<Shared>) -> Vec<u32> {
     let mut latencies = Vec::new();
     let mut sender = match connect(&shared).await {
@@ -267,6 +385,8 @@ async fn keep_alive_worker(shared: Arc<Shared>) -> Vec<u32> {
         let start = Instant::now();
         let outcome = if shared.args.scenario == "alipay-query" {
             send_alipay(&mut sender, &shared, n).await
+        } else if shared.args.scenario.starts_with("v3-") {
+            send_v3(&mut sender, &shared, n).await
         } else {
             send(&mut sender, &shared, kind, n).await
         };
@@ -410,20 +530,24 @@ async fn main() -> Result<(), String> {
     }
     if !matches!(
         args.scenario.as_str(),
-        "refund" | "query" | "mix" | "handshake" | "alipay-query"
+        "refund" | "query" | "mix" | "handshake" | "alipay-query" | "v3-refund" | "v3-query"
     ) {
         return Err(format!("unknown scenario {}", args.scenario));
     }
     let alipay = args.scenario == "alipay-query";
-    let (tls, alipay_bodies) = if alipay {
-        (None, alipay_requests(&args)?)
+    let v3 = args.scenario.starts_with("v3-");
+    let (tls, alipay_bodies, v3_requests) = if alipay {
+        (None, alipay_requests(&args)?, Vec::new())
+    } else if v3 {
+        (None, Vec::new(), v3_requests(&args)?)
     } else {
-        (Some(tls_connector(&args)?), Vec::new())
+        (Some(tls_connector(&args)?), Vec::new(), Vec::new())
     };
     let started = Instant::now();
     let shared = Arc::new(Shared {
         tls,
         alipay_bodies,
+        v3_requests,
         deadline: started + Duration::from_secs_f64(args.seconds),
         started,
         issued: AtomicU64::new(0),

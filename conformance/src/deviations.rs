@@ -23,6 +23,7 @@ pub const CITED: &[&str] = &[
     WX_REFUND_SPACING,
     WX_PARTIAL_REFUND_TRADE_STATE,
     WX_SETTLEMENT_TIME,
+    WX3_REFUND_CODES,
     ALI_REFUND_SPACING,
     ALI_QUERY_NEVER_REFUNDED,
     ALI_QUERY_REFUND_STATUS,
@@ -49,6 +50,9 @@ pub const WX_REFUND_SPACING: &str = "wx-refund-spacing";
 pub const WX_PARTIAL_REFUND_TRADE_STATE: &str = "wx-partial-refund-trade-state";
 /// Refunds settle after a fixed delay on the sandbox clock.
 pub const WX_SETTLEMENT_TIME: &str = "wx-settlement-time";
+/// A v3 refund refusal: the v3 code of each ledger rule (`RESOURCE_NOT_EXISTS`,
+/// `INVALID_REQUEST`, `FREQUENCY_LIMITED`, `NOT_ENOUGH`).
+pub const WX3_REFUND_CODES: &str = "wx3-refund-codes";
 /// Two refunds of a trade within 3 s: `ACQ.SYSTEM_ERROR`.
 pub const ALI_REFUND_SPACING: &str = "ali-refund-spacing";
 /// Refund query of a number never refunded: bare `10000 Success`.

@@ -15,6 +15,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use paysandbox_mock_server::clock::Timestamp;
 use paysandbox_mock_server::server::RunningSandbox;
 use paysandbox_mock_server::state::SandboxConfig;
+use paysandbox_sdk::wechat::v3;
 use paysandbox_sdk::{alipay, wechat};
 pub use paysandbox_testkit::admin::{Admin, AdminError};
 use paysandbox_testkit::sandbox::{T0, frozen_config};
@@ -104,6 +105,13 @@ pub struct WechatSetup {
     pub stranger: wechat::Client,
     /// The stranger's mch_id.
     pub stranger_mch_id: String,
+    /// The same merchant over API v3: signs with its API certificate's key and verifies every
+    /// 2xx answer with the platform identities the admin API names (certificates and public
+    /// key both trusted, so any identity mode the server is in verifies). No retries: the
+    /// models predict each single answer.
+    pub v3: v3::Client,
+    /// The merchant's APIv3 key.
+    pub api_v3_key: String,
     /// Certificate and key files (for extra clients, e.g. the concurrency property).
     pub cert: (PathBuf, PathBuf),
     /// The CA the clients trust.
@@ -254,6 +262,40 @@ fn str_at<'a>(value: &'a Value, path: &[&str]) -> Result<&'a str, EnvError> {
         .ok_or_else(|| EnvError::Answer(format!("{} is not text: {value}", path.join("."))))
 }
 
+/// The v3 client of `mch_id`, from the files `GET /admin/wechat/merchants/{mch_id}/v3` names
+/// (the server makes them on that first use).
+async fn v3_client(
+    admin: &Admin,
+    urls: &Urls,
+    mch_id: &str,
+    api_v3_key: &str,
+    ca: &std::path::Path,
+) -> Result<v3::Client, EnvError> {
+    let view = admin
+        .get(&format!("/admin/wechat/merchants/{mch_id}/v3"))
+        .await?;
+    let mut builder = v3::Client::builder(mch_id)
+        .base_url(&urls.wechat)
+        .public_roots(false)
+        .extra_root_ca_file(ca)
+        .merchant_key_file(str_at(&view, &["private_key_path"])?)
+        .serial_no(str_at(&view, &["merchant_serial_no"])?)
+        .apiv3_key(api_v3_key)
+        .wechatpay_public_key_file(
+            str_at(&view, &["public_key_id"])?,
+            str_at(&view, &["public_key_path"])?,
+        )
+        .timeout(Duration::from_secs(20));
+    let certificates = view
+        .get("platform_certificates")
+        .and_then(Value::as_array)
+        .ok_or_else(|| EnvError::Answer(format!("no platform_certificates: {view}")))?;
+    for certificate in certificates {
+        builder = builder.platform_certificate_file(str_at(certificate, &["path"])?);
+    }
+    builder.build().map_err(|e| EnvError::Client(e.to_string()))
+}
+
 async fn setup(
     admin: &Admin,
     urls: &Urls,
@@ -262,8 +304,13 @@ async fn setup(
     let mch_id = format!("19{run}");
     let appid = format!("wxc0{run}ffff");
     let api_key = format!("conformancekey{run:0>18}");
+    // 32 characters, as the APIv3 key must be.
+    let api_v3_key = format!("conformancev3key{run:0>16}");
     let merchant = admin
-        .create_merchant(&mch_id, json!({ "appids": [appid], "api_key": api_key }))
+        .create_merchant(
+            &mch_id,
+            json!({ "appids": [appid], "api_key": api_key, "api_v3_key": api_v3_key }),
+        )
         .await?;
     let cert = PathBuf::from(str_at(&merchant, &["cert", "cert_path"])?);
     let key = PathBuf::from(str_at(&merchant, &["cert", "key_path"])?);
@@ -283,11 +330,14 @@ async fn setup(
             .map_err(|e| EnvError::Client(e.to_string()))
     };
     let stranger_mch_id = format!("18{run}");
+    let v3 = v3_client(admin, urls, &mch_id, &api_v3_key, &ca).await?;
     let wechat = WechatSetup {
         md5: builder(&mch_id, wechat::SignType::Md5)?,
         hmac: builder(&mch_id, wechat::SignType::HmacSha256)?,
         stranger: builder(&stranger_mch_id, wechat::SignType::Md5)?,
         stranger_mch_id,
+        v3,
+        api_v3_key,
         mch_id,
         appid,
         api_key,

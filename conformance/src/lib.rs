@@ -11,6 +11,9 @@
 //!   sequences through the SDK and compares every answer with the model, then checks the
 //!   invariants (Σ refunds ≤ paid, one debit per refund number, the server holds exactly the
 //!   model's refunds, balance + refunded conserved, every answer signed and verifying).
+//! - [`wechat_v3`]: WeChat Pay v2 and API v3 mixed on the same orders, predicted by the
+//!   [`wechat`] model: both protocols must tell the same story (codes mapped, amounts, ids,
+//!   states), every v3 answer's signature verified by the SDK's v3 client.
 //! - [`wire`]: sign/verify and codec round trips over arbitrary field sets; tampering always
 //!   detected.
 //! - [`concurrency`]: N clients refunding one order at once never over-refund.
@@ -38,6 +41,7 @@ pub mod run;
 pub mod suite;
 pub mod vectors;
 pub mod wechat;
+pub mod wechat_v3;
 pub mod wire;
 
 use std::cell::RefCell;

@@ -14,8 +14,8 @@ pub struct Check {
     pub outcome: Result<String, Counterexample>,
 }
 
-/// Everything, against one target: deviations file, vectors, wire properties, both state
-/// machines, then the concurrency property (last: it may trip the server's rate limits, so
+/// Everything, against one target: deviations file, vectors, wire properties, the state
+/// machines (WeChat v2, WeChat v2 + v3 mixed, Alipay), then the concurrency property (last: it may trip the server's rate limits, so
 /// the clock is advanced past their window afterwards).
 pub fn run_all(env: &Arc<Env>, options: &Options) -> Vec<Check> {
     let simple = |r: Result<String, String>| {
@@ -48,6 +48,11 @@ pub fn run_all(env: &Arc<Env>, options: &Options) -> Vec<Check> {
         Check {
             name: "WeChat state machine",
             outcome: run_machine::<crate::wechat::Machine>(env.clone(), options)
+                .map(|n| format!("{n} cases")),
+        },
+        Check {
+            name: "WeChat v2 + v3 mixed state machine",
+            outcome: run_machine::<crate::wechat_v3::Machine>(env.clone(), options)
                 .map(|n| format!("{n} cases")),
         },
         Check {

@@ -150,6 +150,14 @@ fn list<'a>(section: &'a Value, key: &str) -> Result<&'a Vec<Value>, String> {
         .ok_or_else(|| format!("wechat_v3.{key} missing"))
 }
 
+/// The v3 kinds the file must hold at least one vector of: a request signature, a response
+/// signature and a `/v3/certificates` decryption (what a v3 client must get exactly right).
+pub const WECHAT_V3_REQUIRED: [&str; 3] = [
+    "request_signatures",
+    "response_signatures",
+    "certificates_decryption",
+];
+
 /// API v3: every signature is re-made with the section's key and verified with its
 /// certificate's key, every resource decrypted to its plaintext and sealed back to its bytes.
 fn check_wechat_v3(section: &Value) -> Result<usize, String> {
@@ -159,6 +167,11 @@ fn check_wechat_v3(section: &Value) -> Result<usize, String> {
     let public = PublicKey::from_pem(text(keys, "certificate_pem", "wechat_v3.keys")?)
         .map_err(|e| format!("wechat_v3 certificate: {e}"))?;
     let serial = text(keys, "certificate_serial", "wechat_v3.keys")?;
+    for kind in WECHAT_V3_REQUIRED {
+        if list(section, kind)?.is_empty() {
+            return Err(format!("wechat_v3.{kind} holds no vector"));
+        }
+    }
     let mut checked = 0;
     for v in list(section, "raw_signatures")? {
         let name = text(v, "name", "wechat_v3 raw signature")?;

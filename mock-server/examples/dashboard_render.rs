@@ -46,6 +46,8 @@ fn entry(i: usize, now: Timestamp) -> JournalEntry {
         peer: "127.0.0.1:40000".into(),
         merchant: Some("1900000109".into()),
         request,
+        request_truncated: false,
+        request_bytes: 0,
         status: 200,
         outcome: if i.is_multiple_of(10) {
             "NOTENOUGH"
@@ -54,6 +56,8 @@ fn entry(i: usize, now: Timestamp) -> JournalEntry {
         }
         .into(),
         response: Bytes::from(response),
+        response_truncated: false,
+        response_bytes: 0,
         signature: Signature::Ok,
         rule: i.is_multiple_of(10).then(|| "injected fault".to_owned()),
     }

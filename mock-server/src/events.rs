@@ -29,7 +29,7 @@ pub enum Event {
     /// A request was answered and journalled.
     Journal {
         /// The entry, as `GET /admin/journal` lists it.
-        entry: JournalEntry,
+        entry: Box<JournalEntry>,
     },
     /// The state changed.
     Changed {

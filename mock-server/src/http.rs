@@ -2,9 +2,8 @@
 //! [`Surface`]), the body type, bounded body reads, and the answers that are not a platform's
 //! (JSON for the admin API, nginx's error pages).
 
-use std::net::SocketAddr;
-
 use std::convert::Infallible;
+use std::net::SocketAddr;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -13,9 +12,38 @@ use http_body_util::{BodyExt, Limited};
 use hyper::body::{Frame, Incoming, SizeHint};
 use hyper::header::{CONTENT_TYPE, HeaderValue};
 use hyper::{Response, StatusCode};
+use std::time::Duration;
 use tokio::sync::mpsc;
 
 use crate::tls::PeerCert;
+
+/// How connections are kept in check: a client that is slow or idle, or too many clients at
+/// once, must not stop the others (a sandbox a team leaves running).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnLimits {
+    /// How long a client may take to finish the TLS handshake.
+    pub handshake: Duration,
+    /// How long a connection may wait for a request's head to arrive whole: both an idle
+    /// keep-alive connection and a head sent a byte at a time are closed after it (hyper
+    /// runs one timer from the moment it waits for a request).
+    pub idle: Duration,
+    /// Connections served at once on the API listeners together, and on the admin listener
+    /// (each its own count); past it a new connection is refused at once (a plain-HTTP one
+    /// with a 503 and `Connection: close`).
+    pub max_connections: usize,
+}
+
+impl Default for ConnLimits {
+    /// nginx-like: 10 s for the handshake, 60 s for a request head or an idle keep-alive,
+    /// 4,096 connections.
+    fn default() -> Self {
+        ConnLimits {
+            handshake: Duration::from_secs(10),
+            idle: Duration::from_secs(60),
+            max_connections: 4096,
+        }
+    }
+}
 
 /// Which listener a connection came in on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,12 +140,20 @@ pub enum BodyError {
     Io,
 }
 
-/// Reads a whole request body, refusing more than [`MAX_BODY`] bytes.
+/// How long a request body may take to arrive whole (nginx's `client_body_timeout` is 60 s
+/// between reads; a whole body of at most [`MAX_BODY`] gets the same 60 s in all, so a body
+/// announced and never sent cannot hold its connection).
+pub const BODY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Reads a whole request body, refusing more than [`MAX_BODY`] bytes or one that takes longer
+/// than [`BODY_TIMEOUT`].
 pub async fn read_body(body: Incoming) -> Result<Bytes, BodyError> {
-    match Limited::new(body, MAX_BODY).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(BodyError::TooLarge),
-        Err(_) => Err(BodyError::Io),
+    match tokio::time::timeout(BODY_TIMEOUT, Limited::new(body, MAX_BODY).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(error)) if error.is::<http_body_util::LengthLimitError>() => {
+            Err(BodyError::TooLarge)
+        }
+        Ok(Err(_)) | Err(_) => Err(BodyError::Io),
     }
 }
 

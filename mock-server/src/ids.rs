@@ -141,6 +141,17 @@ impl IdGenerator {
         format!("weixin://wxpay/bizpayurl?pr={tail}")
     }
 
+    /// A v3 notification id such as `EV-2018022511223320873`: `EV-`, the Beijing date, 10
+    /// digits (the length of the published examples).
+    pub fn wechat_event_id(&mut self, at: Timestamp) -> String {
+        format!("EV-{}{}", at.beijing_date(), self.digits(10))
+    }
+
+    /// A uniformly random number below 100: the sandbox's dice (switch-over signers, probes).
+    pub fn percent_roll(&mut self) -> u32 {
+        self.rng.random_range(0..100u32)
+    }
+
     /// A sandbox `sandbox_signkey`: 32 lower-case hex digits.
     pub fn wechat_sandbox_signkey(&mut self) -> String {
         self.lower_alnum(b"0123456789abcdef", 32)

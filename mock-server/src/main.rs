@@ -9,6 +9,8 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use paysandbox_certs::CertStore;
 use paysandbox_mock_server::demo;
+use paysandbox_mock_server::http::ConnLimits;
+use paysandbox_mock_server::journal::JournalLimits;
 use paysandbox_mock_server::scenario::{Format, Scenario};
 use paysandbox_mock_server::server::{Listeners, run};
 use paysandbox_mock_server::startup::{StartInfo, write_atomically};
@@ -34,7 +36,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Start the sandbox: with the demo merchant, app, orders and trades, or a scenario file.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Generate a CA, server certificate and a merchant certificate set into a directory.
     Certs(CertsArgs),
 }
@@ -57,6 +59,24 @@ struct ServeArgs {
     /// from the system's entropy: ids never repeat across restarts unless asked to.
     #[arg(long)]
     seed: Option<u64>,
+    /// Bytes of each request and response body the journal keeps (the rest is cut; the
+    /// entry says so and keeps the length).
+    #[arg(long, default_value_t = 4096)]
+    journal_body_bytes: usize,
+    /// MiB the journal's entries may take in all; the oldest are dropped first.
+    #[arg(long, default_value_t = 64)]
+    journal_budget_mib: usize,
+    /// Seconds a client may take to finish the TLS handshake.
+    #[arg(long, default_value_t = 10)]
+    handshake_timeout_secs: u64,
+    /// Seconds a connection may wait for a request head to arrive whole: an idle keep-alive
+    /// connection, or a head sent a byte at a time, is closed after it.
+    #[arg(long, default_value_t = 60)]
+    idle_timeout_secs: u64,
+    /// Connections served at once on the API listeners (and, separately, on the admin
+    /// listener); past it new ones are refused at once.
+    #[arg(long, default_value_t = 4096)]
+    max_connections: usize,
     /// Seconds a refund stays PROCESSING before it settles.
     #[arg(long, default_value_t = 10)]
     settle_delay_secs: u64,
@@ -123,7 +143,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Certs(args) => certs(args),
         Command::Serve(args) => match tokio::runtime::Runtime::new() {
-            Ok(runtime) => runtime.block_on(serve(args)),
+            Ok(runtime) => runtime.block_on(serve(*args)),
             Err(e) => Err(format!("cannot start the runtime: {e}")),
         },
     };
@@ -176,6 +196,19 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .seed
         .unwrap_or_else(paysandbox_mock_server::ids::entropy_seed);
     config.rate_limits = !args.no_rate_limits;
+    config.connections = ConnLimits {
+        handshake: Duration::from_secs(args.handshake_timeout_secs),
+        idle: Duration::from_secs(args.idle_timeout_secs),
+        max_connections: args.max_connections,
+    };
+    match paysandbox_mock_server::server::raise_open_file_limit() {
+        Ok(limit) => tracing::debug!(limit, "open-file limit"),
+        Err(error) => tracing::warn!(%error, "could not raise the open-file limit"),
+    }
+    config.journal = JournalLimits {
+        body_prefix: args.journal_body_bytes,
+        budget: args.journal_budget_mib.saturating_mul(1 << 20),
+    };
     config.demo_data = !args.no_demo;
     config.scenario = scenario.map(Arc::new);
     config.persist = args.persist.as_ref().map(|path| {

@@ -19,6 +19,9 @@ use crate::record::{Changed, RecordError, is_false};
 pub const WECHAT_RETRY_SECS: [u64; 15] = [
     15, 15, 30, 180, 600, 1200, 1800, 1800, 1800, 3600, 10_800, 10_800, 10_800, 21_600, 21_600,
 ];
+/// WeChat's API v3 retry intervals (spec §1.4): the v2 list again, after a failure or a 5 s
+/// timeout.
+pub const WECHAT_V3_RETRY_SECS: [u64; 15] = WECHAT_RETRY_SECS;
 /// Alipay's retry intervals (spec §7.4: 4m, 10m, 10m, 1h, 2h, 6h, 15h): 8 attempts in all.
 pub const ALIPAY_RETRY_SECS: [u64; 7] = [240, 600, 600, 3600, 7200, 21_600, 54_000];
 /// Finished notifications (delivered, given up, or without URL) kept for the admin API; the
@@ -26,8 +29,13 @@ pub const ALIPAY_RETRY_SECS: [u64; 7] = [240, 600, 600, 3600, 7200, 21_600, 54_0
 /// (deviation: `notify-kept`).
 pub const KEEP_FINISHED: usize = 10_000;
 
+/// Signature probes kept for the admin API; the oldest are forgotten first.
+pub const KEEP_PROBES: usize = 1_000;
+
 /// The `Content-Type` of WeChat notifications.
 pub const XML: &str = "text/xml";
+/// The `Content-Type` of WeChat API v3 notifications.
+pub const JSON: &str = "application/json";
 /// The `Content-Type` of Alipay notifications.
 pub const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 
@@ -37,6 +45,8 @@ pub const FORM: &str = "application/x-www-form-urlencoded; charset=utf-8";
 pub enum Platform {
     /// WeChat Pay v2.
     Wechat,
+    /// WeChat Pay API v3 (JSON, AES-GCM resource, signed headers).
+    WechatV3,
     /// Alipay.
     Alipay,
 }
@@ -46,6 +56,7 @@ impl Platform {
     pub fn retry_schedule(self) -> &'static [u64] {
         match self {
             Platform::Wechat => &WECHAT_RETRY_SECS,
+            Platform::WechatV3 => &WECHAT_V3_RETRY_SECS,
             Platform::Alipay => &ALIPAY_RETRY_SECS,
         }
     }
@@ -55,9 +66,9 @@ impl Platform {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Kind {
-    /// WeChat refund result (encrypted `req_info`).
+    /// WeChat refund result (v2: encrypted `req_info`; v3: `REFUND.*`).
     Refund,
-    /// WeChat payment result (signed).
+    /// WeChat payment result (v2: signed XML; v3: `TRANSACTION.SUCCESS`).
     Payment,
     /// Alipay `trade_status_sync` (payment, refund or close).
     Trade,
@@ -98,6 +109,10 @@ pub struct Attempt {
     pub response_excerpt: String,
     /// Whether it counted as acknowledged.
     pub success: bool,
+    /// v3: the `Wechatpay-Serial` that signed this attempt (each attempt is signed anew, so
+    /// during a switch-over attempts may differ).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
 }
 
 /// What one POST produced, as the engine saw it (the fields of an [`Attempt`]).
@@ -107,6 +122,7 @@ pub(crate) struct AttemptOutcome {
     pub(crate) error: Option<String>,
     pub(crate) excerpt: String,
     pub(crate) success: bool,
+    pub(crate) serial: Option<String>,
 }
 
 /// A notification and its delivery history.
@@ -119,7 +135,7 @@ pub struct Notification {
     /// What it reports.
     pub kind: Kind,
     /// The reported state: refund_status (`SUCCESS`, `CHANGE`, `REFUNDCLOSE`), `SUCCESS` for
-    /// a payment, or the Alipay trade_status.
+    /// a payment, the Alipay trade_status, or the v3 `event_type` (`REFUND.SUCCESS`...).
     pub event: String,
     /// mch_id or app_id.
     pub merchant: String,
@@ -131,7 +147,7 @@ pub struct Notification {
     pub refund_id: Option<String>,
     /// WeChat out_refund_no or Alipay out_biz_no.
     pub refund_no: Option<String>,
-    /// Alipay notify_id (the same on every attempt).
+    /// Alipay notify_id, or the v3 envelope's `id` (`EV-…`): the same on every attempt.
     pub notify_id: Option<String>,
     /// Destination; `None` when there was none ([`Status::NoUrl`]).
     pub url: Option<String>,
@@ -184,9 +200,37 @@ pub(crate) struct Draft {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Post {
     pub(crate) platform: Platform,
+    pub(crate) merchant: String,
     pub(crate) url: String,
     pub(crate) content_type: &'static str,
     pub(crate) body: String,
+}
+
+/// One v3 signature probe (spec §1.4): a notification whose `Wechatpay-Signature` starts with
+/// `WECHATPAY/SIGNTEST/`, which a correct handler refuses with a non-2xx answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Probe {
+    /// Sequential id (from 1).
+    pub id: u64,
+    /// The merchant probed.
+    pub merchant: String,
+    /// The URL posted to.
+    pub url: String,
+    /// Sandbox time of the probe.
+    pub at: Timestamp,
+    /// The `Wechatpay-Serial` it carried.
+    pub serial: Option<String>,
+    /// The HTTP status, when an answer came.
+    pub http_status: Option<u16>,
+    /// The transport error, when none came.
+    pub error: Option<String>,
+    /// The start of the answer's body.
+    pub response_excerpt: String,
+    /// The handler answered 2xx: it would accept a forged notification.
+    pub accepted: bool,
+    /// `failed` when accepted, else `passed` (a refusal, or no answer at all, is what a
+    /// handler that checks signatures gives).
+    pub check: &'static str,
 }
 
 /// The notifications, by id, and which of them are finished.
@@ -195,6 +239,12 @@ pub struct Outbox {
     next_id: u64,
     items: BTreeMap<u64, Notification>,
     finished: BTreeSet<u64>,
+    /// Signature probes, oldest first, at most [`KEEP_PROBES`] (not persisted).
+    probes: std::collections::VecDeque<Probe>,
+    last_probe_id: u64,
+    /// Notifications with an attempt out on the network: claimed by the engine and not yet
+    /// recorded. They are not due again until then, so no attempt is duplicated or overtaken.
+    in_flight: BTreeSet<u64>,
     /// Notifications added, altered or dropped since the persisted store took them.
     changed: Changed<u64>,
 }
@@ -248,35 +298,72 @@ impl Outbox {
         }
     }
 
-    /// The earliest due pending notification at `now` (ties: lowest id).
-    pub fn due(&self, now: Timestamp) -> Option<u64> {
-        self.items
+    /// Pending notifications not in flight whose attempt is due at `now`, earliest first
+    /// (ties: lowest id).
+    fn due_ids(&self, now: Timestamp) -> Vec<u64> {
+        let mut due: Vec<(Timestamp, u64)> = self
+            .items
             .values()
-            .filter(|n| n.status == Status::Pending)
+            .filter(|n| n.status == Status::Pending && !self.in_flight.contains(&n.id))
             .filter_map(|n| n.next_attempt_at.map(|at| (at, n.id)))
             .filter(|(at, _)| *at <= now)
-            .min()
-            .map(|(_, id)| id)
+            .collect();
+        due.sort_unstable();
+        due.into_iter().map(|(_, id)| id).collect()
     }
 
-    /// When the next pending attempt is due, if any.
+    /// The earliest due pending notification at `now` that is not in flight (ties: lowest id).
+    pub fn due(&self, now: Timestamp) -> Option<u64> {
+        self.due_ids(now).first().copied()
+    }
+
+    /// When the next pending attempt not in flight is due, if any.
     pub fn next_due(&self) -> Option<Timestamp> {
         self.items
             .values()
-            .filter(|n| n.status == Status::Pending)
+            .filter(|n| n.status == Status::Pending && !self.in_flight.contains(&n.id))
             .filter_map(|n| n.next_attempt_at)
             .min()
     }
 
-    /// What to POST for notification `id`; `None` if it is unknown or has no URL.
-    pub(crate) fn post(&self, id: u64) -> Option<Post> {
+    /// How many notifications have an attempt in flight.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Claims notification `id` for one attempt: marks it in flight and says what to POST.
+    /// `None` if it is unknown, has no URL, or already has an attempt in flight.
+    pub(crate) fn claim(&mut self, id: u64) -> Option<Post> {
+        if self.in_flight.contains(&id) {
+            return None;
+        }
         let n = self.items.get(&id)?;
-        Some(Post {
+        let post = Post {
             platform: n.platform,
+            merchant: n.merchant.clone(),
             url: n.url.clone()?,
             content_type: n.content_type,
             body: n.body.clone(),
-        })
+        };
+        self.in_flight.insert(id);
+        Some(post)
+    }
+
+    /// Claims (see [`Outbox::claim`]) at most `limit` of the attempts due at `now`, earliest
+    /// first.
+    pub(crate) fn claim_due(&mut self, now: Timestamp, limit: usize) -> Vec<(u64, Post)> {
+        let mut claimed = Vec::new();
+        for id in self.due_ids(now).into_iter().take(limit) {
+            if let Some(post) = self.claim(id) {
+                claimed.push((id, post));
+            }
+        }
+        claimed
+    }
+
+    /// Gives a claimed attempt back unsent: it is due again as before.
+    pub(crate) fn release(&mut self, id: u64) {
+        self.in_flight.remove(&id);
     }
 
     /// Records an attempt at `at` and what follows from it: a success delivers; a failed
@@ -290,6 +377,7 @@ impl Outbox {
         manual: bool,
         outcome: AttemptOutcome,
     ) {
+        self.in_flight.remove(&id);
         let Some(n) = self.items.get_mut(&id) else {
             return;
         };
@@ -304,6 +392,7 @@ impl Outbox {
             error: outcome.error,
             response_excerpt: outcome.excerpt,
             success: outcome.success,
+            serial: outcome.serial,
         });
         let was = n.status;
         let mut finished = false;
@@ -339,13 +428,50 @@ impl Outbox {
         self.items.get(&id).cloned()
     }
 
+    /// Records a probe's outcome; returns it with its id.
+    pub(crate) fn record_probe(
+        &mut self,
+        merchant: String,
+        url: String,
+        at: Timestamp,
+        outcome: AttemptOutcome,
+    ) -> Probe {
+        self.last_probe_id += 1;
+        let accepted = outcome.http_status.is_some_and(|s| (200..300).contains(&s));
+        let probe = Probe {
+            id: self.last_probe_id,
+            merchant,
+            url,
+            at,
+            serial: outcome.serial,
+            http_status: outcome.http_status,
+            error: outcome.error,
+            response_excerpt: outcome.excerpt,
+            accepted,
+            check: if accepted { "failed" } else { "passed" },
+        };
+        self.probes.push_back(probe.clone());
+        while self.probes.len() > KEEP_PROBES {
+            self.probes.pop_front();
+        }
+        probe
+    }
+
+    /// The probes kept, oldest first, that pass `filter`.
+    pub fn probes(&self, filter: impl Fn(&Probe) -> bool) -> Vec<Probe> {
+        self.probes.iter().filter(|p| filter(p)).cloned().collect()
+    }
+
     /// Forgets every notification (admin reset). Ids keep counting.
     pub fn clear(&mut self) {
+        self.probes.clear();
         for id in self.items.keys() {
             self.changed.mark(*id);
         }
         self.items.clear();
         self.finished.clear();
+        // An attempt still out finds its notification gone and records nothing.
+        self.in_flight.clear();
     }
 
     /// Gives new notifications ids after `last_id` if that is further than they would go:
@@ -493,6 +619,9 @@ pub struct AttemptRecord {
     /// Whether it counted as acknowledged.
     #[serde(default, skip_serializing_if = "is_false")]
     pub success: bool,
+    /// v3: the `Wechatpay-Serial` that signed the attempt.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial: Option<String>,
 }
 
 impl NotificationRecord {
@@ -525,6 +654,7 @@ impl NotificationRecord {
                     error: a.error.clone(),
                     response_excerpt: a.response_excerpt.clone(),
                     success: a.success,
+                    serial: a.serial.clone(),
                 })
                 .collect(),
         }
@@ -534,10 +664,10 @@ impl NotificationRecord {
         if self.id == 0 {
             return Err("ids start at 1".into());
         }
-        let content_type = [XML, FORM]
+        let content_type = [XML, FORM, JSON]
             .into_iter()
             .find(|known| *known == self.content_type)
-            .ok_or_else(|| format!("content_type must be {XML:?} or {FORM:?}"))?;
+            .ok_or_else(|| format!("content_type must be {XML:?}, {JSON:?} or {FORM:?}"))?;
         match (self.status, &self.url, self.next_attempt_at) {
             (Status::NoUrl, Some(_), _) => return Err("a no_url notification has no url".into()),
             (Status::NoUrl, None, _) => {}
@@ -567,6 +697,7 @@ impl NotificationRecord {
                     error: a.error.clone(),
                     response_excerpt: a.response_excerpt.clone(),
                     success: a.success,
+                    serial: a.serial.clone(),
                 }
             })
             .collect();
@@ -627,6 +758,7 @@ mod tests {
             error: None,
             excerpt: String::new(),
             success: false,
+            serial: None,
         }
     }
 
@@ -679,11 +811,40 @@ mod tests {
         let mut outbox = Outbox::default();
         let first = outbox.push(draft(Platform::Wechat, None, t0));
         assert_eq!(outbox.get(first).map(|n| n.status), Some(Status::NoUrl));
-        assert_eq!((outbox.due(t0), outbox.post(first)), (None, None));
+        assert_eq!((outbox.due(t0), outbox.claim(first)), (None, None));
         for _ in 0..KEEP_FINISHED {
             outbox.push(draft(Platform::Wechat, None, t0));
         }
         assert!(outbox.get(first).is_none());
         assert_eq!(outbox.list(|_| true).len(), KEEP_FINISHED);
+    }
+
+    #[test]
+    fn an_attempt_in_flight_is_not_due_again_until_recorded() {
+        let t0 = Timestamp(1_700_000_000_000);
+        let mut outbox = Outbox::default();
+        let a = outbox.push(draft(Platform::Wechat, Some("http://a"), t0));
+        let b = outbox.push(draft(Platform::Wechat, Some("http://b"), t0));
+        let claimed: Vec<u64> = outbox
+            .claim_due(t0, 1)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(claimed, [a]);
+        assert_eq!((outbox.in_flight(), outbox.due(t0)), (1, Some(b)));
+        assert_eq!(outbox.claim(a), None);
+        let rest: Vec<u64> = outbox
+            .claim_due(t0, 32)
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        assert_eq!(rest, [b]);
+        assert_eq!((outbox.due(t0), outbox.next_due()), (None, None));
+        outbox.record(a, t0, "http://a".to_owned(), false, failed());
+        outbox.release(b);
+        assert_eq!(outbox.in_flight(), 0);
+        assert_eq!(outbox.due(t0), Some(b));
+        let retry = t0.plus(Duration::from_secs(WECHAT_RETRY_SECS[0]));
+        assert_eq!(outbox.get(a).and_then(|n| n.next_attempt_at), Some(retry));
     }
 }

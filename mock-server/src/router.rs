@@ -32,6 +32,11 @@ pub async fn handle(
 }
 
 async fn route(request: Request<Incoming>, state: &AppState, info: &ConnInfo) -> Response<Body> {
+    if info.surface == Surface::Admin
+        && let Err(refused) = admin::origin::check(request.method(), request.headers())
+    {
+        return refused.into_response();
+    }
     match info.surface {
         Surface::Admin if dashboard::serves(request.uri().path()) => {
             dashboard::handle(request, state).await

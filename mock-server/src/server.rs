@@ -12,10 +12,10 @@ use std::time::Duration;
 use hyper::body::Incoming;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::server::graceful::GracefulShutdown;
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::oneshot;
+use tokio::sync::{Semaphore, oneshot};
 use tokio::task::JoinHandle;
 use tokio_rustls::TlsAcceptor;
 
@@ -24,8 +24,17 @@ use crate::router;
 use crate::state::{AppState, Listening, SandboxConfig, StartError};
 use crate::tls::PeerCert;
 
-/// How long a client may take to finish the TLS handshake.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Raises the soft limit of open files to the hard one (`serve` at start): each connection
+/// is a file, and the usual soft limit of 1,024 is what idle clients exhausted. Returns the
+/// limit now in force.
+pub fn raise_open_file_limit() -> std::io::Result<u64> {
+    let (_, hard) = rlimit::getrlimit(rlimit::Resource::NOFILE)?;
+    rlimit::increase_nofile_limit(hard)
+}
+
+/// The answer to a plain-HTTP connection past the cap.
+const BUSY: &[u8] =
+    b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n";
 
 /// The sockets a sandbox serves.
 #[derive(Debug)]
@@ -57,6 +66,9 @@ pub async fn run(
     // Delivers notifications as they fall due; stopped with the server.
     let notifier = tokio::spawn(crate::notify::run(state.clone()));
     let acceptor = TlsAcceptor::from(state.tls.clone());
+    let limits = state.config.connections;
+    let api_slots = Arc::new(Semaphore::new(limits.max_connections));
+    let admin_slots = Arc::new(Semaphore::new(limits.max_connections));
     tokio::pin!(shutdown);
     loop {
         let accepted = tokio::select! {
@@ -74,12 +86,25 @@ pub async fn run(
                 continue;
             }
         };
+        let slots = if surface == Surface::Admin {
+            &admin_slots
+        } else {
+            &api_slots
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::debug!(%peer, "connection refused: at the connection cap");
+            if surface != Surface::ApiTls {
+                tokio::spawn(refuse(stream));
+            }
+            continue;
+        };
         let _ = stream.set_nodelay(true);
         let state = state.clone();
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
         tokio::spawn(async move {
             serve_connection(stream, peer, surface, state, acceptor, watcher).await;
+            drop(slot);
         });
     }
     drop(listeners);
@@ -93,6 +118,13 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// Tells a plain-HTTP client past the cap to come back later, and closes.
+async fn refuse(mut stream: TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let _ = tokio::time::timeout(Duration::from_secs(1), stream.write_all(BUSY)).await;
+    let _ = stream.shutdown().await;
 }
 
 async fn accept_optional(
@@ -112,10 +144,14 @@ async fn serve_connection(
     acceptor: TlsAcceptor,
     watcher: hyper_util::server::graceful::Watcher,
 ) {
-    let builder = hyper::server::conn::http1::Builder::new();
+    let limits = state.config.connections;
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(limits.idle);
     match surface {
         Surface::ApiTls => {
-            let tls = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+            let tls = match tokio::time::timeout(limits.handshake, acceptor.accept(stream)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(error)) => {
                     tracing::debug!(%peer, %error, "TLS handshake failed");

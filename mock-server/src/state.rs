@@ -19,7 +19,7 @@ use crate::clock::{Clock, Timestamp};
 use crate::demo;
 use crate::events::{Event, Events};
 use crate::faults::Faults;
-use crate::journal::{Journal, JournalEntry};
+use crate::journal::{Journal, JournalEntry, JournalLimits};
 use crate::ledger::alipay::AlipayRules;
 use crate::ledger::wechat::{RefundLimits, WechatRules};
 use crate::outbox::Outbox;
@@ -60,6 +60,10 @@ pub struct SandboxConfig {
     pub scenario: Option<Arc<Scenario>>,
     /// Host names and addresses the server certificate is valid for.
     pub server_hosts: Vec<String>,
+    /// Connection timeouts and the connection cap.
+    pub connections: crate::http::ConnLimits,
+    /// How much the request journal keeps (a prefix of each body, a byte budget in all).
+    pub journal: JournalLimits,
     /// Keep the state in this store file (`serve --persist`): every change is on disk before
     /// its answer is sent, and a start on the same file continues from it ([`crate::store`]).
     pub persist: Option<PathBuf>,
@@ -71,6 +75,8 @@ impl SandboxConfig {
         SandboxConfig {
             data_dir: data_dir.into(),
             seed: 20_141_111,
+            journal: JournalLimits::default(),
+            connections: crate::http::ConnLimits::default(),
             wechat_rules: WechatRules::default(),
             alipay_rules: AlipayRules::default(),
             rate_limits: true,
@@ -267,6 +273,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl AppState {
     /// Loads or creates certificates, builds TLS, and seeds the demo data if configured.
     pub fn new(config: SandboxConfig) -> Result<AppState, StartError> {
+        let journal_limits = config.journal;
         let hosts: Vec<&str> = config.server_hosts.iter().map(String::as_str).collect();
         let certs = CertStore::load_or_create(&config.data_dir, &hosts)?;
         let (tls, peers) = tls::server_config(
@@ -299,7 +306,7 @@ impl AppState {
             delivery: Delivery::default(),
             events: Events::default(),
             faults: Mutex::default(),
-            journal: Mutex::default(),
+            journal: Mutex::new(Journal::new(journal_limits)),
             refund_limits: Mutex::default(),
             outbox: Mutex::default(),
             alipay_keys: Mutex::default(),
@@ -461,7 +468,9 @@ impl AppState {
             && let Some(entry) = journal.tail(1).pop()
         {
             drop(journal);
-            self.events.publish(Event::Journal { entry });
+            self.events.publish(Event::Journal {
+                entry: Box::new(entry),
+            });
         }
     }
 
@@ -548,11 +557,27 @@ impl AppState {
 /// What the notification delivery engine ([`crate::notify`]) keeps between drives, beside the
 /// outbox it drains: the wake signal a route pulls after a request that may have produced an
 /// event, the turn that lets one drive run at a time, and the engine's HTTP client.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Delivery {
     wake: tokio::sync::Notify,
     turn: tokio::sync::Mutex<()>,
+    /// One permit per attempt on the network: bounds the attempts in flight at once.
+    slots: tokio::sync::Semaphore,
     client: OnceLock<Result<reqwest::Client, String>>,
+}
+
+/// The most notification attempts on the network at once.
+pub const MAX_IN_FLIGHT: usize = 32;
+
+impl Default for Delivery {
+    fn default() -> Delivery {
+        Delivery {
+            wake: tokio::sync::Notify::new(),
+            turn: tokio::sync::Mutex::new(()),
+            slots: tokio::sync::Semaphore::new(MAX_IN_FLIGHT),
+            client: OnceLock::new(),
+        }
+    }
 }
 
 impl Delivery {
@@ -570,6 +595,24 @@ impl Delivery {
     /// reordered. The turn lasts as long as the guard.
     pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
         self.turn.lock().await
+    }
+
+    /// Waits for a free delivery slot; the attempt is on the network while the permit lives.
+    pub async fn slot(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed, so this is always Some.
+        self.slots.acquire().await.ok()
+    }
+
+    /// Slots free right now.
+    pub fn free_slots(&self) -> usize {
+        self.slots.available_permits()
+    }
+
+    /// Waits until no attempt is on the network (callers hold the turn, so no new one starts
+    /// meanwhile except their own).
+    pub async fn idle(&self) {
+        let all = u32::try_from(MAX_IN_FLIGHT).unwrap_or(u32::MAX);
+        drop(self.slots.acquire_many(all).await);
     }
 
     /// The engine's HTTP client, built with `build` on first use (a failure is kept and

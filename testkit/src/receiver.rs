@@ -20,6 +20,8 @@ pub const MAX_BODIES: usize = 10_000;
 #[derive(Debug, Default)]
 struct Shared {
     bodies: Vec<Vec<u8>>,
+    /// Each recorded request's headers (names lower-case), beside its body.
+    headers: Vec<Vec<(String, String)>>,
     /// What to answer: `(HTTP status, body)`, each used once, the last one repeated.
     script: VecDeque<(u16, String)>,
 }
@@ -50,6 +52,7 @@ impl Receiver {
     pub async fn start(answers: &[(u16, &str)]) -> Receiver {
         let shared = Arc::new(Recorder(Mutex::new(Shared {
             bodies: Vec::new(),
+            headers: Vec::new(),
             script: answers.iter().map(|(s, b)| (*s, (*b).to_owned())).collect(),
         })));
         let address = loopback::serve(shared.clone()).await;
@@ -80,6 +83,11 @@ impl Receiver {
             .collect()
     }
 
+    /// The headers of every request recorded so far, in order (names lower-case).
+    pub fn headers(&self) -> Vec<Vec<(String, String)>> {
+        self.shared.locked().headers.clone()
+    }
+
     /// From now on, answers this to everything.
     pub fn answer(&self, status: u16, body: &str) {
         self.shared.locked().script = VecDeque::from([(status, body.to_owned())]);
@@ -88,6 +96,16 @@ impl Receiver {
 
 impl Handler for Recorder {
     async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let headers: Vec<(String, String)> = request
+            .headers()
+            .iter()
+            .map(|(n, v)| {
+                (
+                    n.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
         let Some(body) = loopback::body(request).await else {
             return reply(StatusCode::PAYLOAD_TOO_LARGE.as_u16(), String::new());
         };
@@ -95,6 +113,7 @@ impl Handler for Recorder {
             let mut shared = self.locked();
             if shared.bodies.len() < MAX_BODIES {
                 shared.bodies.push(body.to_vec());
+                shared.headers.push(headers);
             }
             let next = if shared.script.len() > 1 {
                 shared.script.pop_front()

@@ -8,12 +8,13 @@
 )]
 
 mod broken_ledger;
+mod broken_v3_query;
 
 use std::sync::{Arc, Mutex, OnceLock};
 
 use paysandbox_conformance::env::Env;
 use paysandbox_conformance::suite::{self, Options};
-use paysandbox_conformance::{alipay, concurrency, deviations, vectors, wechat, wire};
+use paysandbox_conformance::{alipay, concurrency, deviations, vectors, wechat, wechat_v3, wire};
 
 /// The state machines share one sandbox and its clock: one runs at a time.
 static SHARED: Mutex<()> = Mutex::new(());
@@ -84,6 +85,22 @@ fn every_known_answer_vector() {
     let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
     broken["wechat_v3"]["request_signatures"][0]["url"] = "/v3/certificates".into();
     assert!(vectors::check_all(&broken.to_string()).is_err());
+    // So is a response signature over another body, and a `/v3/certificates` answer
+    // decrypted with another APIv3 key.
+    let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+    broken["wechat_v3"]["response_signatures"][0]["body"] = "{}".into();
+    assert!(vectors::check_all(&broken.to_string()).is_err());
+    let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+    broken["wechat_v3"]["certificates_decryption"][0]["api_v3_key"] =
+        "wrongkeywrongkeywrongkeywrongkey".into();
+    assert!(vectors::check_all(&broken.to_string()).is_err());
+    // Each of the three required v3 kinds must hold a vector.
+    for kind in vectors::WECHAT_V3_REQUIRED {
+        let mut emptied: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
+        emptied["wechat_v3"][kind] = serde_json::json!([]);
+        let err = vectors::check_all(&emptied.to_string()).unwrap_err();
+        assert!(err.contains(kind), "{err}");
+    }
     let mut broken: serde_json::Value = serde_json::from_str(vectors::KNOWN_ANSWERS).unwrap();
     broken["wechat"]["vectors"][0]["md5"] = "00000000000000000000000000000000".into();
     assert!(vectors::check_all(&broken.to_string()).is_err());
@@ -116,6 +133,12 @@ fn wire_properties() {
 fn wechat_state_machine() {
     let _one_at_a_time = SHARED.lock().unwrap_or_else(|p| p.into_inner());
     report(suite::run_machine::<wechat::Machine>(env(), &options()));
+}
+
+#[test]
+fn wechat_v2_v3_mixed_state_machine() {
+    let _one_at_a_time = SHARED.lock().unwrap_or_else(|p| p.into_inner());
+    report(suite::run_machine::<wechat_v3::Machine>(env(), &options()));
 }
 
 #[test]

@@ -1,6 +1,7 @@
 //! The one mapping from every admin failure to its answer: `{"error": "..."}` with 400 (bad
 //! input), 404 (unknown endpoint or thing), 405 (known path, other method; with `Allow`),
-//! 409 (conflict), 413 (body too large) or 500 (the sandbox's own files). Handlers return a
+//! 403 (a request another site's page could send, `origin`), 409 (conflict), 413 (body too
+//! large), 415 (a browser write that is not JSON) or 500 (the sandbox's own files). Handlers return a
 //! [`Failure`] (mostly through `?` on a domain error) and never write error JSON themselves.
 
 use hyper::header::{ALLOW, HeaderValue};
@@ -9,7 +10,7 @@ use serde::Serialize;
 
 use crate::http::{self, Body, BodyError};
 use crate::ledger::{alipay, wechat};
-use crate::notify::PaymentNotifyError;
+use crate::notify::{PaymentNotifyError, ProbeError};
 use crate::state::StartError;
 
 /// Why an admin call failed, with the status it answers.
@@ -172,6 +173,16 @@ impl From<PaymentNotifyError> for Failure {
         let status = match error {
             E::UnknownMerchant(_) | E::UnknownOrder => StatusCode::NOT_FOUND,
             E::NotPaid(_) => StatusCode::CONFLICT,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        Failure::new(status, error.to_string())
+    }
+}
+
+impl From<ProbeError> for Failure {
+    fn from(error: ProbeError) -> Self {
+        let status = match error {
+            ProbeError::UnknownMerchant(_) => StatusCode::NOT_FOUND,
             _ => StatusCode::BAD_REQUEST,
         };
         Failure::new(status, error.to_string())

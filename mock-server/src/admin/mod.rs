@@ -27,7 +27,8 @@
 //! # Layout
 //! - [`table()`]: the endpoints; [`route`]: what a route is, the extractors, dispatch;
 //!   [`failure`]: the error mapping; [`shape`]: field names from serde; [`input`]: every
-//!   rule for what the admin API accepts (times, amounts, coupons, ids, texts).
+//!   rule for what the admin API accepts (times, amounts, coupons, ids, texts); [`origin`]:
+//!   the refusal of requests a web page of another site could send.
 //! - Handlers with their request and view types: [`general`] (index, clock, reset, faults,
 //!   journal), [`scenario`] (health, the state as a scenario), [`events`] (the live event
 //!   stream), [`wechat`], [`bulk`] (streamed NDJSON seeding), [`notifications`], [`alipay`].
@@ -41,6 +42,7 @@ pub mod failure;
 pub mod general;
 pub mod input;
 pub mod notifications;
+pub mod origin;
 pub mod route;
 pub mod scenario;
 pub mod shape;

@@ -1,14 +1,16 @@
 //! `/admin/notifications/...`: the outbox (list, show), one more attempt now (resend),
-//! delivering what is due (flush), and a WeChat payment notification for any paid order.
-//! The resend, flush and payment endpoints await the delivery engine.
+//! delivering what is due (flush), and a WeChat payment notification for any paid order; and
+//! the v3 signature probes (send one, list them). The resend, flush, payment and probe
+//! endpoints await the delivery engine.
 
 use paysandbox_protocol::wechat::SignType;
 use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
-use super::route::{Json, Path, Query, Reply, ReplyFuture};
+use super::route::{Json, OptionalJson, Path, Query, Reply, ReplyFuture};
+use super::wechat::MerchantPath;
 use crate::ledger::wechat::OrderRef;
-use crate::notify::{Notification, Status};
+use crate::notify::{Notification, Probe, Status};
 use crate::state::AppState;
 
 /// `GET /admin/notifications`: every given parameter must equal the notification's field.
@@ -163,11 +165,50 @@ pub(super) fn wechat_payment(
             sign_type,
             request.sandbox,
         )?;
-        crate::notify::drive(state).await;
+        crate::notify::deliver_now(state, id).await;
         let notification = state
             .outbox()
             .get(id)
             .ok_or_else(|| Failure::not_found(format!("no notification {id}")))?;
         Ok(Reply::created(notification))
     })
+}
+
+/// `POST /admin/wechat/merchants/{mch_id}/v3/probe`: where the probe goes.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProbeRequest {
+    /// The handler's URL (default: the merchant's `notify_url`).
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// Sends one signature probe now and answers how the handler took it.
+pub(super) fn probe(
+    state: &AppState,
+    (Path(path), OptionalJson(request)): (Path<MerchantPath>, OptionalJson<ProbeRequest>),
+) -> ReplyFuture<'_, Probe> {
+    Box::pin(async move {
+        let probe = crate::notify::probe(state, &path.mch_id, request.url).await?;
+        Ok(Reply::ok(probe))
+    })
+}
+
+/// `GET /admin/wechat/v3/probes`: every given parameter must equal the probe's field.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProbeFilter {
+    /// The merchant probed.
+    pub merchant: Option<String>,
+    /// `failed` (the handler accepted the probe) or `passed`.
+    pub check: Option<String>,
+}
+
+pub(super) fn probes(
+    state: &AppState,
+    Query(filter): Query<ProbeFilter>,
+) -> Result<Reply<Vec<Probe>>, Failure> {
+    Ok(Reply::ok(state.outbox().probes(|p| {
+        filter.merchant.as_ref().is_none_or(|m| *m == p.merchant)
+            && filter.check.as_ref().is_none_or(|c| c == p.check)
+    })))
 }

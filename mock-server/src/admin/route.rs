@@ -321,8 +321,8 @@ type StreamedHandler = Box<
 
 enum Handler {
     /// Works under the state's locks and returns. After a call with any method but GET, the
-    /// notification engine delivers what is due before the answer goes out, so whatever the
-    /// call changed (a forced refund status, a buyer payment) is notified by then.
+    /// ledgers' new events are queued in the outbox and the delivery engine is woken; the
+    /// answer waits for no delivery (a slow receiver must not hold up the admin API).
     Sync(SyncHandler),
     /// Awaits the notification engine itself (clock advance, notifications).
     Awaiting(AwaitingHandler),
@@ -556,7 +556,7 @@ impl Route {
                 let bytes = http::read_body(body).await?;
                 let answer = handler(state, &Raw::new(params, query, &bytes));
                 if self.method != Method::GET {
-                    crate::notify::drive(state).await;
+                    crate::notify::kick(state);
                 }
                 answer
             }

@@ -129,6 +129,18 @@ fn routes() -> Vec<Route> {
             "sets a merchant's API v3 platform identity (certificate, public_key, switch_over) or APIv3 key",
             wechat::set_merchant_v3,
         ),
+        Route::awaiting(
+            M::POST,
+            "/admin/wechat/merchants/{mch_id}/v3/probe",
+            "sends a v3 signature probe (WECHATPAY/SIGNTEST/) to the merchant's handler now; accepting it fails the check",
+            notifications::probe,
+        ),
+        Route::sync(
+            M::GET,
+            "/admin/wechat/v3/probes",
+            "the signature probes sent, oldest first, each a passed or failed check",
+            notifications::probes,
+        ),
         Route::sync(
             M::POST,
             "/admin/wechat/orders",

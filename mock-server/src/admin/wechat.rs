@@ -14,7 +14,7 @@ use super::route::{Json, Lenient, OptionalJson, Path, Query, Reply};
 use crate::ledger::wechat::SandboxKey;
 use crate::ledger::wechat::{
     AdminError, BuyerPayment, Merchant, NewMerchant, Order, OrderRef, Refund, RefundStatus,
-    SeedCoupon, SeedOrder, V3Identity, WechatLedger,
+    SeedCoupon, SeedOrder, V3_SIGN_TYPE, V3Identity, WechatLedger,
 };
 use crate::state::{AppState, World};
 
@@ -243,10 +243,11 @@ pub(super) fn set_merchant_v3(
     state: &AppState,
     (Path(path), Json(update)): (Path<MerchantPath>, Json<V3Update>),
 ) -> Result<Reply<V3View>, Failure> {
+    let now = state.clock.now();
     state
         .world()
         .wechat
-        .set_v3(&path.mch_id, update.identity, update.api_v3_key)?;
+        .set_v3(&path.mch_id, update.identity, update.api_v3_key, now)?;
     Ok(Reply::ok(v3_view(state, &path.mch_id)?))
 }
 
@@ -382,6 +383,14 @@ pub(super) fn pay_order(
     // The payment notification goes to unifiedorder's notify_url, signed with its sign type;
     // the admin handler delivers it (first attempt) before this call answers.
     let notification_id = match order.prepay.as_deref().filter(|p| !p.notify_url.is_empty()) {
+        // An order prepaid through API v3 gets v3's TRANSACTION.SUCCESS.
+        Some(prepay) if prepay.sign_type == V3_SIGN_TYPE => Some(crate::notify::wechat_v3_payment(
+            state,
+            &order.mch_id,
+            &OrderRef::OutTradeNo(order.out_trade_no.to_string()),
+            &prepay.notify_url,
+            sandbox,
+        )?),
         Some(prepay) => Some(crate::notify::wechat_payment(
             state,
             &order.mch_id,

@@ -408,9 +408,13 @@ pub fn download(request: &Request<Incoming>, state: &AppState, info: &ConnInfo) 
         peer: info.peer.to_string(),
         merchant: app_id,
         request: params,
+        request_truncated: false,
+        request_bytes: 0,
         status: status.as_u16(),
         outcome: outcome.clone(),
         response: note,
+        response_truncated: false,
+        response_bytes: 0,
         // The download link is the credential: nothing is signed.
         signature: Signature::NotApplicable,
         rule: (outcome != "SUCCESS").then(|| "BillLinks: the link and its 30 s".to_owned()),

@@ -370,9 +370,13 @@ fn finish(
         peer: info.peer.to_string(),
         merchant: exchange.app_id,
         request: exchange.params,
+        request_truncated: false,
+        request_bytes: 0,
         status: status.as_u16(),
         outcome,
         response: body.clone(),
+        response_truncated: false,
+        response_bytes: 0,
         signature: exchange.signature,
         rule,
     });

@@ -12,26 +12,34 @@
 //!   payment notifications are queued explicitly with [`wechat_payment`]. Each event becomes
 //!   one [`Notification`] whose body is built once (`build.rs`: same bytes, same `notify_id`, on
 //!   every attempt) and whose first attempt is due at the event's (virtual) time.
-//! - **Driving.** [`drive`] settles due WeChat refunds, takes the events, and POSTs every
-//!   attempt that is due at the clock's current time, earliest first. Drives take turns
-//!   ([`Delivery::turn`]), so attempts are never duplicated or reordered.
+//! - **Attempts.** Each POST is claimed in the outbox first (marked in flight: not due again
+//!   until its outcome is recorded, so attempts of one notification never overlap or repeat),
+//!   takes one of [`MAX_IN_FLIGHT`] delivery slots, and is recorded at the virtual time it was
+//!   claimed at. No lock and no turn is held while an attempt waits on the network.
+//! - **Driving.** [`drive`] (`POST /admin/notifications/flush`) settles due WeChat refunds,
+//!   takes the events, and POSTs every attempt due at the clock's current time together,
+//!   waiting for the outcomes. Drives take turns ([`Delivery::turn`]), and one waits for the
+//!   attempts the background task has in flight before it starts.
 //! - **Determinism.** [`advance`] (behind `POST /admin/clock/advance`) moves the clock in
 //!   steps: to the next due attempt or refund settlement, delivers what is due there, and
 //!   repeats until the target time, so every attempt happens (and is recorded) at its exact
-//!   virtual time, and retries are scheduled from it, before the admin call returns. Every
-//!   other admin POST also drives before it answers.
-//! - **Background.** [`run`] drives every 100 ms (and at once when a route pulled the wake
-//!   signal, [`Delivery::wake`], after a request that may have produced an event), which
-//!   delivers in system-clock mode when attempts fall due, and picks up refunds that settled
-//!   lazily inside an API call.
+//!   virtual time, and retries are scheduled from it, before the admin call returns; the
+//!   attempts due at one time go out together. Every other admin POST only [`kick`]s: it
+//!   queues the events and wakes the background task, waiting for no delivery.
+//! - **Background.** [`run`] wakes every 100 ms (and at once when a route pulled the wake
+//!   signal, [`Delivery::wake`], after a request that may have produced an event), collects,
+//!   and starts each due attempt as its own task as far as slots are free, holding the turn
+//!   only to claim them; that delivers in system-clock mode when attempts fall due, and picks
+//!   up refunds that settled lazily inside an API call.
 //! - **Success** is only the exact expected reply: WeChat HTTP 200 with an XML body whose
 //!   `return_code` is `SUCCESS`; Alipay HTTP 200 with body `success` once trimmed. Each request
 //!   times out after [`REQUEST_TIMEOUT`] (real time).
 //!
-//! A receiver must not call the admin API while it handles a notification: the drive that is
-//! delivering holds the turn until the receiver answers (or the request times out).
+//! A receiver must not call `advance`, `flush` or `resend` while it handles a notification:
+//! they wait for the attempt it is answering (or its timeout).
 
 mod build;
+pub(crate) mod v3;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,11 +50,14 @@ use crate::ledger::wechat::OrderRef;
 use crate::outbox::{AttemptOutcome, Draft, Post};
 use crate::state::{AppState, Delivery};
 
+pub use crate::state::MAX_IN_FLIGHT;
+
 pub use crate::outbox::{
-    ALIPAY_RETRY_SECS, Attempt, KEEP_FINISHED, Kind, Notification, Platform, Status,
-    WECHAT_RETRY_SECS,
+    ALIPAY_RETRY_SECS, Attempt, KEEP_FINISHED, KEEP_PROBES, Kind, Notification, Platform, Probe,
+    Status, WECHAT_RETRY_SECS, WECHAT_V3_RETRY_SECS,
 };
 pub use build::PaymentNotifyError;
+pub use v3::public_key_share;
 
 /// Real-time limit of one delivery attempt (connect, send, answer).
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
@@ -71,8 +82,7 @@ pub struct Advanced {
 /// Queues the payment notification of a paid WeChat order — the function the simulated
 /// buyer payment calls. The body is the signed §6.4 XML (MD5, or HMAC-SHA256 with
 /// `sign_type` carried when `sign_type` says so), built from the order as the ledger has it;
-/// the first attempt is due now. Call [`drive`] (every admin POST does) to deliver it before
-/// answering. `sandbox` picks the `/sandboxnew/` ledger.
+/// the first attempt is due now; the background task delivers it, or [`deliver_now`] at once. `sandbox` picks the `/sandboxnew/` ledger.
 ///
 /// # Errors
 /// [`PaymentNotifyError`] when the merchant or order is unknown or the order is not paid.
@@ -108,6 +118,102 @@ pub fn wechat_payment(
     Ok(id)
 }
 
+/// Queues `TRANSACTION.SUCCESS` for a paid order prepaid through API v3 (spec §1.4): the
+/// order as v3 describes it, encrypted with the merchant's APIv3 key (without one nothing is
+/// sent: `no_url`). The first attempt is due now.
+///
+/// # Errors
+/// [`PaymentNotifyError`] when the merchant or order is unknown or the order is not paid.
+pub fn wechat_v3_payment(
+    state: &AppState,
+    mch_id: &str,
+    order: &OrderRef,
+    notify_url: &str,
+    sandbox: bool,
+) -> Result<u64, PaymentNotifyError> {
+    let now = state.clock.now();
+    let draft = {
+        let mut world = state.world();
+        let world = &mut *world;
+        let ledger = if sandbox {
+            &mut world.wechat_sandbox
+        } else {
+            &mut world.wechat
+        };
+        v3::payment(ledger, &mut world.ids, mch_id, order, notify_url, now)?
+    };
+    let id = state.outbox().push(draft);
+    state.delivery.wake();
+    Ok(id)
+}
+
+/// Why a probe was not sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProbeError {
+    /// No such merchant.
+    #[error("unknown merchant {0}")]
+    UnknownMerchant(String),
+    /// No URL given and the merchant has no default notify URL.
+    #[error("no url given and merchant {0} has no notify_url")]
+    NoUrl(String),
+}
+
+/// Sends one signature probe now to `url` (else the merchant's default notify URL): a v3
+/// notification signed `WECHATPAY/SIGNTEST/…` that no key verifies, and records whether the
+/// handler accepted it (a 2xx answer: a failed check).
+///
+/// # Errors
+/// [`ProbeError`].
+pub async fn probe(
+    state: &AppState,
+    mch_id: &str,
+    url: Option<String>,
+) -> Result<Probe, ProbeError> {
+    let _turn = state.delivery.turn().await;
+    let now = state.clock.now();
+    let (url, body) = {
+        let mut world = state.world();
+        let world = &mut *world;
+        let merchant = world
+            .wechat
+            .merchant(mch_id)
+            .ok_or_else(|| ProbeError::UnknownMerchant(mch_id.to_owned()))?;
+        let url = url
+            .filter(|u| !u.is_empty())
+            .or_else(|| merchant.notify_url.clone().filter(|u| !u.is_empty()))
+            .ok_or_else(|| ProbeError::NoUrl(mch_id.to_owned()))?;
+        (url, v3::probe_body(merchant, &mut world.ids, now))
+    };
+    let post = Post {
+        platform: Platform::WechatV3,
+        merchant: mch_id.to_owned(),
+        url: url.clone(),
+        content_type: crate::outbox::JSON,
+        body,
+    };
+    let outcome = match v3::headers(state, mch_id, post.body.as_bytes(), true) {
+        Ok(headers) => {
+            let serial = headers.serial.clone();
+            let pairs = headers
+                .pairs()
+                .iter()
+                .map(|(k, v)| (*k, (*v).to_owned()))
+                .collect();
+            AttemptOutcome {
+                serial: Some(serial),
+                ..send(&state.delivery, post, pairs).await
+            }
+        }
+        Err(error) => failure(error),
+    };
+    let probe = state
+        .outbox()
+        .record_probe(mch_id.to_owned(), url, now, outcome);
+    state.events.changed(format!("probe {}", probe.id));
+    Ok(probe)
+}
+
 /// Takes the ledgers' new events (settling due WeChat refunds first) into the outbox; returns
 /// the ids of the WeChat refunds that reached a final status.
 fn collect(state: &AppState) -> Vec<String> {
@@ -124,11 +230,15 @@ fn collect(state: &AppState) -> Vec<String> {
             ledger.settle_due(now);
             let finished = ledger.take_finished();
             settled.extend(finished.iter().map(|f| f.refund.refund_id.clone()));
-            wechat.extend(
-                finished
-                    .iter()
-                    .filter_map(|f| build::wechat_refund(ledger, &mut world.ids, f)),
-            );
+            // A refund made through API v3 is notified in v3's JSON, one made through v2 in
+            // v2's XML, whatever else the merchant uses (deviation: wx3-notify-by-api).
+            wechat.extend(finished.iter().filter_map(|f| {
+                if f.refund.api_v3 {
+                    v3::refund(ledger, &mut world.ids, f)
+                } else {
+                    build::wechat_refund(ledger, &mut world.ids, f)
+                }
+            }));
         }
         let events = world.alipay.take_events();
         let alipay: Vec<(TradeEvent, String)> = events
@@ -161,9 +271,21 @@ fn collect(state: &AppState) -> Vec<String> {
     settled
 }
 
-/// Settles, collects, and delivers every attempt due at the current sandbox time.
+/// What an admin POST does after its handler: takes the ledgers' new events into the outbox
+/// (so the answer and the notification list agree) and wakes the background task to deliver
+/// them. It waits for no network attempt (issue 12: a slow receiver must not hold the admin
+/// API).
+pub fn kick(state: &AppState) {
+    collect(state);
+    state.delivery.wake();
+}
+
+/// Settles, collects, and delivers every attempt due at the current sandbox time, concurrently
+/// (at most [`MAX_IN_FLIGHT`] at once), after the attempts already in flight; returns once all
+/// of them are recorded (`POST /admin/notifications/flush`).
 pub async fn drive(state: &AppState) {
     let _turn = state.delivery.turn().await;
+    state.delivery.idle().await;
     collect(state);
     deliver_due(state).await;
 }
@@ -172,6 +294,8 @@ pub async fn drive(state: &AppState) {
 /// time (see the module docs); returns the new time.
 pub async fn advance(state: &AppState, by: Duration) -> Advanced {
     let _turn = state.delivery.turn().await;
+    // Background attempts still out must have their retries scheduled before the clock moves.
+    state.delivery.idle().await;
     let target = state.clock.now().plus(by);
     let mut settled = Vec::new();
     loop {
@@ -209,58 +333,122 @@ pub async fn advance(state: &AppState, by: Duration) -> Advanced {
     }
 }
 
-/// Sends a notification once more, now, outside the schedule (admin test endpoint). A success
-/// marks it delivered; a failure leaves the schedule as it was. `None` if unknown or without
-/// URL.
+/// Sends a notification once more, now, outside the schedule (admin test endpoint), after
+/// the attempts already in flight. A success marks it delivered; a failure leaves the schedule
+/// as it was. `None` if unknown or without URL.
 pub async fn resend(state: &AppState, id: u64) -> Option<Notification> {
     let _turn = state.delivery.turn().await;
-    attempt(state, id, true).await;
+    state.delivery.idle().await;
+    let claimed = state.outbox().claim(id);
+    if let Some(post) = claimed {
+        let at = state.clock.now();
+        make(state, id, at, post, true).await;
+    }
     state.outbox().get(id)
 }
 
+/// Makes the first attempt of notification `id` (just queued) and waits for its outcome,
+/// unless the background task already has it in flight. For
+/// `POST /admin/notifications/wechat/payment`, whose answer shows that attempt.
+pub async fn deliver_now(state: &AppState, id: u64) {
+    let claimed = state.outbox().claim(id);
+    if let Some(post) = claimed {
+        let at = state.clock.now();
+        make(state, id, at, post, false).await;
+    }
+}
+
+/// Delivers what is due at the current time, batch by batch: each batch goes out at once
+/// (bounded by the slots) and is recorded before the next is taken. The caller holds the turn.
 async fn deliver_due(state: &AppState) {
     loop {
         let now = state.clock.now();
-        let Some(id) = state.outbox().due(now) else {
+        let batch = state.outbox().claim_due(now, usize::MAX);
+        if batch.is_empty() {
             return;
-        };
-        if !attempt(state, id, false).await {
+        }
+        let made = futures_util::future::join_all(
+            batch
+                .into_iter()
+                .map(|(id, post)| make(state, id, now, post, false)),
+        )
+        .await;
+        // An attempt that could not be made (persist failed) is due again: stop rather than
+        // spin; the next drive tries again.
+        if made.contains(&false) {
             return;
         }
     }
 }
 
-/// One POST of notification `id`, recorded. False when there was nothing to send.
-async fn attempt(state: &AppState, id: u64, manual: bool) -> bool {
-    let Some(post) = state.outbox().post(id) else {
-        return false;
-    };
+/// Claims what is due now, as far as slots are free, and starts each attempt as its own
+/// task; the task records the outcome and wakes the engine. Nothing here waits on the network.
+fn dispatch(state: &Arc<AppState>, tasks: &mut tokio::task::JoinSet<()>) {
+    let now = state.clock.now();
+    let free = state.delivery.free_slots();
+    let claimed = state.outbox().claim_due(now, free);
+    for (id, post) in claimed {
+        let state = Arc::clone(state);
+        tasks.spawn(async move {
+            make(&state, id, now, post, false).await;
+            state.delivery.wake();
+        });
+    }
+}
+
+/// One POST of claimed notification `id` as of sandbox time `at`, in a delivery slot,
+/// recorded. False when it could not be made (it is released, due as before).
+async fn make(state: &AppState, id: u64, at: Timestamp, post: Post, manual: bool) -> bool {
+    let _slot = state.delivery.slot().await;
     // With --persist, what a notification tells a merchant is on disk before it is sent.
     if let Err(e) = state.persist().await {
         tracing::error!("{e}; notification {id} not sent");
+        state.outbox().release(id);
         return false;
     }
-    let at = state.clock.now();
     let url = post.url.clone();
-    let outcome = send(&state.delivery, post).await;
+    let outcome = if post.platform == Platform::WechatV3 {
+        match v3::headers(state, &post.merchant, post.body.as_bytes(), false) {
+            Ok(headers) => {
+                let serial = headers.serial.clone();
+                let pairs = headers
+                    .pairs()
+                    .iter()
+                    .map(|(k, v)| (*k, (*v).to_owned()))
+                    .collect();
+                AttemptOutcome {
+                    serial: Some(serial),
+                    ..send(&state.delivery, post, pairs).await
+                }
+            }
+            Err(error) => failure(error),
+        }
+    } else {
+        send(&state.delivery, post, Vec::new()).await
+    };
     tracing::debug!(id, %url, success = outcome.success, "notification attempt");
     state.outbox().record(id, at, url, manual, outcome);
     state.events.changed(format!("notification {id} attempt"));
     true
 }
 
-async fn send(delivery: &Delivery, post: Post) -> AttemptOutcome {
+/// POSTs `post` with `headers` besides its `Content-Type`, and judges the answer.
+pub(crate) async fn send(
+    delivery: &Delivery,
+    post: Post,
+    headers: Vec<(&'static str, String)>,
+) -> AttemptOutcome {
     let client = match delivery.client(build_client) {
         Ok(client) => client,
         Err(error) => return failure(error),
     };
-    let response = match client
+    let mut request = client
         .post(&post.url)
-        .header("Content-Type", post.content_type)
-        .body(post.body)
-        .send()
-        .await
-    {
+        .header("Content-Type", post.content_type);
+    for (name, value) in headers {
+        request = request.header(name, value);
+    }
+    let response = match request.body(post.body).send().await {
         Ok(response) => response,
         Err(error) => return failure(describe(&error)),
     };
@@ -282,22 +470,30 @@ async fn send(delivery: &Delivery, post: Post) -> AttemptOutcome {
                     error: Some(describe(&error)),
                     excerpt: excerpt(&reply),
                     success: false,
+                    serial: None,
                 };
             }
         }
     }
     // deviations: wx-notify-success, ali-notify-non-200
-    let acknowledged = status == 200
-        && match post.platform {
-            Platform::Wechat => paysandbox_protocol::wechat::notify::NotifyReply::from_xml(&reply)
-                .is_ok_and(|r| r.is_success()),
-            Platform::Alipay => paysandbox_protocol::alipay::notify::is_success_reply(&reply),
-        };
+    let acknowledged = match post.platform {
+        Platform::Wechat => {
+            status == 200
+                && paysandbox_protocol::wechat::notify::NotifyReply::from_xml(&reply)
+                    .is_ok_and(|r| r.is_success())
+        }
+        // v3: 200 or 204, whatever the body (spec §1.4).
+        Platform::WechatV3 => status == 200 || status == 204,
+        Platform::Alipay => {
+            status == 200 && paysandbox_protocol::alipay::notify::is_success_reply(&reply)
+        }
+    };
     AttemptOutcome {
         http_status: Some(status),
         error: None,
         excerpt: excerpt(&reply),
         success: acknowledged,
+        serial: None,
     }
 }
 
@@ -308,6 +504,7 @@ fn failure(error: String) -> AttemptOutcome {
         error: Some(error),
         excerpt: String::new(),
         success: false,
+        serial: None,
     }
 }
 
@@ -354,15 +551,24 @@ fn build_client() -> Result<reqwest::Client, String> {
         .map_err(|e| e.to_string())
 }
 
-/// The background task: drives every [`POLL_INTERVAL`], or when woken, but at most once per
-/// [`MIN_DRIVE_GAP`]. Runs until the task is aborted (the server does so on shutdown).
+/// The background task: every [`POLL_INTERVAL`], or when woken, but at most once per
+/// [`MIN_DRIVE_GAP`], settles, collects and starts the attempts due (each its own task, at
+/// most [`MAX_IN_FLIGHT`] on the network). It takes the turn only to claim, never while an
+/// attempt waits on the network. Runs until aborted (the server does so on shutdown; the
+/// attempts in flight go with it).
 pub async fn run(state: Arc<AppState>) {
+    let mut tasks = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             () = tokio::time::sleep(POLL_INTERVAL) => {}
             () = state.delivery.woken() => {}
         }
-        drive(&state).await;
+        while tasks.try_join_next().is_some() {}
+        {
+            let _turn = state.delivery.turn().await;
+            collect(&state);
+            dispatch(&state, &mut tasks);
+        }
         // With --persist, what the drive changed (settled refunds, attempts) is committed
         // even if no request follows.
         if let Err(e) = state.persist().await {

@@ -607,9 +607,13 @@ fn finish(
                     .collect()
             })
             .unwrap_or_default(),
+        request_truncated: false,
+        request_bytes: 0,
         status: status.as_u16(),
         outcome,
         response: body.clone(),
+        response_truncated: false,
+        response_bytes: 0,
         signature: exchange.signature,
         rule,
     });

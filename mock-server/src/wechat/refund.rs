@@ -52,6 +52,7 @@ pub fn handle(
         refund_account: request.refund_account.map(convert::ledger_refund_account),
         notify_url: request.notify_url,
         refund_desc: request.refund_desc,
+        api_v3: false,
     };
     match ledger.refund(command, now, ids) {
         Ok(accepted) => Reply::Success {

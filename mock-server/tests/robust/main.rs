@@ -10,4 +10,7 @@
 )]
 
 mod admin_input;
+mod connections;
+mod cross_origin;
+mod journal;
 mod rate_limits;

@@ -108,10 +108,12 @@ async fn forced_outcomes_notify_change_and_refundclose_without_success_time() {
             )
             .await;
     }
-    // Delivered before the admin call answered: no clock advance needed.
+    // Due at once: a flush waits for them, no clock advance needed. Attempts due at the same
+    // time go out concurrently, so they are matched by refund, not by arrival order.
+    sandbox.flush_notifications().await;
     let bodies = receiver.texts();
     assert_eq!(bodies.len(), 2);
-    let infos: Vec<_> = bodies
+    let mut infos: Vec<_> = bodies
         .iter()
         .map(|b| {
             RefundNotification::from_xml(b.as_bytes())
@@ -120,6 +122,7 @@ async fn forced_outcomes_notify_change_and_refundclose_without_success_time() {
                 .unwrap()
         })
         .collect();
+    infos.sort_by_key(|i| i.refund_id != closed);
     assert_eq!(infos[0].refund_status, RefundStatus::RefundClose);
     assert_eq!(infos[0].refund_id, closed);
     assert_eq!(infos[1].refund_status, RefundStatus::Change);
@@ -189,6 +192,7 @@ async fn the_merchant_default_url_is_used_when_the_refund_has_none() {
                     refund_account: None,
                     notify_url: None,
                     refund_desc: None,
+                    api_v3: false,
                 },
                 T0,
                 &mut world.ids,
@@ -356,4 +360,166 @@ async fn reset_forgets_notifications() {
         .admin(Method::GET, "/admin/notifications/1", None)
         .await;
     assert_eq!(status, 404);
+}
+
+/// A loopback listener that accepts and never answers (issue 12's slow merchant): it counts
+/// the connections it accepted, those the sandbox closed (its attempt gave up), and the most
+/// open at once.
+struct Hanging {
+    url: String,
+    counts: std::sync::Arc<HangingCounts>,
+}
+
+#[derive(Default)]
+struct HangingCounts {
+    accepted: std::sync::atomic::AtomicUsize,
+    closed: std::sync::atomic::AtomicUsize,
+    open: std::sync::atomic::AtomicUsize,
+    most_open: std::sync::atomic::AtomicUsize,
+}
+
+impl Hanging {
+    async fn start() -> Hanging {
+        use std::sync::atomic::Ordering::SeqCst;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/notify", listener.local_addr().unwrap());
+        let counts = std::sync::Arc::new(HangingCounts::default());
+        let shared = counts.clone();
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counts = shared.clone();
+                let open = counts.open.fetch_add(1, SeqCst) + 1;
+                counts.most_open.fetch_max(open, SeqCst);
+                counts.accepted.fetch_add(1, SeqCst);
+                tokio::spawn(async move {
+                    use tokio::io::AsyncReadExt;
+                    // Reads and never answers, until the sandbox hangs up.
+                    let mut buffer = vec![0_u8; 4096];
+                    while let Ok(n) = socket.read(&mut buffer).await {
+                        if n == 0 {
+                            break;
+                        }
+                    }
+                    counts.open.fetch_sub(1, SeqCst);
+                    counts.closed.fetch_add(1, SeqCst);
+                });
+            }
+        });
+        Hanging { url, counts }
+    }
+
+    fn accepted(&self) -> usize {
+        self.counts
+            .accepted
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn closed(&self) -> usize {
+        self.counts.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    fn most_open(&self) -> usize {
+        self.counts
+            .most_open
+            .load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+/// Waits (in real time, bounded) until `done` holds; the attempts under test run on real
+/// sockets with a real 5 s timeout, which the sandbox clock does not drive.
+async fn until(what: &str, limit: std::time::Duration, mut done: impl AsyncFnMut() -> bool) {
+    let start = std::time::Instant::now();
+    while !done().await {
+        assert!(start.elapsed() < limit, "still waiting for {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_holds_up_no_admin_call_and_slots_are_bounded() {
+    use paysandbox_mock_server::notify::MAX_IN_FLIGHT;
+    const REFUNDS: usize = MAX_IN_FLIGHT + 8;
+    let sandbox = start().await;
+    let hanging = Hanging::start().await;
+    let mut refunds = Vec::new();
+    for i in 0..REFUNDS {
+        // One order each: refunds of one order must be a minute apart.
+        let order = format!("slow-order-{i}");
+        let (status, _) = sandbox
+            .admin(
+                Method::POST,
+                "/admin/wechat/orders",
+                Some(json!({ "mch_id": MCH, "out_trade_no": order, "total_fee": 1000 })),
+            )
+            .await;
+        assert_eq!(status, 201);
+        let no = format!("slow-{i}");
+        refunds.push(refund_with_url(&sandbox, &order, &no, 100, &hanging.url).await);
+    }
+    // Each of these admin POSTs makes one notification due and answers without waiting for it.
+    for id in &refunds {
+        let (status, _) = sandbox
+            .admin(
+                Method::POST,
+                &format!("/admin/wechat/refunds/{id}/status"),
+                Some(json!({ "status": "SUCCESS" })),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+    until(
+        "the engine to fill its slots",
+        std::time::Duration::from_secs(4),
+        async || hanging.accepted() >= MAX_IN_FLIGHT,
+    )
+    .await;
+    let (status, _) = sandbox
+        .admin(
+            Method::POST,
+            "/admin/wechat/orders",
+            Some(json!({ "mch_id": MCH, "out_trade_no": "after-the-slow-ones", "total_fee": 1 })),
+        )
+        .await;
+    assert_eq!(status, 201);
+    // No attempt had ended when the admin POST answered: it did not wait for any of them, and
+    // no slot was free for more than the bound.
+    assert_eq!(hanging.closed(), 0);
+    assert_eq!(hanging.accepted(), MAX_IN_FLIGHT);
+    let listed = sandbox.notifications("kind=refund").await;
+    assert_eq!(listed.len(), REFUNDS);
+    assert!(
+        listed
+            .iter()
+            .all(|n| n["attempts"].as_array().unwrap().is_empty())
+    );
+
+    // Later every one is recorded as a timeout at its virtual time, its retry 15 s on.
+    until(
+        "every attempt to time out",
+        std::time::Duration::from_secs(60),
+        async || {
+            sandbox
+                .notifications("kind=refund")
+                .await
+                .iter()
+                .all(|n| n["attempts"].as_array().unwrap().len() == 1)
+        },
+    )
+    .await;
+    for n in sandbox.notifications("kind=refund").await {
+        let attempt = &n["attempts"][0];
+        assert_eq!(attempt["error"], "timeout after 5 s", "{n}");
+        assert_eq!(attempt["http_status"], Value::Null);
+        assert_eq!(n["status"], "pending");
+        assert_eq!(
+            attempt_times(&n)[0] + i64::try_from(WECHAT_RETRY_SECS[0] * 1000).unwrap(),
+            n["next_attempt_at"].as_i64().unwrap()
+        );
+    }
+    assert_eq!(hanging.accepted(), REFUNDS);
+    assert!(
+        hanging.most_open() <= MAX_IN_FLIGHT,
+        "{}",
+        hanging.most_open()
+    );
 }

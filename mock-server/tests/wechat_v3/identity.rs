@@ -178,3 +178,33 @@ async fn a_new_merchant_is_in_public_key_mode_with_its_own_files() {
         .await
         .assert_error(403, "NO_AUTH");
 }
+
+#[tokio::test]
+async fn the_v3_settings_round_trip_through_a_scenario() {
+    use paysandbox_mock_server::scenario::{Format, Scenario};
+    use paysandbox_mock_server::state::AppState;
+    let sandbox = start().await;
+    sandbox
+        .admin_post(
+            &format!("/admin/wechat/merchants/{MCH}/v3"),
+            json!({ "identity": "certificate", "api_v3_key": "abcdefghijabcdefghijabcdefghij12" }),
+        )
+        .await;
+    let exported = sandbox.export_scenario("toml").await;
+    assert!(
+        exported.contains("v3_identity = \"certificate\""),
+        "{exported}"
+    );
+    assert!(exported.contains("api_v3_key = \"abcdefghijabcdefghijabcdefghij12\""));
+    let scenario = Scenario::parse(&exported, Format::Toml, "exported").unwrap();
+    let state = AppState::new(paysandbox_testkit::sandbox::frozen_config(data_dir())).unwrap();
+    state.load(&scenario).unwrap();
+    let merchant = state.world().wechat.merchant(MCH).cloned().unwrap();
+    assert_eq!(merchant.v3_identity.as_str(), "certificate");
+    assert_eq!(
+        merchant.api_v3_key.as_deref(),
+        Some("abcdefghijabcdefghijabcdefghij12")
+    );
+    let again = state.scenario();
+    assert_eq!(again.wechat.merchants, scenario.wechat.merchants);
+}

@@ -16,5 +16,6 @@ mod auth;
 mod bill;
 mod faults;
 mod identity;
+mod notify;
 mod refund;
 mod transactions;

@@ -15,6 +15,8 @@ async fn payment_and_refund_notifications_verify_with_the_sdk() {
     let admin = sandbox.admin_client();
     let pay = admin.trade_action("sdk-n-trade", TradeAction::Pay, "", json!({}));
     pay.await.unwrap();
+    // The pay call does not wait for the delivery; a flush does.
+    sandbox.flush_notifications().await;
     let client = sandbox.alipay_client();
     let paid = client.notification(&receiver.bodies()[0]).unwrap();
     assert_eq!(paid.trade_status, TradeStatus::TradeSuccess);

@@ -106,6 +106,8 @@ async fn buyer_payment_of_a_unified_order_notifies_its_notify_url() {
     let admin = sandbox.admin_client();
     let paid = admin.pay_order("sdk-paid-0001", "", card).await.unwrap();
     let id = paid["notification_id"].as_u64().unwrap();
+    // The pay call does not wait for the delivery; a flush does.
+    sandbox.flush_notifications().await;
     let bodies = receiver.bodies();
     assert_eq!(bodies.len(), 1);
     let payment = client.payment_notification(&bodies[0]).unwrap();

@@ -110,6 +110,7 @@ impl WechatLedger {
             notify_url: new.notify_url,
             api_v3_key: new.api_v3_key,
             v3_identity: new.v3_identity,
+            v3_switch_started: None,
             orders_by_out_trade_no: HashMap::new(),
             refunds_by_out_refund_no: HashMap::new(),
             old_order_refunds: None,
@@ -135,18 +136,23 @@ impl WechatLedger {
         Ok(())
     }
 
-    /// Sets a merchant's API v3 platform identity, and its APIv3 key when given.
+    /// Sets a merchant's API v3 platform identity, and its APIv3 key when given. A switch to
+    /// [`V3Identity::SwitchOver`] starts its days at `now`.
     pub fn set_v3(
         &mut self,
         mch_id: &str,
         identity: Option<V3Identity>,
         api_v3_key: Option<String>,
+        now: crate::clock::Timestamp,
     ) -> Result<Merchant, AdminError> {
         if let Some(key) = &api_v3_key {
             check_api_v3_key(key)?;
         }
         let merchant = self.merchant_mut(mch_id)?;
         if let Some(identity) = identity {
+            if identity == V3Identity::SwitchOver && merchant.v3_identity != identity {
+                merchant.v3_switch_started = Some(now);
+            }
             merchant.v3_identity = identity;
         }
         if api_v3_key.is_some() {

@@ -33,8 +33,8 @@ pub use limits::{
 };
 pub use model::{
     Coupon, CouponKind, CouponRefund, DEFAULT_OPENID, Merchant, Order, OrderDetails, OrderRef,
-    PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, V3Identity,
-    WechatRules,
+    PREPAY_VALIDITY, PaymentState, Prepay, Refund, RefundAccount, RefundStatus, V3_SIGN_TYPE,
+    V3Identity, WechatRules,
 };
 pub use payment::{BuyerPayment, CloseOrderError, UnifiedOrderCommand, UnifiedOrderError};
 pub use query::{REFUND_PAGE_SIZE, RefundPage, RefundQueryError, RefundSelector};

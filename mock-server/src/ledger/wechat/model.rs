@@ -31,6 +31,11 @@ pub struct WechatRules {
     /// outside that test.
     #[doc(hidden)]
     pub unchecked_over_refund_for_tests: bool,
+    /// A deliberately broken answer for the conformance suite's own test: when set, the v3
+    /// refund query reports a PROCESSING refund as SUCCESS while v2 still says PROCESSING (a
+    /// v3-only divergence the mixed v2/v3 suite must catch). Never set it outside that test.
+    #[doc(hidden)]
+    pub v3_query_divergence_for_tests: bool,
 }
 
 impl Default for WechatRules {
@@ -46,6 +51,7 @@ impl Default for WechatRules {
             old_order_age: Duration::from_secs(30 * 86_400),
             old_order_refunds_per_minute: 5000,
             unchecked_over_refund_for_tests: false,
+            v3_query_divergence_for_tests: false,
         }
     }
 }
@@ -72,6 +78,10 @@ pub struct Merchant {
     pub api_v3_key: Option<String>,
     /// Which platform identity signs the merchant's API v3 answers.
     pub v3_identity: V3Identity,
+    /// When the admin API switched the merchant to [`V3Identity::SwitchOver`]: notifications
+    /// count the switch-over's days from it (unset: its first day).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub v3_switch_started: Option<Timestamp>,
     /// The mch_id shared by every order of the merchant.
     #[serde(skip)]
     pub(super) shared_id: Arc<str>,
@@ -110,14 +120,22 @@ impl V3Identity {
         }
     }
 
-    /// The protocol's mode. The switch-over's day only matters to notifications, which the
-    /// v3 surface does not send yet: it is the first day.
+    /// The protocol's mode on the switch-over's first day (answers do not depend on the day).
     pub fn mode(self) -> paysandbox_protocol::wechat::v3::identity::IdentityMode {
+        self.mode_on(0)
+    }
+
+    /// The protocol's mode with `days_elapsed` whole days into a switch-over (notifications'
+    /// public-key share rises with them).
+    pub fn mode_on(
+        self,
+        days_elapsed: u32,
+    ) -> paysandbox_protocol::wechat::v3::identity::IdentityMode {
         use paysandbox_protocol::wechat::v3::identity::IdentityMode;
         match self {
             V3Identity::Certificate => IdentityMode::Certificates,
             V3Identity::PublicKey => IdentityMode::PublicKey,
-            V3Identity::SwitchOver => IdentityMode::SwitchOver { days_elapsed: 0 },
+            V3Identity::SwitchOver => IdentityMode::SwitchOver { days_elapsed },
         }
     }
 }
@@ -303,6 +321,10 @@ pub struct Order {
     pub prepay: Option<Box<Prepay>>,
 }
 
+/// The sign type of orders prepaid through API v3 (v3's signature scheme): their payment
+/// notification is v3's `TRANSACTION.SUCCESS`.
+pub const V3_SIGN_TYPE: &str = "WECHATPAY2-SHA256-RSA2048";
+
 /// How long a `prepay_id` can be paid with (§6.1: two hours).
 pub const PREPAY_VALIDITY: Duration = Duration::from_secs(2 * 3600);
 
@@ -331,7 +353,8 @@ pub struct Prepay {
     pub code_url: Option<String>,
     /// `mweb_url` (MWEB).
     pub mweb_url: Option<String>,
-    /// The unified order's sign type (`MD5`, `HMAC-SHA256`): the payment notification's.
+    /// The unified order's sign type (`MD5`, `HMAC-SHA256`): the payment notification's;
+    /// [`V3_SIGN_TYPE`] for an order prepaid through API v3, notified with v3's JSON.
     pub sign_type: String,
     /// When `/pay/closeorder` closed it.
     pub closed_at: Option<Timestamp>,
@@ -423,6 +446,9 @@ pub struct Refund {
     pub notify_url: Option<String>,
     /// Reason shown to the payer.
     pub refund_desc: Option<String>,
+    /// Made through API v3 (its notification is v3's).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub api_v3: bool,
     /// When it was accepted.
     pub requested_at: Timestamp,
     /// When it settles if nothing forces another outcome.

@@ -219,7 +219,8 @@ pub struct PrepayRecord {
     /// `mweb_url` (MWEB; drawn when left out).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mweb_url: Option<String>,
-    /// `MD5` (default) or `HMAC-SHA256`: the payment notification's.
+    /// `MD5` (default), `HMAC-SHA256`, or `WECHATPAY2-SHA256-RSA2048` for an order prepaid
+    /// through API v3: the payment notification's.
     #[serde(default = "md5")]
     pub sign_type: String,
     /// When `/pay/closeorder` closed it.
@@ -281,6 +282,9 @@ pub struct RefundRecord {
     /// Reason.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refund_desc: Option<String>,
+    /// Made through API v3: notified with v3's JSON (default false: v2's XML).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub api_v3: bool,
     /// When it was accepted (default now).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub requested_at: Option<When>,
@@ -775,6 +779,7 @@ impl WechatLedger {
             request_source: or_default(&record.request_source, API),
             notify_url: record.notify_url.clone(),
             refund_desc: record.refund_desc.clone(),
+            api_v3: record.api_v3,
             requested_at,
             settles_at,
             success_at,
@@ -896,6 +901,7 @@ fn refund_record(refund: &Refund, order: &Order) -> RefundRecord {
         request_source: unless_default(&refund.request_source, API),
         notify_url: refund.notify_url.clone(),
         refund_desc: refund.refund_desc.clone(),
+        api_v3: refund.api_v3,
         requested_at: Some(When::At(refund.requested_at)),
         settles_at: Some(When::At(refund.settles_at)),
         success_at: refund.success_at.map(When::At),

@@ -32,6 +32,8 @@ pub struct RefundCommand {
     pub notify_url: Option<String>,
     /// Reason, if given.
     pub refund_desc: Option<String>,
+    /// Made through API v3: its result notification is v3's JSON (spec §1.4), not v2's XML.
+    pub api_v3: bool,
 }
 
 /// Why a refund was refused. The WeChat route maps each to its err_code.
@@ -295,6 +297,7 @@ impl WechatLedger {
             request_source: "API".to_owned(),
             notify_url: cmd.notify_url,
             refund_desc: cmd.refund_desc,
+            api_v3: cmd.api_v3,
             requested_at: now,
             settles_at,
             success_at: None,

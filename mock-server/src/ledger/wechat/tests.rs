@@ -60,6 +60,7 @@ fn cmd(no: &str, out_refund_no: &str, total: u64, refund: u64) -> RefundCommand 
         refund_account: None,
         notify_url: None,
         refund_desc: None,
+        api_v3: false,
     }
 }
 

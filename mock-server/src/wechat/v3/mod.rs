@@ -631,9 +631,13 @@ fn finish(
         peer: info.peer.to_string(),
         merchant: exchange.merchant,
         request: journal_pairs(query, body),
+        request_truncated: false,
+        request_bytes: 0,
         status: status.as_u16(),
         outcome,
         response: answer.clone(),
+        response_truncated: false,
+        response_bytes: 0,
         signature: exchange.signature,
         rule,
     });

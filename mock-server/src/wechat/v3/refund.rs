@@ -57,6 +57,7 @@ pub(super) fn create(
         }),
         notify_url: request.notify_url,
         refund_desc: request.reason,
+        api_v3: true,
     };
     match ledger.refund(command, now, ids) {
         Ok(accepted) => V3Reply::json(&refund_object(&accepted.refund, &accepted.order)),
@@ -75,6 +76,8 @@ pub(super) fn query(
         Ok(no) => no,
         Err(reply) => return reply,
     };
+    // The conformance suite's planted bug (off unless its own test sets it).
+    let diverge = ledger.rules().v3_query_divergence_for_tests;
     match ledger.query_refunds(
         &call.merchant.mch_id,
         &RefundSelector::OutRefundNo(out_refund_no),
@@ -82,7 +85,13 @@ pub(super) fn query(
         now,
     ) {
         Ok(page) => match page.refunds.first() {
-            Some(refund) => V3Reply::json(&refund_object(refund, &page.order)),
+            Some(refund) => {
+                let mut object = refund_object(refund, &page.order);
+                if diverge && refund.status == ledger::RefundStatus::Processing {
+                    object.status = RefundStatus::Success.as_str().to_owned();
+                }
+                V3Reply::json(&object)
+            }
             None => reply::refund_query_error(&ledger::RefundQueryError::RefundNotExist),
         },
         Err(error) => reply::refund_query_error(&error),

@@ -6,18 +6,17 @@ use paysandbox_protocol::beijing;
 use paysandbox_protocol::wechat::v3::decode::{self, DecodeError, Violation};
 use paysandbox_protocol::wechat::v3::error::{ErrorCode, Location};
 use paysandbox_protocol::wechat::v3::messages::transaction::{
-    CLOSE_REQUEST, CodeUrlResponse, H5UrlResponse, MCHID, Payer, PrepayIdResponse,
-    TransactionAmount, TransactionPromotion, prepay_fields,
+    CLOSE_REQUEST, CodeUrlResponse, H5UrlResponse, MCHID, PrepayIdResponse, prepay_fields,
 };
 use paysandbox_protocol::wechat::v3::messages::{
-    CNY, CloseRequest, ID32, OUT_TRADE_NO, PrepayRequest, TradeState, TradeType, Transaction,
+    CNY, CloseRequest, ID32, OUT_TRADE_NO, PrepayRequest, TradeType,
 };
 
 use super::reply::{self, V3Reply};
 use super::{Call, decode_segment};
 use crate::clock::Timestamp;
 use crate::ids::IdGenerator;
-use crate::ledger::wechat::{CouponKind, OrderRef, UnifiedOrderCommand, WechatLedger};
+use crate::ledger::wechat::{OrderRef, UnifiedOrderCommand, WechatLedger};
 
 /// The merchant named in a body or query is the one that signed (deviation:
 /// `wx3-mchid-mismatch`).
@@ -85,9 +84,8 @@ pub(super) fn prepay(
         device_info: scene.and_then(|s| s.device_id.clone()),
         time_start: None,
         time_expire,
-        // The order's v2 sign type; a v3 order's own notifications are not sent yet
-        // (deviation: `wx3-no-notifications`).
-        sign_type: "HMAC-SHA256".to_owned(),
+        // Marks the order as v3's: its payment notification is TRANSACTION.SUCCESS.
+        sign_type: crate::ledger::wechat::V3_SIGN_TYPE.to_owned(),
     };
     let order = match ledger.unified_order(command, now, ids) {
         Ok(order) => order,
@@ -160,53 +158,7 @@ pub(super) fn query(
     let Some(order) = ledger.query_order(&call.merchant.mch_id, &by, now) else {
         return reply::order_not_exist();
     };
-    let trade_state =
-        TradeState::from_wire(ledger.trade_state(&order)).unwrap_or(TradeState::Success);
-    let paid = order.paid_at;
-    let transaction = Transaction {
-        appid: order.details.appid.clone(),
-        mchid: order.mch_id.to_string(),
-        out_trade_no: order.out_trade_no.to_string(),
-        transaction_id: paid.map(|_| order.transaction_id.to_string()),
-        trade_type: paid.map(|_| order.details.trade_type.clone()),
-        trade_state: trade_state.as_str().to_owned(),
-        trade_state_desc: trade_state.description().to_owned(),
-        bank_type: paid.map(|_| order.details.bank_type.clone()),
-        attach: (!order.details.attach.is_empty()).then(|| order.details.attach.clone()),
-        success_time: paid.map(|at| beijing::rfc3339(at.0)),
-        payer: paid.map(|_| Payer {
-            openid: order.details.openid.clone(),
-        }),
-        amount: Some(TransactionAmount {
-            total: Some(order.total_fee),
-            payer_total: paid.map(|_| order.cash_fee()),
-            currency: Some(CNY.to_owned()),
-            payer_currency: Some(CNY.to_owned()),
-        }),
-        scene_info: None,
-        promotion_detail: order
-            .coupons
-            .iter()
-            .map(|c| TransactionPromotion {
-                coupon_id: c.id.clone(),
-                name: None,
-                scope: Some("GLOBAL".to_owned()),
-                kind: Some(
-                    match c.kind {
-                        CouponKind::Cash => "CASH",
-                        CouponKind::NoCash => "NOCASH",
-                    }
-                    .to_owned(),
-                ),
-                amount: c.fee,
-                stock_id: None,
-                wechatpay_contribute: None,
-                merchant_contribute: None,
-                other_contribute: None,
-                currency: Some(CNY.to_owned()),
-            })
-            .collect(),
-    };
+    let transaction = crate::notify::v3::transaction(&order, ledger.trade_state(&order));
     V3Reply::json(&transaction)
 }
 
