@@ -55,9 +55,13 @@ pub fn handle(params: &Params, mch_id: &str, ledger: &mut WechatLedger, now: Tim
         Ok(fields) => fields,
         Err(error) => return Reply::BillFail(error.to_error()),
     };
-    match bill_file(mch_id, ledger, now, date, bill_type, gzipped) {
-        Ok(body) => Reply::Bill {
-            body: body.into(),
+    match bill_text(mch_id, ledger, now, date, bill_type) {
+        Ok(text) => Reply::Bill {
+            body: if gzipped {
+                gzip(text.as_bytes()).into()
+            } else {
+                text.into_bytes().into()
+            },
             gzip: gzipped,
         },
         Err(refusal) => Reply::BillFail(refusal.to_bill_error()),
@@ -89,19 +93,38 @@ impl Unavailable {
     }
 }
 
-/// The bill file of `mch_id` for `date` as downloaded now (gzip if asked): the rules of the
-/// module docs, shared by v2's downloadbill and v3's bill download.
+/// The bill of `mch_id` for `date` as downloaded now, uncompressed: the rules of the module
+/// docs, shared by v2's downloadbill and v3's bill download (one ledger, one format).
 ///
 /// # Errors
 /// [`Unavailable`] when there is no bill to give.
-pub fn bill_file(
+pub fn bill_text(
     mch_id: &str,
     ledger: &mut WechatLedger,
     now: Timestamp,
     date: BillDate,
     bill_type: BillType,
-    gzipped: bool,
-) -> Result<Vec<u8>, Unavailable> {
+) -> Result<String, Unavailable> {
+    let rows = bill_rows(mch_id, ledger, now, date, bill_type)?;
+    let bill = Bill {
+        summary: BillSummary::of(&rows),
+        rows,
+    };
+    Ok(write_bill(bill_type, &bill))
+}
+
+/// The rows of the bill [`bill_text`] writes, after the same availability rules (v3's
+/// fund-flow bill is made from them).
+///
+/// # Errors
+/// [`Unavailable`] when there is no bill to give.
+pub fn bill_rows(
+    mch_id: &str,
+    ledger: &mut WechatLedger,
+    now: Timestamp,
+    date: BillDate,
+    bill_type: BillType,
+) -> Result<Vec<BillRow>, Unavailable> {
     let (today, ms_into_today) = now.beijing_day();
     let day = date.days_since_epoch();
     let too_old = BillDate::from_days_since_epoch(today)
@@ -120,16 +143,7 @@ pub fn bill_file(
     if rows.is_empty() {
         return Err(Unavailable::NoBill);
     }
-    let bill = Bill {
-        summary: BillSummary::of(&rows),
-        rows,
-    };
-    let text = write_bill(bill_type, &bill);
-    Ok(if gzipped {
-        gzip(text.as_bytes())
-    } else {
-        text.into_bytes()
-    })
+    Ok(rows)
 }
 
 /// The bill's rows for one merchant and day, sorted by 交易时间 (stable: payments of the same

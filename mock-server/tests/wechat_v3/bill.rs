@@ -51,22 +51,28 @@ async fn v2_bill(sandbox: &Sandbox, bill_type: &str, gzip: bool) -> Vec<u8> {
     response.bytes().await.unwrap().to_vec()
 }
 
-/// Asks for a bill's address and downloads it (both answers verified by the client); the
-/// answer's JSON and the file.
-async fn fetch(sandbox: &Sandbox, url: &str) -> (Value, Vec<u8>, String) {
-    let v3 = sandbox.v3_client();
-    let answer = v3.get(url).await;
-    assert_eq!(answer.status, 200, "{}", answer.body);
-    assert_eq!(answer.json.as_object().unwrap().len(), 3, "{}", answer.body);
-    assert_eq!(answer.json["hash_type"], "SHA1");
-    let address = answer.json["download_url"].as_str().unwrap();
+/// The path part of a download address, checked to point at the sandbox.
+fn download_path<'a>(sandbox: &Sandbox, answer: &'a Value) -> &'a str {
+    let address = answer["download_url"].as_str().unwrap();
     let path = address
         .strip_prefix(&sandbox.running.api_url)
         .unwrap_or_else(|| panic!("{address} is not on {}", sandbox.running.api_url));
     assert!(path.starts_with("/v3/billdownload/file?token="), "{path}");
-    let file = v3.get(path).await;
+    path
+}
+
+/// Asks for a bill's address (a signed answer, verified) and downloads it (unsigned: the
+/// client asserts it carries no signature); the answer's JSON, the file and its type.
+async fn fetch(sandbox: &Sandbox, url: &str) -> (Value, Vec<u8>, String) {
+    let v3 = sandbox.v3_client();
+    let answer = v3.get(url).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    assert!(answer.verified_by.is_some());
+    assert_eq!(answer.json.as_object().unwrap().len(), 3, "{}", answer.body);
+    assert_eq!(answer.json["hash_type"], "SHA1");
+    let file = v3.download(download_path(sandbox, &answer.json)).await;
     assert_eq!(file.status, 200, "{}", file.body);
-    assert!(file.verified_by.is_some());
+    assert!(file.header("request-id").is_some());
     let content_type = file.header("content-type").unwrap().to_owned();
     (answer.json, file.bytes, content_type)
 }
@@ -81,7 +87,11 @@ async fn trade_bill_is_v2s_bill_with_its_hash() {
         )
         .await;
         assert_eq!(content_type, "text/plain; charset=utf-8");
-        assert_eq!(file, v2_bill(&sandbox, bill_type, false).await, "{bill_type}");
+        assert_eq!(
+            file,
+            v2_bill(&sandbox, bill_type, false).await,
+            "{bill_type}"
+        );
         assert_eq!(answer["hash_value"], sha1_hex(&file).as_str());
         let text = String::from_utf8(file).unwrap();
         assert!(text.contains("`v3bill-a"), "{text}");
@@ -93,95 +103,211 @@ async fn trade_bill_is_v2s_bill_with_its_hash() {
 }
 
 #[tokio::test]
-async fn gzip_when_asked_and_the_hash_is_of_the_gzip_file() {
+async fn gzip_when_asked_and_the_hash_is_of_the_uncompressed_bill() {
     let sandbox = day_of_business().await;
     let (answer, file, content_type) = fetch(
         &sandbox,
-        &format!("/v3/bill/tradebill?bill_date={DAY}&tar_type=GZIP"),
+        &format!("/v3/bill/tradebill?bill_date={DAY}&bill_type=REFUND&tar_type=GZIP"),
     )
     .await;
     assert_eq!(content_type, "application/x-gzip");
     assert!(is_gzip(&file));
-    assert_eq!(answer["hash_value"], sha1_hex(&file).as_str());
-    assert_eq!(file, v2_bill(&sandbox, "ALL", true).await);
-    assert_eq!(
-        gunzip(&file, 1 << 20).unwrap(),
-        v2_bill(&sandbox, "ALL", false).await
-    );
+    let raw = gunzip(&file, 1 << 20).unwrap();
+    assert_eq!(raw, v2_bill(&sandbox, "REFUND", false).await);
+    // The platform documents the hash as that of the original bill, gzip decompressed.
+    assert_eq!(answer["hash_value"], sha1_hex(&raw).as_str());
+    assert_ne!(answer["hash_value"], sha1_hex(&file).as_str());
+    // The same address without GZIP gives the raw text with the same hash.
+    let (plain_answer, plain, _) = fetch(
+        &sandbox,
+        &format!("/v3/bill/tradebill?bill_date={DAY}&bill_type=REFUND"),
+    )
+    .await;
+    assert_eq!(plain, raw);
+    assert_eq!(plain_answer["hash_value"], answer["hash_value"]);
 }
 
 #[tokio::test]
 async fn fund_flow_bill_of_the_basic_account() {
     let sandbox = day_of_business().await;
-    let (answer, file, _) = fetch(&sandbox, &format!("/v3/bill/fundflowbill?bill_date={DAY}")).await;
+    let (answer, file, content_type) =
+        fetch(&sandbox, &format!("/v3/bill/fundflowbill?bill_date={DAY}")).await;
+    assert_eq!(content_type, "text/plain; charset=utf-8");
     assert_eq!(answer["hash_value"], sha1_hex(&file).as_str());
     let text = String::from_utf8(file).unwrap();
-    let lines: Vec<&str> = text.split("\r\n").collect();
-    assert!(lines[0].starts_with("记账时间,微信支付业务单号,资金流水单号,业务名称"));
-    // v3bill-a: 10.00 in, fee 0.06 out; v3bill-b: 6.00 in, 0.04 out; the refund: 2.50 out,
-    // its fee 0.02 back; plus whatever the demo data paid that day, so check our lines.
-    let ours: Vec<&str> = lines
+    assert!(text.ends_with("\r\n"), "{text}");
+    let lines: Vec<&str> = text.trim_end().split("\r\n").collect();
+    assert_eq!(
+        lines[0],
+        "记账时间,微信支付业务单号,资金流水单号,业务名称,业务类型,收支类型,收支金额（元）,账户结余（元）,资金变更提交申请人,备注,业务凭证号"
+    );
+    let summary_at = lines
         .iter()
-        .copied()
-        .filter(|l| l.ends_with("`v3bill-a") || l.ends_with("`v3bill-b") || l.ends_with("`v3bill-r"))
-        .collect();
-    assert_eq!(ours.len(), 6, "{text}");
-    assert!(ours[0].contains(",`交易,`交易,`收入,`10.00,"), "{}", ours[0]);
-    assert!(ours[1].contains(",`手续费,`扣除交易手续费,`支出,`0.06,"), "{}", ours[1]);
-    assert!(text.contains(",`退款,`退款,`支出,`2.50,"), "{text}");
-    assert!(lines.iter().any(|l| *l == "资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额"));
-    // The other accounts never move.
-    sandbox
-        .v3_client()
-        .get(&format!("/v3/bill/fundflowbill?bill_date={DAY}&account_type=OPERATION"))
+        .position(|l| *l == "资金流水总笔数,收入笔数,收入金额,支出笔数,支出金额")
+        .unwrap();
+    assert_eq!(summary_at, lines.len() - 2, "{text}");
+    let movements = &lines[1..summary_at];
+    // Ours, by 业务凭证号 (the demo data may have paid other orders that day): v3bill-a 10.00
+    // in and its 0.06 fee out, v3bill-b 6.00 in and 0.04 out, the refund 2.50 out and the
+    // fee on it (0.015, rounded half up: 0.02) given back.
+    let ours = |voucher: &str| -> Vec<Vec<&str>> {
+        movements
+            .iter()
+            .filter(|l| l.ends_with(&format!(",`{voucher}")))
+            .map(|l| l.split(',').map(|v| v.trim_start_matches('`')).collect())
+            .collect()
+    };
+    let kinds = |rows: &[Vec<&str>]| -> Vec<(String, String, String)> {
+        rows.iter()
+            .map(|r| (r[4].to_owned(), r[5].to_owned(), r[6].to_owned()))
+            .collect()
+    };
+    let owned = |a: &str, b: &str, c: &str| (a.to_owned(), b.to_owned(), c.to_owned());
+    assert_eq!(
+        kinds(&ours("v3bill-a")),
+        [
+            owned("交易", "收入", "10.00"),
+            owned("扣除交易手续费", "支出", "0.06")
+        ]
+    );
+    assert_eq!(
+        kinds(&ours("v3bill-b")),
+        [
+            owned("交易", "收入", "6.00"),
+            owned("扣除交易手续费", "支出", "0.04")
+        ]
+    );
+    let refund = ours("v3bill-r");
+    assert_eq!(
+        kinds(&refund),
+        [
+            owned("退款", "支出", "2.50"),
+            owned("退还交易手续费", "收入", "0.02")
+        ]
+    );
+    // The refund's business number is its refund_id (50…), its flow numbers derive from it.
+    assert!(refund[0][1].starts_with("50"), "{:?}", refund[0]);
+    assert_eq!(refund[0][2], format!("{}R", refund[0][1]));
+    // The summary adds up the movements, and the running balance ends at income - expense.
+    let amount = |s: &str| -> i64 {
+        let (y, f) = s.trim_start_matches('-').split_once('.').unwrap();
+        let fen = y.parse::<i64>().unwrap() * 100 + f.parse::<i64>().unwrap();
+        if s.starts_with('-') { -fen } else { fen }
+    };
+    let (mut income, mut expense, mut income_n, mut expense_n) = (0, 0, 0, 0);
+    for line in movements {
+        let values: Vec<&str> = line.split(',').map(|v| v.trim_start_matches('`')).collect();
+        assert_eq!(values.len(), 11, "{line}");
+        if values[5] == "收入" {
+            income += amount(values[6]);
+            income_n += 1;
+        } else {
+            expense += amount(values[6]);
+            expense_n += 1;
+        }
+    }
+    let last: Vec<&str> = movements.last().unwrap().split(',').collect();
+    assert_eq!(amount(last[7].trim_start_matches('`')), income - expense);
+    let yuan = |fen: i64| format!("{}.{:02}", fen / 100, fen % 100);
+    assert_eq!(
+        lines[summary_at + 1],
+        format!(
+            "`{},`{income_n},`{},`{expense_n},`{}",
+            income_n + expense_n,
+            yuan(income),
+            yuan(expense)
+        )
+    );
+    // The other accounts never move: no bill, while the dates' rules still hold for them.
+    let v3 = sandbox.v3_client();
+    for account in ["OPERATION", "FEES"] {
+        v3.get(&format!(
+            "/v3/bill/fundflowbill?bill_date={DAY}&account_type={account}"
+        ))
         .await
         .assert_error(400, "NO_STATEMENT_EXIST");
+    }
+    v3.get("/v3/bill/fundflowbill?bill_date=2023-11-16&account_type=FEES")
+        .await
+        .assert_error(400, "STATEMENT_CREATING");
 }
 
 #[tokio::test]
-async fn availability_and_errors() {
+async fn availability_follows_the_sandbox_clock() {
     let sandbox = start().await;
     let v3 = sandbox.v3_client();
     let trade = |date: &str| format!("/v3/bill/tradebill?bill_date={date}");
-    // Today: being made; tomorrow and more than three months back: out of range.
-    v3.get(&trade(DAY)).await.assert_error(400, "STATEMENT_CREATING");
+    // T0's day is today: being made; tomorrow: out of range.
+    v3.get(&trade(DAY))
+        .await
+        .assert_error(400, "STATEMENT_CREATING");
     v3.get(&format!("/v3/bill/fundflowbill?bill_date={DAY}"))
         .await
         .assert_error(400, "STATEMENT_CREATING");
-    v3.get(&trade("2023-11-16")).await.assert_error(400, "PARAM_ERROR");
-    // 2023-11-16 08:00: still being made; 09:00: there.
-    sandbox.advance(92_800).await;
-    v3.get(&trade(DAY)).await.assert_error(400, "STATEMENT_CREATING");
-    sandbox.advance(3_600).await;
-    assert_eq!(v3.get(&trade(DAY)).await.status, 200);
-    v3.get(&trade("2023-11-13")).await.assert_error(400, "NO_STATEMENT_EXIST");
-    v3.get(&trade("2023-08-15")).await.assert_error(400, "PARAM_ERROR");
-    // A day with payments but no refund has no REFUND bill.
-    v3.get(&format!("{}&bill_type=REFUND", trade("2023-11-13")))
+    v3.get(&trade("2023-11-16"))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    // 2023-11-16 08:59:59: still being made; 09:00: there (the demo data paid that day).
+    sandbox.advance(96_399).await;
+    v3.get(&trade(DAY))
+        .await
+        .assert_error(400, "STATEMENT_CREATING");
+    sandbox.advance(1).await;
+    let (_, file, _) = fetch(&sandbox, &trade(DAY)).await;
+    assert_eq!(file, v2_bill(&sandbox, "ALL", false).await);
+    // A day without business, a day with payments but no refund asked for REFUND.
+    v3.get(&trade("2023-11-13"))
         .await
         .assert_error(400, "NO_STATEMENT_EXIST");
-    // Parameters.
+    v3.get(&format!("{}&bill_type=REFUND", trade(DAY)))
+        .await
+        .assert_error(400, "NO_STATEMENT_EXIST");
+    // Three calendar months back (today is 2023-11-16) is the limit.
+    v3.get(&trade("2023-08-16"))
+        .await
+        .assert_error(400, "NO_STATEMENT_EXIST");
+    v3.get(&trade("2023-08-15"))
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+}
+
+#[tokio::test]
+async fn parameters_are_checked() {
+    let sandbox = start().await;
+    let v3 = sandbox.v3_client();
     let missing = v3.get("/v3/bill/tradebill").await;
-    missing.assert_error(400, "PARAM_ERROR");
+    let body = missing.assert_error(400, "PARAM_ERROR");
+    assert_eq!(body["detail"]["location"], "query", "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("/query/bill_date")
+    );
     for bad in [
-        trade("20231115"),
-        format!("{}&bill_type=RECHARGE_REFUND", trade(DAY)),
-        format!("{}&tar_type=ZIP", trade(DAY)),
+        "/v3/bill/tradebill?bill_date=20231115".to_owned(),
+        "/v3/bill/tradebill?bill_date=2023-02-30".to_owned(),
+        format!("/v3/bill/tradebill?bill_date={DAY}&bill_type=RECHARGE_REFUND"),
+        format!("/v3/bill/tradebill?bill_date={DAY}&tar_type=ZIP"),
         format!("/v3/bill/fundflowbill?bill_date={DAY}&account_type=ALL"),
-        "/v3/billdownload/file?token=nope".to_owned(),
-        "/v3/billdownload/file".to_owned(),
+        "/v3/bill/fundflowbill".to_owned(),
     ] {
         v3.get(&bad).await.assert_error(400, "PARAM_ERROR");
     }
-    // The download answers what the address would: a file no longer there is refused.
-    v3.get("/v3/billdownload/file?token=TRADE.20231113.ALL.RAW")
-        .await
-        .assert_error(400, "NO_STATEMENT_EXIST");
-    // Unsigned: refused like every v3 call.
+}
+
+#[tokio::test]
+async fn the_download_address_is_the_askers_for_30_seconds() {
+    let sandbox = day_of_business().await;
+    let v3 = sandbox.v3_client();
+    let answer = v3.get(&format!("/v3/bill/tradebill?bill_date={DAY}")).await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let path = download_path(&sandbox, &answer.json).to_owned();
+    // Unsigned or badly signed: refused like every v3 call.
     let unsigned = v3
         .send(
             reqwest::Method::GET,
-            "/v3/billdownload/file?token=TRADE.20231115.ALL.RAW",
+            &path,
             Vec::new(),
             Extra {
                 authorization: Some(String::new()),
@@ -190,4 +316,41 @@ async fn availability_and_errors() {
         )
         .await;
     unsigned.assert_error(401, "SIGN_ERROR");
+    // Another merchant may not download it.
+    let other = "1900000777";
+    sandbox
+        .admin_client()
+        .create_merchant(
+            other,
+            json!({ "appids": ["wx1234567890abcdef"], "api_key": "k".repeat(32) }),
+        )
+        .await
+        .unwrap();
+    sandbox.v3_files(other).await;
+    sandbox
+        .v3_client_for(other)
+        .download(&path)
+        .await
+        .assert_error(403, "NO_AUTH");
+    // Tokens that do not parse.
+    for bad in [
+        "/v3/billdownload/file".to_owned(),
+        "/v3/billdownload/file?token=nope".to_owned(),
+        path.replace("TRADE", "TRADES"),
+    ] {
+        v3.download(&bad).await.assert_error(400, "INVALID_REQUEST");
+    }
+    // Valid for 30 s of sandbox time, then refused.
+    sandbox.advance(30).await;
+    assert_eq!(v3.download(&path).await.status, 200);
+    sandbox.advance(1).await;
+    v3.download(&path)
+        .await
+        .assert_error(400, "INVALID_REQUEST");
+    // A new address is valid again.
+    let again = v3.get(&format!("/v3/bill/tradebill?bill_date={DAY}")).await;
+    let file = v3.download(download_path(&sandbox, &again.json)).await;
+    assert_eq!(file.status, 200);
+    assert_eq!(again.json["hash_value"], sha1_hex(&file.bytes).as_str());
+    assert_eq!(again.json["hash_value"], answer.json["hash_value"]);
 }

@@ -35,8 +35,9 @@
 //!
 //! 2xx answers are signed by the merchant's platform identity: its newest platform certificate,
 //! or its WeChat Pay public key, or during the switch-over whichever the request's
-//! `Wechatpay-Serial` names. Signature timestamps are wall time; business times in bodies
-//! follow the sandbox clock.
+//! `Wechatpay-Serial` names; a downloaded bill file is not signed (its hash is in the signed
+//! answer that gave its address). Signature timestamps are wall time; business times in
+//! bodies follow the sandbox clock.
 
 mod bill;
 mod certificates;
@@ -295,13 +296,7 @@ pub async fn handle(
     };
     let authorization = header("authorization");
     let request_serial = header(response::HEADER_SERIAL);
-    let scheme = if info.surface == http::Surface::ApiTls {
-        "https"
-    } else {
-        "http"
-    };
-    let host = header("host").unwrap_or_else(|| "api.mch.weixin.qq.com".to_owned());
-    let origin = format!("{scheme}://{host}");
+    let origin = http::origin(&request, info.surface == http::Surface::ApiTls);
     let query: Vec<(String, String)> = request
         .uri()
         .query()
@@ -587,7 +582,7 @@ fn finish(
     let rule = (!reply.is_success()).then(|| exchange.rule.unwrap_or(CHECK_ENDPOINT).to_owned());
     let status = reply.status();
     let outcome = reply.outcome();
-    let signer = exchange.signer.filter(|_| reply.is_success());
+    let signer = exchange.signer.filter(|_| reply.is_signed());
     let (content_type, answer): (&'static str, Vec<u8>) = match reply {
         V3Reply::Json(body) => ("application/json; charset=utf-8", body),
         V3Reply::Error(error) => (

@@ -7,6 +7,7 @@
 //! | success without a body (close) | 204 | empty | yes, over an empty body line |
 //! | error | the code's status | `{"code","detail"?,"message"}` | no; `Request-ID` only |
 //! | injected gateway failure | the fault's status | empty | no; `Request-ID` only |
+//! | a downloaded bill | 200 | the file (`text/plain` or `application/x-gzip`) | no; `Request-ID` only |
 //!
 //! Errors are unsigned: some real 4xx answers carry no signature headers, so clients verify
 //! 2xx only (spec §1.7; deviation: `wx3-errors-unsigned`).
@@ -29,7 +30,7 @@ pub enum V3Reply {
     Error(Box<ErrorBody>),
     /// A bare status with an empty body (an injected gateway failure).
     Status(StatusCode),
-    /// 200 with a downloaded file (a bill), signed.
+    /// 200 with a downloaded file (a bill), unsigned.
     File {
         /// The bytes.
         body: Vec<u8>,
@@ -74,12 +75,19 @@ impl V3Reply {
         }
     }
 
-    /// Whether the answer is a success (and so signed).
+    /// Whether the answer is a success.
     pub fn is_success(&self) -> bool {
         matches!(
             self,
             V3Reply::Json(_) | V3Reply::NoContent | V3Reply::File { .. }
         )
+    }
+
+    /// Whether the answer carries the platform's signature: every success but a downloaded
+    /// file, which clients check against the bill's `hash_value` instead (the platform sends
+    /// the file unsigned; deviation: `wx3-bill-download-unsigned`).
+    pub fn is_signed(&self) -> bool {
+        matches!(self, V3Reply::Json(_) | V3Reply::NoContent)
     }
 
     /// The summary the journal records: `SUCCESS`, the code, or `HTTP <status>`.

@@ -10,7 +10,8 @@ use crate::wechat::v3::decode::{DecodeError, Kind, StringRule, check_parameter, 
 pub struct BillResponse {
     /// `SHA1`.
     pub hash_type: String,
-    /// Lower-case hex SHA-1 of the bill file as downloaded (gzip if asked).
+    /// Lower-case hex SHA-1 of the uncompressed bill (a gzip download is hashed after
+    /// decompressing it).
     pub hash_value: String,
     /// Where to GET the file (signed like every v3 call; valid for 30 s).
     pub download_url: String,
@@ -19,7 +20,7 @@ pub struct BillResponse {
 /// The hash algorithm of bills.
 pub const HASH_TYPE: &str = "SHA1";
 
-/// The `hash_value` of a bill file: lower-case hex SHA-1 of its bytes as downloaded.
+/// The `hash_value` of a bill: lower-case hex SHA-1 of its uncompressed bytes.
 pub fn sha1_hex(file: &[u8]) -> String {
     use sha1::Digest;
     hex::encode(sha1::Sha1::digest(file))
