@@ -16,4 +16,5 @@ mod errors;
 mod identity;
 mod notify;
 mod retry;
+mod sandbox_notify;
 mod verification;
