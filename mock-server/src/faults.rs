@@ -52,6 +52,9 @@ pub enum Endpoint {
     /// `GET /v3/certificates`.
     #[serde(rename = "wechat.v3.certificates")]
     WechatV3Certificates,
+    /// `GET /v3/bill/tradebill`, `/v3/bill/fundflowbill` and `/v3/billdownload/file`.
+    #[serde(rename = "wechat.v3.bill")]
+    WechatV3Bill,
     /// `gateway.do` `alipay.trade.refund`.
     #[serde(rename = "alipay.trade.refund")]
     AlipayTradeRefund,

@@ -195,3 +195,28 @@ pub fn nginx_page(status: StatusCode, detail: Option<&str>) -> String {
 pub fn nginx_error(status: StatusCode, detail: Option<&str>) -> Response<Body> {
     respond(status, "text/html", nginx_page(status, detail))
 }
+
+/// Where a download URL points for this request: its scheme (by listener) and the host it
+/// was sent to (the absolute-form authority, else `Host`), or `localhost` when neither is a
+/// plain host name.
+pub fn origin(request: &hyper::Request<Incoming>, tls: bool) -> String {
+    let host = request
+        .uri()
+        .authority()
+        .map(|a| a.as_str().to_owned())
+        .or_else(|| {
+            request
+                .headers()
+                .get(hyper::header::HOST)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        })
+        .filter(|h| {
+            !h.is_empty()
+                && h.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+        })
+        .unwrap_or_else(|| "localhost".to_owned());
+    let scheme = if tls { "https" } else { "http" };
+    format!("{scheme}://{host}")
+}

@@ -116,6 +116,8 @@ pub struct V3Answer {
     pub body: String,
     /// The body as JSON (`Null` when empty or not JSON).
     pub json: Value,
+    /// The body's bytes (a gzip bill is not text).
+    pub bytes: Vec<u8>,
     /// For a 2xx answer: the serial (or public-key id) whose key verified it.
     pub verified_by: Option<String>,
 }
@@ -162,6 +164,9 @@ pub struct Extra {
     pub signed_body: Option<Vec<u8>>,
     /// Sends this `Wechatpay-Serial` (overrides the client's).
     pub wechatpay_serial: Option<String>,
+    /// The answer is not signed even when 2xx (a bill download): asserts it carries no
+    /// signature instead of verifying it.
+    pub unsigned_answer: bool,
 }
 
 /// A v3 client of one merchant against one sandbox.
@@ -199,6 +204,15 @@ impl V3Client {
         self.call(Method::GET, url, None).await
     }
 
+    /// `GET url` of a download address, whose 2xx answer is the file, unsigned.
+    pub async fn download(&self, url: &str) -> V3Answer {
+        let extra = Extra {
+            unsigned_answer: true,
+            ..Extra::default()
+        };
+        self.send(Method::GET, url, Vec::new(), extra).await
+    }
+
     /// `POST url` with a JSON body.
     pub async fn post(&self, url: &str, body: &Value) -> V3Answer {
         self.call(Method::POST, url, Some(body)).await
@@ -224,9 +238,11 @@ impl V3Client {
         .to_header_value()
     }
 
-    /// Sends raw `body` signed as `extra` says; a 2xx answer must verify.
+    /// Sends raw `body` signed as `extra` says; a 2xx answer must verify (or, with
+    /// [`Extra::unsigned_answer`], carry no signature).
     pub async fn send(&self, method: Method, url: &str, body: Vec<u8>, extra: Extra) -> V3Answer {
         let now = system_millis() / 1000;
+        let extra_unsigned = extra.unsigned_answer;
         let signed_body = extra.signed_body.as_deref().unwrap_or(&body);
         let authorization = extra.authorization.unwrap_or_else(|| {
             self.authorization(
@@ -280,9 +296,12 @@ impl V3Client {
             headers,
             body: text,
             json,
+            bytes: bytes.to_vec(),
             verified_by: None,
         };
-        if (200..300).contains(&status) {
+        if extra_unsigned {
+            assert_eq!(answer.header("wechatpay-signature"), None, "{method} {url}");
+        } else if (200..300).contains(&status) {
             let lookup = |name: &str| answer.header(name);
             let received = ReceivedHeaders::from_lookup(lookup);
             let serial = self

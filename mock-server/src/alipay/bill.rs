@@ -313,31 +313,6 @@ pub fn handle(
     Reply::node(caller, &node, "SUCCESS")
 }
 
-/// Where a download URL points for this request: its scheme (by listener) and the host it
-/// was sent to (the absolute-form authority, else `Host`), or `localhost` when neither is a
-/// plain host name.
-pub fn origin(request: &Request<Incoming>, tls: bool) -> String {
-    let host = request
-        .uri()
-        .authority()
-        .map(|a| a.as_str().to_owned())
-        .or_else(|| {
-            request
-                .headers()
-                .get(hyper::header::HOST)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        })
-        .filter(|h| {
-            !h.is_empty()
-                && h.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
-        })
-        .unwrap_or_else(|| "localhost".to_owned());
-    let scheme = if tls { "https" } else { "http" };
-    format!("{scheme}://{host}")
-}
-
 /// `GET /downloadBillFile.resource`: the zip of a valid token, else the expiry page.
 pub fn download(request: &Request<Incoming>, state: &AppState, info: &ConnInfo) -> Response<Body> {
     let method = request.method().clone();

@@ -117,7 +117,7 @@ pub async fn handle(
         return finish(state, info, &method, &path, exchange, reply);
     }
     let query = request.uri().query().unwrap_or("").as_bytes().to_vec();
-    let origin = bill::origin(&request, info.surface == Surface::ApiTls);
+    let origin = http::origin(&request, info.surface == Surface::ApiTls);
     let form_body = method == hyper::Method::POST
         && request.headers().get(CONTENT_TYPE).is_none_or(|v| {
             v.to_str()

@@ -55,41 +55,95 @@ pub fn handle(params: &Params, mch_id: &str, ledger: &mut WechatLedger, now: Tim
         Ok(fields) => fields,
         Err(error) => return Reply::BillFail(error.to_error()),
     };
+    match bill_text(mch_id, ledger, now, date, bill_type) {
+        Ok(text) => Reply::Bill {
+            body: if gzipped {
+                gzip(text.as_bytes()).into()
+            } else {
+                text.into_bytes().into()
+            },
+            gzip: gzipped,
+        },
+        Err(refusal) => Reply::BillFail(refusal.to_bill_error()),
+    }
+}
+
+/// Why a bill cannot be had, whichever API asks (v2 and v3 word each their own way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unavailable {
+    /// After today (Beijing) or more than three calendar months back.
+    OutOfRange,
+    /// Today, or yesterday before [`BILL_READY_HOUR`].
+    Creating,
+    /// No row of the type asked.
+    NoBill,
+}
+
+impl Unavailable {
+    /// v2's answer.
+    pub fn to_bill_error(self) -> BillError {
+        match self {
+            // deviation: wx-bill-out-of-range
+            Unavailable::OutOfRange => BillError::new(bill_msg::DATA_FORMAT_ERROR, Some("20001")),
+            // deviation: wx-bill-creating
+            Unavailable::Creating => BillError::new(bill_msg::BILL_CREATING, None),
+            // deviation: wx-bill-empty-type
+            Unavailable::NoBill => BillError::no_bill_exist(),
+        }
+    }
+}
+
+/// The bill of `mch_id` for `date` as downloaded now, uncompressed: the rules of the module
+/// docs, shared by v2's downloadbill and v3's bill download (one ledger, one format).
+///
+/// # Errors
+/// [`Unavailable`] when there is no bill to give.
+pub fn bill_text(
+    mch_id: &str,
+    ledger: &mut WechatLedger,
+    now: Timestamp,
+    date: BillDate,
+    bill_type: BillType,
+) -> Result<String, Unavailable> {
+    let rows = bill_rows(mch_id, ledger, now, date, bill_type)?;
+    let bill = Bill {
+        summary: BillSummary::of(&rows),
+        rows,
+    };
+    Ok(write_bill(bill_type, &bill))
+}
+
+/// The rows of the bill [`bill_text`] writes, after the same availability rules (v3's
+/// fund-flow bill is made from them).
+///
+/// # Errors
+/// [`Unavailable`] when there is no bill to give.
+pub fn bill_rows(
+    mch_id: &str,
+    ledger: &mut WechatLedger,
+    now: Timestamp,
+    date: BillDate,
+    bill_type: BillType,
+) -> Result<Vec<BillRow>, Unavailable> {
     let (today, ms_into_today) = now.beijing_day();
     let day = date.days_since_epoch();
     let too_old = BillDate::from_days_since_epoch(today)
         .and_then(earliest)
         .is_none_or(|first| date < first);
     if day > today || too_old {
-        // deviation: wx-bill-out-of-range
-        return Reply::BillFail(BillError::new(bill_msg::DATA_FORMAT_ERROR, Some("20001")));
+        return Err(Unavailable::OutOfRange);
     }
     let ready_at = BILL_READY_HOUR * 3_600_000;
     if day == today || (day == today - 1 && ms_into_today < ready_at) {
-        // deviation: wx-bill-creating
-        return Reply::BillFail(BillError::new(bill_msg::BILL_CREATING, None));
+        return Err(Unavailable::Creating);
     }
     // deviation: wx-bill-refund-status (the status when downloaded)
     ledger.settle_due(now);
     let rows = rows(ledger, mch_id, day, bill_type);
     if rows.is_empty() {
-        // deviation: wx-bill-empty-type
-        return Reply::BillFail(BillError::no_bill_exist());
+        return Err(Unavailable::NoBill);
     }
-    let bill = Bill {
-        summary: BillSummary::of(&rows),
-        rows,
-    };
-    let text = write_bill(bill_type, &bill);
-    let body = if gzipped {
-        gzip(text.as_bytes())
-    } else {
-        text.into_bytes()
-    };
-    Reply::Bill {
-        body: body.into(),
-        gzip: gzipped,
-    }
+    Ok(rows)
 }
 
 /// The bill's rows for one merchant and day, sorted by 交易时间 (stable: payments of the same

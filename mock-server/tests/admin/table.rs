@@ -109,6 +109,7 @@ async fn get_admin_lists_the_table_with_fields_views_and_fault_names() {
             "wechat.v3.order_query",
             "wechat.v3.close",
             "wechat.v3.certificates",
+            "wechat.v3.bill",
             "alipay.trade.refund",
             "alipay.trade.fastpay.refund.query",
             "alipay.trade.query",

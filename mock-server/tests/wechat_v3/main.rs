@@ -13,6 +13,7 @@
 mod support;
 
 mod auth;
+mod bill;
 mod faults;
 mod identity;
 mod notify;

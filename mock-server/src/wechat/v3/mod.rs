@@ -7,7 +7,9 @@
 //!   `GET /v3/pay/transactions/out-trade-no/{out_trade_no}?mchid=`,
 //!   `GET /v3/pay/transactions/id/{transaction_id}?mchid=`,
 //!   `POST /v3/pay/transactions/out-trade-no/{out_trade_no}/close` ([`transactions`]);
-//! - `GET /v3/certificates` ([`certificates`]).
+//! - `GET /v3/certificates` ([`certificates`]);
+//! - `GET /v3/bill/tradebill`, `GET /v3/bill/fundflowbill` and the download address they
+//!   give, `GET /v3/billdownload/file?token=` ([`bill`]).
 //!
 //! Every request goes through the same checks, in this order (the first failure answers):
 //!
@@ -33,9 +35,11 @@
 //!
 //! 2xx answers are signed by the merchant's platform identity: its newest platform certificate,
 //! or its WeChat Pay public key, or during the switch-over whichever the request's
-//! `Wechatpay-Serial` names. Signature timestamps are wall time; business times in bodies
-//! follow the sandbox clock.
+//! `Wechatpay-Serial` names; a downloaded bill file is not signed (its hash is in the signed
+//! answer that gave its address). Signature timestamps are wall time; business times in
+//! bodies follow the sandbox clock.
 
+mod bill;
 mod certificates;
 mod refund;
 pub mod reply;
@@ -88,6 +92,12 @@ pub enum Route {
     Close(String),
     /// `GET /v3/certificates`.
     Certificates,
+    /// `GET /v3/bill/tradebill`.
+    TradeBill,
+    /// `GET /v3/bill/fundflowbill`.
+    FundFlowBill,
+    /// `GET /v3/billdownload/file`.
+    BillDownload,
 }
 
 const REFUNDS: &str = "/v3/refund/domestic/refunds";
@@ -103,8 +113,15 @@ impl Route {
     pub fn parse(method: &Method, path: &str) -> Option<Route> {
         let get = method == Method::GET;
         let post = method == Method::POST;
-        if path == "/v3/certificates" {
-            return get.then_some(Route::Certificates);
+        let exact = match path {
+            "/v3/certificates" => Some(Route::Certificates),
+            "/v3/bill/tradebill" => Some(Route::TradeBill),
+            "/v3/bill/fundflowbill" => Some(Route::FundFlowBill),
+            "/v3/billdownload/file" => Some(Route::BillDownload),
+            _ => None,
+        };
+        if let Some(route) = exact {
+            return get.then_some(route);
         }
         if let Some(rest) = path.strip_prefix(REFUNDS) {
             if rest.is_empty() {
@@ -164,6 +181,9 @@ impl Route {
             }
             Route::Close(_) => faults::Endpoint::WechatV3Close,
             Route::Certificates => faults::Endpoint::WechatV3Certificates,
+            Route::TradeBill | Route::FundFlowBill | Route::BillDownload => {
+                faults::Endpoint::WechatV3Bill
+            }
         }
     }
 }
@@ -194,6 +214,9 @@ pub(crate) struct Call<'a> {
     pub(crate) request_serial: Option<&'a str>,
     /// The caller's address.
     pub(crate) peer: IpAddr,
+    /// `scheme://host[:port]` the request was sent to (from its `Host` header), for the
+    /// addresses an answer gives.
+    pub(crate) origin: String,
 }
 
 impl Call<'_> {
@@ -273,6 +296,7 @@ pub async fn handle(
     };
     let authorization = header("authorization");
     let request_serial = header(response::HEADER_SERIAL);
+    let origin = http::origin(&request, info.surface == http::Surface::ApiTls);
     let query: Vec<(String, String)> = request
         .uri()
         .query()
@@ -319,6 +343,7 @@ pub async fn handle(
         query: &query,
         authorization: authorization.as_deref(),
         request_serial: request_serial.as_deref(),
+        origin: &origin,
     };
     let reply = process(&request, (before, after), state, info, &mut exchange);
     finish(
@@ -338,6 +363,7 @@ struct Incoming3<'a> {
     query: &'a [(String, String)],
     authorization: Option<&'a str>,
     request_serial: Option<&'a str>,
+    origin: &'a str,
 }
 
 /// Steps 4 to 11 of the module docs.
@@ -423,6 +449,7 @@ fn process(
         query: request.query,
         request_serial: request.request_serial,
         peer: info.peer.ip(),
+        origin: request.origin.to_owned(),
     };
     let reply = {
         let mut world = state.world();
@@ -457,6 +484,9 @@ fn dispatch(
         Route::QueryById(id) => transactions::query(call, id, true, ledger, now),
         Route::Close(no) => transactions::close(call, no, ledger, now),
         Route::Certificates => certificates::list(call, ids),
+        Route::TradeBill => bill::trade(call, ledger, now),
+        Route::FundFlowBill => bill::fund_flow(call, ledger, now),
+        Route::BillDownload => bill::download(call, ledger, now),
     }
 }
 
@@ -552,7 +582,7 @@ fn finish(
     let rule = (!reply.is_success()).then(|| exchange.rule.unwrap_or(CHECK_ENDPOINT).to_owned());
     let status = reply.status();
     let outcome = reply.outcome();
-    let signer = exchange.signer.filter(|_| reply.is_success());
+    let signer = exchange.signer.filter(|_| reply.is_signed());
     let (content_type, answer): (&'static str, Vec<u8>) = match reply {
         V3Reply::Json(body) => ("application/json; charset=utf-8", body),
         V3Reply::Error(error) => (
@@ -563,6 +593,8 @@ fn finish(
         // 2xx answer and fails on a 204 without one (deviation: wx3-204-content-type).
         V3Reply::NoContent => ("application/json; charset=utf-8", Vec::new()),
         V3Reply::Status(_) => ("text/plain", Vec::new()),
+        V3Reply::File { body, gzip: true } => ("application/x-gzip", body),
+        V3Reply::File { body, gzip: false } => ("text/plain; charset=utf-8", body),
     };
     let answer = bytes::Bytes::from(answer);
     let mut headers = vec![(HEADER_REQUEST_ID, exchange.request_id.clone())];

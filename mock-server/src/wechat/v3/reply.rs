@@ -7,6 +7,7 @@
 //! | success without a body (close) | 204 | empty | yes, over an empty body line |
 //! | error | the code's status | `{"code","detail"?,"message"}` | no; `Request-ID` only |
 //! | injected gateway failure | the fault's status | empty | no; `Request-ID` only |
+//! | a downloaded bill | 200 | the file (`text/plain` or `application/x-gzip`) | no; `Request-ID` only |
 //!
 //! Errors are unsigned: some real 4xx answers carry no signature headers, so clients verify
 //! 2xx only (spec §1.7; deviation: `wx3-errors-unsigned`).
@@ -29,6 +30,13 @@ pub enum V3Reply {
     Error(Box<ErrorBody>),
     /// A bare status with an empty body (an injected gateway failure).
     Status(StatusCode),
+    /// 200 with a downloaded file (a bill), unsigned.
+    File {
+        /// The bytes.
+        body: Vec<u8>,
+        /// Whether they are gzip.
+        gzip: bool,
+    },
 }
 
 impl V3Reply {
@@ -59,7 +67,7 @@ impl V3Reply {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            V3Reply::Json(_) => StatusCode::OK,
+            V3Reply::Json(_) | V3Reply::File { .. } => StatusCode::OK,
             V3Reply::NoContent => StatusCode::NO_CONTENT,
             V3Reply::Error(body) => StatusCode::from_u16(body.http_status())
                 .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
@@ -67,15 +75,25 @@ impl V3Reply {
         }
     }
 
-    /// Whether the answer is a success (and so signed).
+    /// Whether the answer is a success.
     pub fn is_success(&self) -> bool {
+        matches!(
+            self,
+            V3Reply::Json(_) | V3Reply::NoContent | V3Reply::File { .. }
+        )
+    }
+
+    /// Whether the answer carries the platform's signature: every success but a downloaded
+    /// file, which clients check against the bill's `hash_value` instead (the platform sends
+    /// the file unsigned; deviation: `wx3-bill-download-unsigned`).
+    pub fn is_signed(&self) -> bool {
         matches!(self, V3Reply::Json(_) | V3Reply::NoContent)
     }
 
     /// The summary the journal records: `SUCCESS`, the code, or `HTTP <status>`.
     pub fn outcome(&self) -> String {
         match self {
-            V3Reply::Json(_) | V3Reply::NoContent => "SUCCESS".to_owned(),
+            V3Reply::Json(_) | V3Reply::NoContent | V3Reply::File { .. } => "SUCCESS".to_owned(),
             V3Reply::Error(body) => body.code.clone(),
             V3Reply::Status(status) => format!("HTTP {}", status.as_u16()),
         }

@@ -10,7 +10,8 @@ use crate::wechat::v3::decode::{DecodeError, Kind, StringRule, check_parameter, 
 pub struct BillResponse {
     /// `SHA1`.
     pub hash_type: String,
-    /// Lower-case hex SHA-1 of the bill file as downloaded (gzip if asked).
+    /// Lower-case hex SHA-1 of the uncompressed bill (a gzip download is hashed after
+    /// decompressing it).
     pub hash_value: String,
     /// Where to GET the file (signed like every v3 call; valid for 30 s).
     pub download_url: String,
@@ -18,6 +19,15 @@ pub struct BillResponse {
 
 /// The hash algorithm of bills.
 pub const HASH_TYPE: &str = "SHA1";
+
+/// The `hash_value` of a bill: lower-case hex SHA-1 of its uncompressed bytes.
+pub fn sha1_hex(file: &[u8]) -> String {
+    use sha1::Digest;
+    hex::encode(sha1::Sha1::digest(file))
+}
+
+/// The path of the bill download address (`?token=` names the file).
+pub const DOWNLOAD_PATH: &str = "/v3/billdownload/file";
 
 /// `bill_date`: `YYYY-MM-DD`.
 pub const BILL_DATE: Kind = Kind::String {
@@ -197,6 +207,11 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn sha1_of_a_file() {
+        assert_eq!(sha1_hex(b"abc"), "a9993e364706816aba3e25717850c26c9cd0d89d");
     }
 
     #[test]
