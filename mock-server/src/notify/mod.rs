@@ -170,29 +170,40 @@ pub async fn probe(
     mch_id: &str,
     url: Option<String>,
 ) -> Result<Probe, ProbeError> {
-    let _turn = state.delivery.turn().await;
     let now = state.clock.now();
-    let (url, body) = {
-        let mut world = state.world();
-        let world = &mut *world;
-        let merchant = world
-            .wechat
-            .merchant(mch_id)
-            .ok_or_else(|| ProbeError::UnknownMerchant(mch_id.to_owned()))?;
-        let url = url
-            .filter(|u| !u.is_empty())
-            .or_else(|| merchant.notify_url.clone().filter(|u| !u.is_empty()))
-            .ok_or_else(|| ProbeError::NoUrl(mch_id.to_owned()))?;
-        (url, v3::probe_body(merchant, &mut world.ids, now))
+    // The body and headers are drawn in the turn, so a probe's draws from the sandbox RNG
+    // never interleave with a drive's; the POST is made after it, like an attempt's, so a
+    // handler that never answers holds up no advance, flush or delivery (issue 12). It takes
+    // no delivery slot either: drives wait for the slots to empty, and a probe is no attempt
+    // of theirs. Probes are one per admin request, which the admin listener's connection cap
+    // bounds.
+    let (post, headers) = {
+        let _turn = state.delivery.turn().await;
+        let (url, body) = {
+            let mut world = state.world();
+            let world = &mut *world;
+            let merchant = world
+                .wechat
+                .merchant(mch_id)
+                .ok_or_else(|| ProbeError::UnknownMerchant(mch_id.to_owned()))?;
+            let url = url
+                .filter(|u| !u.is_empty())
+                .or_else(|| merchant.notify_url.clone().filter(|u| !u.is_empty()))
+                .ok_or_else(|| ProbeError::NoUrl(mch_id.to_owned()))?;
+            (url, v3::probe_body(merchant, &mut world.ids, now))
+        };
+        let headers = v3::headers(state, mch_id, body.as_bytes(), true);
+        let post = Post {
+            platform: Platform::WechatV3,
+            merchant: mch_id.to_owned(),
+            url,
+            content_type: crate::outbox::JSON,
+            body,
+        };
+        (post, headers)
     };
-    let post = Post {
-        platform: Platform::WechatV3,
-        merchant: mch_id.to_owned(),
-        url: url.clone(),
-        content_type: crate::outbox::JSON,
-        body,
-    };
-    let outcome = match v3::headers(state, mch_id, post.body.as_bytes(), true) {
+    let url = post.url.clone();
+    let outcome = match headers {
         Ok(headers) => {
             let serial = headers.serial.clone();
             let pairs = headers

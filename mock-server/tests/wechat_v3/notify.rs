@@ -402,3 +402,289 @@ async fn a_handler_that_accepts_a_probe_is_reported() {
         .await;
     assert_eq!(status, 404);
 }
+
+/// A JSAPI order of the demo merchant prepaid with `url` as its notify_url and paid by the
+/// buyer (admin API): its TRANSACTION.SUCCESS is due now. Returns the notification's id.
+async fn paid_order(sandbox: &Sandbox, out_trade_no: &str, url: &str) -> u64 {
+    let mut prepay = jsapi_body(out_trade_no, 500);
+    prepay["notify_url"] = json!(url);
+    let answer = sandbox
+        .v3_client()
+        .post("/v3/pay/transactions/jsapi", &prepay)
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    let paid = sandbox
+        .admin_post(
+            &format!("/admin/wechat/orders/{out_trade_no}/pay"),
+            json!({}),
+        )
+        .await;
+    paid["notification_id"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn a_flush_delivers_what_is_due_and_no_retry_before_its_time() {
+    let sandbox = start().await;
+    let receiver = Receiver::start(&[(500, ""), (204, "")]).await;
+    let id = paid_order(&sandbox, "v3-n-flush", &receiver.url).await;
+    sandbox.flush_notifications().await;
+    let n = sandbox
+        .admin_get(&format!("/admin/notifications/{id}"))
+        .await;
+    assert_eq!(n["platform"], "wechat_v3");
+    assert_eq!(n["event"], "TRANSACTION.SUCCESS");
+    assert_eq!(n["status"], "pending");
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(n["attempts"][0]["http_status"], 500);
+    assert_eq!(receiver.bodies().len(), 1);
+    // The retry is due 15 s on: a flush now sends nothing.
+    sandbox.flush_notifications().await;
+    assert_eq!(receiver.bodies().len(), 1);
+    sandbox.advance(14).await;
+    sandbox.flush_notifications().await;
+    assert_eq!(receiver.bodies().len(), 1);
+    sandbox.advance(1).await;
+    let n = sandbox
+        .admin_get(&format!("/admin/notifications/{id}"))
+        .await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    let times = paysandbox_testkit::admin::attempt_times(&n);
+    assert_eq!(times[1] - times[0], 15_000);
+    assert_eq!(n["attempts"][1]["http_status"], 204);
+    // The same envelope both times.
+    let bodies = receiver.bodies();
+    assert_eq!(bodies[0], bodies[1]);
+    assert_eq!(n["body"].as_str().unwrap().as_bytes(), bodies[0].as_slice());
+}
+
+#[tokio::test]
+async fn during_a_switch_over_notifications_pick_either_key_with_the_rising_share() {
+    let sandbox = start().await;
+    let files = V3Files::of(MCH);
+    let receiver = Receiver::start(&[(204, "")]).await;
+    // The demo merchant is loaded switching over, on day 0 for good; a merchant that moves
+    // from certificates to the switch-over starts its day 0 now.
+    sandbox
+        .admin_post(
+            &format!("/admin/wechat/merchants/{MCH}/v3"),
+            json!({ "identity": "certificate" }),
+        )
+        .await;
+    let view = sandbox
+        .admin_post(
+            &format!("/admin/wechat/merchants/{MCH}/v3"),
+            json!({ "identity": "switch_over" }),
+        )
+        .await;
+    assert_eq!(view["identity"], "switch_over", "{view}");
+    let id = paid_order(&sandbox, "v3-n-switch", &receiver.url).await;
+    sandbox.flush_notifications().await;
+    // Each resend is signed anew, its signer drawn again.
+    let resend = async |times: usize| {
+        for _ in 0..times {
+            let n = sandbox
+                .admin_post(&format!("/admin/notifications/{id}/resend"), json!({}))
+                .await;
+            assert_eq!(n["status"], "delivered", "{n}");
+        }
+    };
+    resend(59).await;
+    let day0 = receiver.headers();
+    let bodies = receiver.bodies();
+    assert_eq!(day0.len(), 60);
+    let mut by_key = 0;
+    for (headers, body) in day0.iter().zip(&bodies) {
+        // Each one verifies with the key its serial names.
+        let serial = verify(&files, headers, body);
+        assert_eq!(header(headers, "wechatpay-serial"), Some(serial.as_str()));
+        if serial == files.public_key.0 {
+            by_key += 1;
+        } else {
+            assert_eq!(serial, files.certificate_serial());
+        }
+    }
+    // 14 % on day 0 (deviation wx3-notify-switch-share): some of each, mostly certificates.
+    assert!(
+        (1..=20).contains(&by_key),
+        "{by_key} of 60 by the public key"
+    );
+    // The attempts record the serial each one carried.
+    let n = sandbox
+        .admin_get(&format!("/admin/notifications/{id}"))
+        .await;
+    let recorded: Vec<&str> = n["attempts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["serial"].as_str().unwrap())
+        .collect();
+    let sent: Vec<&str> = day0
+        .iter()
+        .map(|h| header(h, "wechatpay-serial").unwrap())
+        .collect();
+    assert_eq!(recorded, sent);
+
+    // Day 6, the seventh day: the public key signs every one.
+    sandbox.advance(6 * 86_400).await;
+    resend(20).await;
+    let later = receiver.headers();
+    assert_eq!(later.len(), 80);
+    assert!(
+        later[60..]
+            .iter()
+            .all(|h| header(h, "wechatpay-serial") == Some(files.public_key.0.as_str()))
+    );
+    // A handler trusting only the certificate would have refused some of day 0's.
+    assert!(by_key > 0);
+}
+
+/// A loopback listener that accepts, reads and never answers; counts what it accepted.
+async fn never_answering() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = accepted.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            tokio::spawn(async move {
+                use tokio::io::AsyncReadExt;
+                let mut buffer = vec![0_u8; 4096];
+                while matches!(socket.read(&mut buffer).await, Ok(n) if n > 0) {}
+            });
+        }
+    });
+    (url, accepted)
+}
+
+/// A loopback listener answering `status` with a chunked body that never ends (until the
+/// sandbox hangs up).
+async fn endless_answer(status: u16) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/notify", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                // The request head and body (small: read once).
+                let mut buffer = vec![0_u8; 64 * 1024];
+                let _ = socket.read(&mut buffer).await;
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n"
+                );
+                if socket.write_all(head.as_bytes()).await.is_err() {
+                    return;
+                }
+                let chunk = format!("4000\r\n{}\r\n", "y".repeat(0x4000));
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {}
+            });
+        }
+    });
+    url
+}
+
+#[tokio::test]
+async fn a_receiver_that_never_answers_times_out_and_holds_up_nothing() {
+    let sandbox = start().await;
+    let v3 = sandbox.v3_client();
+    let (hanging, accepted) = never_answering().await;
+    let good = Receiver::start(&[(204, "")]).await;
+    for (order, refund, url) in [
+        ("v3-n-slow1", "v3-n-s1", hanging.as_str()),
+        ("v3-n-slow2", "v3-n-s2", good.url.as_str()),
+    ] {
+        sandbox.seed_order(order, 1000, json!({})).await;
+        let answer = v3.post(REFUNDS, &refund_to(order, refund, 1000, url)).await;
+        assert_eq!(answer.status, 200, "{}", answer.body);
+    }
+    // Both settle 10 s on and are attempted together: the good receiver is served while the
+    // other attempt hangs, which the advance waits for (5 s real time).
+    sandbox.advance(10).await;
+    let n = &sandbox.notifications("refund_no=v3-n-s1").await[0];
+    assert_eq!(n["status"], "pending", "{n}");
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 1, "{n}");
+    let attempt = &n["attempts"][0];
+    assert_eq!(attempt["error"], "timeout after 5 s", "{n}");
+    assert_eq!(attempt["http_status"], Value::Null);
+    assert_eq!(attempt["success"], false);
+    assert!(attempt["serial"].is_string());
+    let first = paysandbox_testkit::admin::attempt_times(n)[0];
+    assert_eq!(first + 15_000, n["next_attempt_at"].as_i64().unwrap());
+    let n = &sandbox.notifications("refund_no=v3-n-s2").await[0];
+    assert_eq!(n["status"], "delivered", "{n}");
+    assert_eq!(good.bodies().len(), 1);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    // A probe to a handler that never answers waits for its own timeout only: an advance made
+    // meanwhile, delivering to the good receiver, is not held up by it.
+    let (silent, probed) = never_answering().await;
+    let probing = {
+        let admin = sandbox.admin_client().clone();
+        tokio::spawn(async move {
+            admin
+                .post(
+                    &format!("/admin/wechat/merchants/{MCH}/v3/probe"),
+                    json!({ "url": silent }),
+                )
+                .await
+                .unwrap()
+        })
+    };
+    until_accepted(&probed, 1).await;
+    sandbox.seed_order("v3-n-slow3", 1000, json!({})).await;
+    let answer = v3
+        .post(
+            REFUNDS,
+            &refund_to("v3-n-slow3", "v3-n-s3", 1000, &good.url),
+        )
+        .await;
+    assert_eq!(answer.status, 200, "{}", answer.body);
+    // 10 s on: the refund settles and is delivered; the hanging notification's retry (15 s
+    // after its first attempt) is not due yet.
+    sandbox.advance(10).await;
+    assert!(!probing.is_finished(), "the advance waited for the probe");
+    let n = &sandbox.notifications("refund_no=v3-n-s3").await[0];
+    assert_eq!(n["status"], "delivered", "{n}");
+    assert_eq!(good.bodies().len(), 2);
+    let probe = probing.await.unwrap();
+    assert_eq!(probe["error"], "timeout after 5 s", "{probe}");
+    assert_eq!(probe["accepted"], false);
+    assert_eq!(probe["http_status"], Value::Null);
+    assert_eq!(accepted.load(std::sync::atomic::Ordering::SeqCst), 1);
+}
+
+/// Waits (real time, bounded) until the never-answering listener accepted `count` connections.
+async fn until_accepted(accepted: &std::sync::atomic::AtomicUsize, count: usize) {
+    let start = std::time::Instant::now();
+    while accepted.load(std::sync::atomic::Ordering::SeqCst) < count {
+        assert!(start.elapsed() < std::time::Duration::from_secs(4));
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn an_endless_answer_is_read_only_so_far() {
+    let sandbox = start().await;
+    let endless_ok = endless_answer(200).await;
+    let endless_fail = endless_answer(503).await;
+    let ok = paid_order(&sandbox, "v3-n-endless1", &endless_ok).await;
+    let failed = paid_order(&sandbox, "v3-n-endless2", &endless_fail).await;
+    sandbox.flush_notifications().await;
+    // Read up to a bound, then judged by the status alone: no timeout waiting for the end.
+    let n = sandbox
+        .admin_get(&format!("/admin/notifications/{ok}"))
+        .await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    assert_eq!(n["attempts"][0]["http_status"], 200);
+    assert_eq!(n["attempts"][0]["error"], Value::Null);
+    assert_eq!(
+        n["attempts"][0]["response_excerpt"],
+        "y".repeat(paysandbox_mock_server::notify::EXCERPT_BYTES)
+    );
+    let n = sandbox
+        .admin_get(&format!("/admin/notifications/{failed}"))
+        .await;
+    assert_eq!(n["status"], "pending", "{n}");
+    assert_eq!(n["attempts"][0]["http_status"], 503);
+    assert_eq!(n["attempts"][0]["error"], Value::Null);
+}

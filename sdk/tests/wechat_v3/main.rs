@@ -17,4 +17,5 @@ mod errors;
 mod identity;
 mod notify;
 mod retry;
+mod sandbox_notify;
 mod verification;
