@@ -1,6 +1,7 @@
 //! Reconciliation: the daily job that compares the merchant's own records with the
 //! platform's bill. Platform-neutral: both sides are brought to [`Record`]s
-//! ([`wechat_records`], [`alipay_records`], or the merchant's own), then [`reconcile`]
+//! ([`wechat_records`], [`wechat_v3_records`], [`alipay_records`], or the merchant's own, e.g.
+//! [`Record::v3_payment`] and [`Record::v3_refund`] from API v3 answers), then [`reconcile`]
 //! reports what the bill has that the merchant lacks ([`Report::missing`]), what the merchant
 //! has that the bill lacks ([`Report::extra`]) and entries whose amount or status differ
 //! ([`Report::mismatched`]).
@@ -23,6 +24,7 @@ use std::collections::BTreeMap;
 
 use paysandbox_protocol::alipay::bill::TradeBillRow;
 use paysandbox_protocol::wechat::bill::BillRow;
+use paysandbox_protocol::wechat::v3::messages::{Refund, Transaction};
 
 /// What a record is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -71,6 +73,26 @@ impl Record {
             amount,
             status: status.to_owned(),
         }
+    }
+
+    /// The record of an API v3 order answer (a query, a `TRANSACTION.SUCCESS` notification)
+    /// if it was paid: its `amount.total` and `SUCCESS`. An order since refunded
+    /// (`trade_state` `REFUND`) was still paid; its refunds are records of their own.
+    pub fn v3_payment(transaction: &Transaction) -> Option<Record> {
+        let paid = matches!(transaction.trade_state.as_str(), "SUCCESS" | "REFUND");
+        let total = transaction.amount.as_ref().and_then(|a| a.total)?;
+        paid.then(|| Record::payment(&transaction.out_trade_no, total, "SUCCESS"))
+    }
+
+    /// The record of an API v3 refund answer (create, query, `REFUND.*` notification):
+    /// `amount.refund` and v3's `status` (`SUCCESS`, `PROCESSING`, `ABNORMAL`, `CLOSED`).
+    pub fn v3_refund(refund: &Refund) -> Record {
+        Record::refund(
+            &refund.out_trade_no,
+            &refund.out_refund_no,
+            refund.amount.refund,
+            &refund.status,
+        )
     }
 
     fn key(&self) -> (Kind, &str, &str) {
@@ -166,6 +188,25 @@ pub fn wechat_records(rows: &[BillRow]) -> Vec<Record> {
         .collect()
 }
 
+/// The records of a WeChat trade bill downloaded over API v3 (the same file as v2's), in
+/// v3's words: as [`wechat_records`], with the bill's refund statuses named as v3 names them
+/// (`CHANGE` is `ABNORMAL`, `REFUNDCLOSE` is `CLOSED`), so they compare with records kept
+/// from v3 answers ([`Record::v3_refund`]).
+pub fn wechat_v3_records(rows: &[BillRow]) -> Vec<Record> {
+    let mut records = wechat_records(rows);
+    for record in &mut records {
+        if record.kind == Kind::Refund {
+            let v3 = match record.status.as_str() {
+                "CHANGE" => "ABNORMAL",
+                "REFUNDCLOSE" => "CLOSED",
+                other => other,
+            };
+            record.status = v3.to_owned();
+        }
+    }
+    records
+}
+
 /// The records of an Alipay trade bill: payments (交易) by 商户订单号 with 订单金额, refunds
 /// (退款) by 退款批次号/请求号 with the refunded amount (positive); an Alipay bill lists only
 /// money that moved, so every status is `SUCCESS`.
@@ -223,5 +264,53 @@ mod tests {
         let report = reconcile(&ours, &bill);
         assert_eq!(report.missing, [Record::refund("b", "1", 10, "SUCCESS")]);
         assert_eq!(report.matched, 1);
+    }
+
+    #[test]
+    fn v3_records_speak_v3_refund_statuses() {
+        use paysandbox_protocol::wechat::bill::Fee;
+        let row = |refund_status: &str| BillRow {
+            out_trade_no: "o".into(),
+            out_refund_no: "r".into(),
+            refund_id: "50000000000000000000000000000001".into(),
+            trade_state: "REFUND".into(),
+            refund_fee: 250,
+            refund_status: refund_status.into(),
+            fee: Fee(-2000),
+            ..BillRow::default()
+        };
+        for (v2, v3) in [
+            ("SUCCESS", "SUCCESS"),
+            ("PROCESSING", "PROCESSING"),
+            ("CHANGE", "ABNORMAL"),
+            ("REFUNDCLOSE", "CLOSED"),
+        ] {
+            assert_eq!(
+                wechat_v3_records(&[row(v2)]),
+                [Record::refund("o", "r", 250, v3)]
+            );
+            assert_eq!(
+                wechat_records(&[row(v2)]),
+                [Record::refund("o", "r", 250, v2)]
+            );
+        }
+    }
+
+    #[test]
+    fn v3_answers_become_records() {
+        let transaction: Transaction = serde_json::from_value(serde_json::json!({
+            "appid": "wx", "mchid": "1", "out_trade_no": "o", "trade_state": "REFUND",
+            "trade_state_desc": "", "amount": {"total": 1000}
+        }))
+        .unwrap();
+        assert_eq!(
+            Record::v3_payment(&transaction),
+            Some(Record::payment("o", 1000, "SUCCESS"))
+        );
+        let unpaid = Transaction {
+            trade_state: "NOTPAY".into(),
+            ..transaction
+        };
+        assert_eq!(Record::v3_payment(&unpaid), None);
     }
 }

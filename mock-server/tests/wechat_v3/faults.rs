@@ -139,3 +139,26 @@ async fn the_151st_refund_request_in_a_second_is_frequency_limited() {
         .await;
     assert_eq!(later.status, 200, "{}", later.body);
 }
+
+#[tokio::test]
+async fn a_bill_fault_covers_both_addresses_and_the_download() {
+    let sandbox = start().await;
+    sandbox.advance(100_000).await;
+    let v3 = sandbox.v3_client();
+    let address = v3.get("/v3/bill/tradebill?bill_date=2023-11-15").await;
+    assert_eq!(address.status, 200, "{}", address.body);
+    let url = address.json["download_url"].as_str().unwrap();
+    let path = &url[url.find("/v3/").unwrap()..];
+    sandbox
+        .fault(Fault::err_code("wechat.v3.bill", "SYSTEM_ERROR").count(3))
+        .await;
+    for url in [
+        "/v3/bill/tradebill?bill_date=2023-11-15",
+        "/v3/bill/fundflowbill?bill_date=2023-11-15",
+        path,
+    ] {
+        v3.get(url).await.assert_error(500, "SYSTEM_ERROR");
+    }
+    let file = v3.download(path).await;
+    assert_eq!(file.status, 200, "{}", file.body);
+}

@@ -28,7 +28,7 @@
 //! error is accepted as [`Error::Business`], since the platform has no key to sign with for
 //! a merchant it does not know. An unsigned answer is never taken as a success.
 
-mod bill;
+pub(crate) mod bill;
 mod client;
 mod error;
 pub mod notify;

@@ -10,6 +10,7 @@
 mod support;
 
 mod bills;
+mod bills_v3;
 mod calls;
 mod certificates;
 mod errors;

@@ -10,6 +10,7 @@
 
 mod support;
 
+mod bills;
 mod calls;
 mod certificates;
 mod errors;

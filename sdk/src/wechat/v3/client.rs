@@ -121,7 +121,8 @@ impl fmt::Debug for Client {
     }
 }
 
-/// One answer as received: status, headers, body (at most [`MAX_ANSWER_BYTES`]).
+/// One answer as received: status, headers, body (at most [`MAX_ANSWER_BYTES`], or the
+/// limit of [`Client::execute_limited`]).
 #[derive(Debug)]
 pub(crate) struct Received {
     pub(crate) status: u16,
@@ -287,6 +288,20 @@ impl Client {
         body: Option<Vec<u8>>,
         open: impl Fn(Received) -> Result<T, Error>,
     ) -> Result<T, Error> {
+        self.execute_limited(method, path_and_query, body, MAX_ANSWER_BYTES, open)
+            .await
+    }
+
+    /// [`Client::execute`] reading at most `limit` bytes of each answer (a bill is larger
+    /// than any JSON answer).
+    pub(crate) async fn execute_limited<T>(
+        &self,
+        method: Method,
+        path_and_query: &str,
+        body: Option<Vec<u8>>,
+        limit: usize,
+        open: impl Fn(Received) -> Result<T, Error>,
+    ) -> Result<T, Error> {
         let inner = &*self.inner;
         let url =
             reqwest::Url::parse(&format!("{}{path_and_query}", inner.base_url)).map_err(|e| {
@@ -302,7 +317,7 @@ impl Client {
             let body = &body;
             let open = &open;
             async move {
-                let received = self.send_once(method, url, body, attempt).await?;
+                let received = self.send_once(method, url, body, attempt, limit).await?;
                 let result = open(received);
                 if let Err(error) = &result {
                     tracing::debug!(attempt, %error, "WeChat Pay v3 call failed");
@@ -347,6 +362,7 @@ impl Client {
         url: reqwest::Url,
         body: &[u8],
         attempt: u32,
+        limit: usize,
     ) -> Result<Received, Error> {
         let inner = &*self.inner;
         // What the request line carries, as sent: the signature covers exactly this.
@@ -388,10 +404,8 @@ impl Client {
             .await
             .map_err(TransportError::from_reqwest)?
         {
-            if answer.len().saturating_add(chunk.len()) > MAX_ANSWER_BYTES {
-                return Err(Error::decode(format!(
-                    "response larger than {MAX_ANSWER_BYTES} bytes"
-                )));
+            if answer.len().saturating_add(chunk.len()) > limit {
+                return Err(Error::decode(format!("response larger than {limit} bytes")));
             }
             answer.extend_from_slice(&chunk);
         }

@@ -82,6 +82,16 @@ pub enum Error {
     /// The client is misconfigured (keys, certificates, base URL); nothing was sent.
     #[error("configuration: {0}")]
     Config(#[from] ConfigError),
+    /// A downloaded bill whose SHA-1 is not the `hash_value` the signed bill answer gave:
+    /// damaged on the way, or changed since (ask for a new address). The download itself is
+    /// not signed, so this hash is what vouches for it.
+    #[error("bill hash mismatch: expected {expected}, got {actual}")]
+    BillHash {
+        /// `hash_value` of the bill answer.
+        expected: String,
+        /// SHA-1 of what was downloaded (uncompressed).
+        actual: String,
+    },
     /// [`Client::wait_for_refund`](super::Client::wait_for_refund) reached its deadline
     /// while the refund was still `PROCESSING` (or could not be queried).
     #[error("refund not final after {waited:?} (last status: {last_status:?})")]
@@ -138,9 +148,11 @@ impl Error {
                 *status >= 500 || *status == 202
             }
             Self::Signature(_) | Self::Decode { .. } => true,
-            Self::InvalidRequest(_) | Self::Crypto(_) | Self::Config(_) | Self::Timeout { .. } => {
-                false
-            }
+            Self::InvalidRequest(_)
+            | Self::Crypto(_)
+            | Self::Config(_)
+            | Self::Timeout { .. }
+            | Self::BillHash { .. } => false,
         }
     }
 }
