@@ -9,18 +9,24 @@ Starts `paysandbox serve` (BIN, default target/release/paysandbox) on loopback p
     head, a third with a body announced and never sent), then a signed refund query on
     plain HTTP and GET /admin/clock, each timed;
   - admin input: the clock advance of u64::MAX seconds and millis, a fault http_status 100;
-  - cross-origin: a text/plain POST with Origin http://evil.example.
+  - cross-origin: a text/plain POST with Origin http://evil.example;
+  - slow merchant: SLOW (12) refunds whose notify_url is a loopback listener that accepts and
+    never answers, each forced to SUCCESS through the admin API (so each notification is due
+    at once), then an admin POST while those attempts hang, each timed.
 Prints one JSON object of figures. Everything it starts is stopped at the end.
 """
 
 import hashlib
 import json
 import os
+import re
 import resource
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 
@@ -28,6 +34,7 @@ BIN = sys.argv[1] if len(sys.argv) > 1 else "target/release/paysandbox"
 API, HTTP, ADMIN = 39443, 39080, 39444
 REQUESTS = int(os.environ.get("REQUESTS", "400"))
 CONNS = int(os.environ.get("CONNS", "2000"))
+SLOW = int(os.environ.get("SLOW", "12"))
 MCH, APPID, KEY = "1900000109", "wx2421b1c4370ec43b", "paysandboxdemokey000000000000000"
 
 
@@ -64,6 +71,67 @@ def post_api(path, body, timeout=30):
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
+
+
+def slow_merchant(ready):
+    """Issue 12's slow merchant: notifications to a receiver that never answers must not hold
+    up the admin API."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(256)
+    listener.settimeout(0.2)
+    url = f"http://127.0.0.1:{listener.getsockname()[1]}/notify"
+    accepted, stop = [], threading.Event()
+
+    def hold():
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except socket.timeout:
+                continue
+
+    holder = threading.Thread(target=hold, daemon=True)
+    holder.start()
+    merchant = next(m for m in ready["merchants"] if m["mch_id"] == MCH)
+    tls = ssl.create_default_context(cafile=ready["ca_path"])
+    tls.load_cert_chain(merchant["cert_path"], merchant["key_path"])
+    refund_ids = []
+    try:
+        for i in range(SLOW):
+            order = f"slow-order-{i}"
+            admin("POST", "/admin/wechat/orders", {"mch_id": MCH, "out_trade_no": order, "total_fee": 1000})
+            body = signed_xml({"appid": APPID, "mch_id": MCH, "nonce_str": f"slow{i:04d}",
+                               "out_trade_no": order, "out_refund_no": f"slow-{i}",
+                               "total_fee": "1000", "refund_fee": "100", "notify_url": url}).encode()
+            req = urllib.request.Request(f"https://127.0.0.1:{API}/secapi/pay/refund", data=body, method="POST")
+            with urllib.request.urlopen(req, timeout=30, context=tls) as r:
+                found = re.search(r"<refund_id>(?:<!\[CDATA\[)?(\w+)", r.read().decode())
+            if found:
+                refund_ids.append(found.group(1))
+        t = time.monotonic()
+        for refund_id in refund_ids:
+            admin("POST", f"/admin/wechat/refunds/{refund_id}/status", {"status": "SUCCESS"})
+        forced_ms = (time.monotonic() - t) * 1000
+        deadline = time.monotonic() + 10
+        while len(accepted) < len(refund_ids) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        hanging = len(accepted)
+        t = time.monotonic()
+        status, _ = admin("POST", "/admin/wechat/orders",
+                          {"mch_id": MCH, "out_trade_no": "after-the-slow-ones", "total_fee": 1})
+        return {
+            "refunds": len(refund_ids),
+            "attempts_hanging": hanging,
+            "forcing_all_ms": round(forced_ms, 1),
+            "next_admin_post_status": status,
+            "next_admin_post_ms": round((time.monotonic() - t) * 1000, 1),
+        }
+    finally:
+        stop.set()
+        holder.join()
+        for c in accepted:
+            c.close()
+        listener.close()
 
 
 def main():
@@ -118,11 +186,27 @@ def main():
         status, text = admin("POST", "/admin/clock/advance",
                              {"seconds": 18446744073709551615, "millis": 18446744073709551615})
         out["clock_overflow"] = {"status": status, "answer": json.loads(text)}
+        status, text = admin("POST", "/admin/clock/advance", {"seconds": 18446744073709551615})
+        out["clock_seconds_only"] = {"status": status, "field": json.loads(text).get("field")}
+        status, text = admin("POST", "/admin/wechat/orders", {
+            "mch_id": MCH, "out_trade_no": "coupon-overflow", "total_fee": 1000,
+            "coupons": [{"kind": "CASH", "fee": 18446744073709551615}] * 2})
+        out["coupon_overflow"] = {"status": status, "field": json.loads(text).get("field")}
+        status, text = admin("POST", "/admin/wechat/orders",
+                             {"mch_id": MCH, "out_trade_no": "bad\u0001no", "total_fee": 1000})
+        out["control_character_id"] = {"status": status, "field": json.loads(text).get("field")}
+        before = json.loads(admin("GET", "/admin/clock")[1])
+        admin("POST", "/admin/clock/advance", {"seconds": 86400 * 400})
+        admin("POST", "/admin/reset", {})
+        after = json.loads(admin("GET", "/admin/clock")[1])
+        out["reset_clock"] = {"before": before.get("beijing"), "after_advance_and_reset": after.get("beijing")}
         status, text = admin("POST", "/admin/faults", {"endpoint": "wechat.refund", "http_status": 100})
         out["fault_status_100"] = {"status": status}
         status, text = admin("POST", "/admin/reset", {},
                              {"Origin": "http://evil.example", "Content-Type": "text/plain"})
         out["cross_origin"] = {"status": status}
+        with open(f"{data}/ready.json") as f:
+            out["slow_merchant"] = slow_merchant(json.load(f))
         out["alive"] = admin("GET", "/admin/health")[0] == 200
     finally:
         serve.terminate()
