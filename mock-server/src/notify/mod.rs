@@ -35,6 +35,11 @@
 //!   `return_code` is `SUCCESS`; Alipay HTTP 200 with body `success` once trimmed. Each request
 //!   times out after [`REQUEST_TIMEOUT`] (real time).
 //!
+//! - **Probes** (API v3 only): a POST signed `WECHATPAY/SIGNTEST/` that a handler must refuse,
+//!   recorded in the outbox's probe list, never in a notification: on admin request
+//!   ([`probe`], its POST made after the turn so it delays no drive) or, at
+//!   `serve --v3-probe-percent`, inside an attempt just before its real POST.
+//!
 //! A receiver must not call `advance`, `flush` or `resend` while it handles a notification:
 //! they wait for the attempt it is answering (or its timeout).
 
