@@ -71,6 +71,9 @@ def advance(seconds):
 
 
 def notifications(**filters):
+    # The receiver has the body before the sandbox has read the answer and recorded the attempt
+    # (admin POSTs do not wait for deliveries): a flush waits for the attempts in flight.
+    admin("POST", "/admin/notifications/flush")
     query = "&".join(f"{k}={v}" for k, v in filters.items())
     return admin("GET", f"/admin/notifications?{query}")
 

@@ -80,6 +80,12 @@ struct ServeArgs {
     /// Seconds a refund stays PROCESSING before it settles.
     #[arg(long, default_value_t = 10)]
     settle_delay_secs: u64,
+    /// Percent of API v3 notification attempts preceded by a signature probe
+    /// (WECHATPAY/SIGNTEST/) of the same body to the same URL, the real one sent right after;
+    /// a handler must refuse the probe (GET /admin/wechat/v3/probes lists those accepted).
+    /// 0: probes only through the admin API.
+    #[arg(long, default_value_t = 0, value_parser = clap::value_parser!(u32).range(0..=100))]
+    v3_probe_percent: u32,
     /// Turn off the per-merchant rate limits (150 qps, 6 erroneous/s): for load tests.
     #[arg(long)]
     no_rate_limits: bool,
@@ -196,6 +202,7 @@ async fn serve(args: ServeArgs) -> Result<(), String> {
         .seed
         .unwrap_or_else(paysandbox_mock_server::ids::entropy_seed);
     config.rate_limits = !args.no_rate_limits;
+    config.v3_probe_percent = args.v3_probe_percent;
     config.connections = ConnLimits {
         handshake: Duration::from_secs(args.handshake_timeout_secs),
         idle: Duration::from_secs(args.idle_timeout_secs),

@@ -216,6 +216,9 @@ pub struct Probe {
     pub merchant: String,
     /// The URL posted to.
     pub url: String,
+    /// The notification whose attempt it went just before (`serve --v3-probe-percent`);
+    /// `None` for a probe requested through the admin API.
+    pub notification: Option<u64>,
     /// Sandbox time of the probe.
     pub at: Timestamp,
     /// The `Wechatpay-Serial` it carried.
@@ -433,6 +436,7 @@ impl Outbox {
         &mut self,
         merchant: String,
         url: String,
+        notification: Option<u64>,
         at: Timestamp,
         outcome: AttemptOutcome,
     ) -> Probe {
@@ -442,6 +446,7 @@ impl Outbox {
             id: self.last_probe_id,
             merchant,
             url,
+            notification,
             at,
             serial: outcome.serial,
             http_status: outcome.http_status,

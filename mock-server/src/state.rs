@@ -67,6 +67,9 @@ pub struct SandboxConfig {
     /// Keep the state in this store file (`serve --persist`): every change is on disk before
     /// its answer is sent, and a start on the same file continues from it ([`crate::store`]).
     pub persist: Option<PathBuf>,
+    /// Percent (0 to 100) of scheduled API v3 notification attempts sent first as a signature
+    /// probe of the same body (`serve --v3-probe-percent`); 0: probes only on request.
+    pub v3_probe_percent: u32,
 }
 
 impl SandboxConfig {
@@ -85,6 +88,7 @@ impl SandboxConfig {
             scenario: None,
             server_hosts: vec!["localhost".into(), "127.0.0.1".into(), "::1".into()],
             persist: None,
+            v3_probe_percent: 0,
         }
     }
 }

@@ -35,6 +35,11 @@
 //!   `return_code` is `SUCCESS`; Alipay HTTP 200 with body `success` once trimmed. Each request
 //!   times out after [`REQUEST_TIMEOUT`] (real time).
 //!
+//! - **Probes** (API v3 only): a POST signed `WECHATPAY/SIGNTEST/` that a handler must refuse,
+//!   recorded in the outbox's probe list, never in a notification: on admin request
+//!   ([`probe`], its POST made after the turn so it delays no drive) or, at
+//!   `serve --v3-probe-percent`, inside an attempt just before its real POST.
+//!
 //! A receiver must not call `advance`, `flush` or `resend` while it handles a notification:
 //! they wait for the attempt it is answering (or its timeout).
 
@@ -203,24 +208,10 @@ pub async fn probe(
         (post, headers)
     };
     let url = post.url.clone();
-    let outcome = match headers {
-        Ok(headers) => {
-            let serial = headers.serial.clone();
-            let pairs = headers
-                .pairs()
-                .iter()
-                .map(|(k, v)| (*k, (*v).to_owned()))
-                .collect();
-            AttemptOutcome {
-                serial: Some(serial),
-                ..send(&state.delivery, post, pairs).await
-            }
-        }
-        Err(error) => failure(error),
-    };
+    let outcome = signed_send(state, post, headers).await;
     let probe = state
         .outbox()
-        .record_probe(mch_id.to_owned(), url, now, outcome);
+        .record_probe(mch_id.to_owned(), url, None, now, outcome);
     state.events.changed(format!("probe {}", probe.id));
     Ok(probe)
 }
@@ -407,8 +398,8 @@ fn dispatch(state: &Arc<AppState>, tasks: &mut tokio::task::JoinSet<()>) {
     }
 }
 
-/// One POST of claimed notification `id` as of sandbox time `at`, in a delivery slot,
-/// recorded. False when it could not be made (it is released, due as before).
+/// One POST of claimed notification `id` as of sandbox time `at` (a v3 one preceded, at the
+/// configured rate, by a probe of it), in a delivery slot, recorded. False when it could not be made (it is released, due as before).
 async fn make(state: &AppState, id: u64, at: Timestamp, post: Post, manual: bool) -> bool {
     let _slot = state.delivery.slot().await;
     // With --persist, what a notification tells a merchant is on disk before it is sent.
@@ -419,21 +410,11 @@ async fn make(state: &AppState, id: u64, at: Timestamp, post: Post, manual: bool
     }
     let url = post.url.clone();
     let outcome = if post.platform == Platform::WechatV3 {
-        match v3::headers(state, &post.merchant, post.body.as_bytes(), false) {
-            Ok(headers) => {
-                let serial = headers.serial.clone();
-                let pairs = headers
-                    .pairs()
-                    .iter()
-                    .map(|(k, v)| (*k, (*v).to_owned()))
-                    .collect();
-                AttemptOutcome {
-                    serial: Some(serial),
-                    ..send(&state.delivery, post, pairs).await
-                }
-            }
-            Err(error) => failure(error),
+        if !manual {
+            scheduled_probe(state, id, at, &post).await;
         }
+        let headers = v3::headers(state, &post.merchant, post.body.as_bytes(), false);
+        signed_send(state, post, headers).await
     } else {
         send(&state.delivery, post, Vec::new()).await
     };
@@ -441,6 +422,51 @@ async fn make(state: &AppState, id: u64, at: Timestamp, post: Post, manual: bool
     state.outbox().record(id, at, url, manual, outcome);
     state.events.changed(format!("notification {id} attempt"));
     true
+}
+
+/// POSTs a v3 `post` with its signature `headers` (or records why there are none); the
+/// outcome names the serial that signed it.
+async fn signed_send(
+    state: &AppState,
+    post: Post,
+    headers: Result<paysandbox_protocol::wechat::v3::response::SignedHeaders, String>,
+) -> AttemptOutcome {
+    match headers {
+        Ok(headers) => {
+            let serial = headers.serial.clone();
+            let pairs = headers
+                .pairs()
+                .iter()
+                .map(|(k, v)| (*k, (*v).to_owned()))
+                .collect();
+            AttemptOutcome {
+                serial: Some(serial),
+                ..send(&state.delivery, post, pairs).await
+            }
+        }
+        Err(error) => failure(error),
+    }
+}
+
+/// With `serve --v3-probe-percent`, at that rate, a signature probe of the attempt's own body
+/// to its URL just before it, recorded with the probes: the platform sends probes now and
+/// then and the real notification after (spec §1.4; deviation: `wx3-sign-probe`). The draw
+/// is from the sandbox RNG, so a fixed `--seed` repeats it; at 0 nothing is drawn.
+async fn scheduled_probe(state: &AppState, id: u64, at: Timestamp, post: &Post) {
+    let percent = state.config.v3_probe_percent;
+    if percent == 0 || state.world().ids.percent_roll() >= percent {
+        return;
+    }
+    let headers = v3::headers(state, &post.merchant, post.body.as_bytes(), true);
+    let outcome = signed_send(state, post.clone(), headers).await;
+    let probe = state.outbox().record_probe(
+        post.merchant.clone(),
+        post.url.clone(),
+        Some(id),
+        at,
+        outcome,
+    );
+    state.events.changed(format!("probe {}", probe.id));
 }
 
 /// POSTs `post` with `headers` besides its `Content-Type`, and judges the answer.

@@ -688,3 +688,60 @@ async fn an_endless_answer_is_read_only_so_far() {
     assert_eq!(n["attempts"][0]["http_status"], 503);
     assert_eq!(n["attempts"][0]["error"], Value::Null);
 }
+
+#[tokio::test]
+async fn at_a_configured_rate_a_probe_goes_just_before_the_real_attempt() {
+    let sandbox = paysandbox_testkit::start_with(|c| c.v3_probe_percent = 100).await;
+    let files = V3Files::of(MCH);
+    // A careful handler refuses the probe, then takes the real notification.
+    let careful = Receiver::start(&[
+        (401, "{\"code\":\"FAIL\",\"message\":\"签名错误\"}"),
+        (204, ""),
+    ])
+    .await;
+    let id = paid_order(&sandbox, "v3-n-rate1", &careful.url).await;
+    sandbox.flush_notifications().await;
+    let n = sandbox
+        .admin_get(&format!("/admin/notifications/{id}"))
+        .await;
+    assert_eq!(n["status"], "delivered", "{n}");
+    assert_eq!(n["attempts"].as_array().unwrap().len(), 1);
+    assert_eq!(n["attempts"][0]["http_status"], 204);
+    let headers = careful.headers();
+    let bodies = careful.bodies();
+    assert_eq!(bodies.len(), 2);
+    // The probe carries the real body; only its signature gives it away.
+    assert_eq!(bodies[0], bodies[1]);
+    assert!(
+        header(&headers[0], "wechatpay-signature")
+            .unwrap()
+            .starts_with(SIGNTEST_PREFIX)
+    );
+    verify(&files, &headers[1], &bodies[1]);
+    let probes = sandbox.admin_get("/admin/wechat/v3/probes").await;
+    assert_eq!(probes.as_array().unwrap().len(), 1, "{probes}");
+    assert_eq!(probes[0]["notification"], id);
+    assert_eq!(probes[0]["check"], "passed");
+    assert_eq!(probes[0]["http_status"], 401);
+    assert_eq!(probes[0]["url"], careful.url.as_str());
+    assert_eq!(probes[0]["at"], n["attempts"][0]["at"]);
+
+    // A careless handler takes both: its probe is a failed check.
+    let careless = Receiver::start(&[(204, "")]).await;
+    let id = paid_order(&sandbox, "v3-n-rate2", &careless.url).await;
+    sandbox.flush_notifications().await;
+    let failed = sandbox
+        .admin_get("/admin/wechat/v3/probes?check=failed")
+        .await;
+    assert_eq!(failed.as_array().unwrap().len(), 1, "{failed}");
+    assert_eq!(failed[0]["notification"], id);
+    assert_eq!(careless.bodies().len(), 2);
+    // A resend is the merchant's own request: no probe before it.
+    let resent = sandbox
+        .admin_post(&format!("/admin/notifications/{id}/resend"), json!({}))
+        .await;
+    assert_eq!(resent["status"], "delivered");
+    assert_eq!(careless.bodies().len(), 3);
+    let all = sandbox.admin_get("/admin/wechat/v3/probes").await;
+    assert_eq!(all.as_array().unwrap().len(), 2);
+}
