@@ -426,6 +426,15 @@ impl Outbox {
         self.items.values().filter(|n| filter(n)).cloned().collect()
     }
 
+    /// The notifications `filter` admits, oldest first, borrowed (a caller that pages through
+    /// them clones only its page).
+    pub fn matching<'a>(
+        &'a self,
+        filter: impl Fn(&Notification) -> bool + 'a,
+    ) -> impl DoubleEndedIterator<Item = &'a Notification> + 'a {
+        self.items.values().filter(move |n| filter(n))
+    }
+
     /// One notification.
     pub fn get(&self, id: u64) -> Option<Notification> {
         self.items.get(&id).cloned()
