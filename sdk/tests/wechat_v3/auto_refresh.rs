@@ -75,7 +75,7 @@ async fn a_client_without_certificates_downloads_them_once_and_verifies() {
     assert!(client.platform_serials().is_empty());
     let order = client.order_query(&demo_order()).await.unwrap();
     assert_eq!(order.out_trade_no, "demo-order-0001");
-    assert_eq!(client.platform_serials(), [serial.clone()]);
+    assert_eq!(client.platform_serials(), vec![serial.clone()]);
     assert_eq!(downloads(&sandbox).await, 1);
     // Known now: no second download.
     client.order_query(&demo_order()).await.unwrap();
