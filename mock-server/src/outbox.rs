@@ -421,9 +421,13 @@ impl Outbox {
         }
     }
 
-    /// Notifications, oldest first, that pass `filter`.
-    pub fn list(&self, filter: impl Fn(&Notification) -> bool) -> Vec<Notification> {
-        self.items.values().filter(|n| filter(n)).cloned().collect()
+    /// The notifications `filter` admits, oldest first, borrowed (a caller that pages through
+    /// them clones only its page).
+    pub fn matching<'a>(
+        &'a self,
+        filter: impl Fn(&Notification) -> bool + 'a,
+    ) -> impl DoubleEndedIterator<Item = &'a Notification> + 'a {
+        self.items.values().filter(move |n| filter(n))
     }
 
     /// One notification.
@@ -821,7 +825,7 @@ mod tests {
             outbox.push(draft(Platform::Wechat, None, t0));
         }
         assert!(outbox.get(first).is_none());
-        assert_eq!(outbox.list(|_| true).len(), KEEP_FINISHED);
+        assert_eq!(outbox.matching(|_| true).count(), KEEP_FINISHED);
     }
 
     #[test]

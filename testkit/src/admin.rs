@@ -353,6 +353,31 @@ impl Admin {
         }
     }
 
+    /// Every entry of a paged listing (`limit`/`offset`: the server answers pages of the
+    /// newest), oldest first, page after page until a short one. Entries added meanwhile
+    /// shift the pages: read a sandbox nothing else is changing.
+    async fn list_all(&self, path: &str, query: &str) -> Result<Vec<Value>, AdminError> {
+        /// The largest page the admin API answers.
+        const PAGE: usize = 10_000;
+        let mut pages = Vec::new();
+        let mut offset = 0_usize;
+        loop {
+            let paging = format!("limit={PAGE}&offset={offset}");
+            let query = if query.is_empty() {
+                paging
+            } else {
+                format!("{query}&{paging}")
+            };
+            let page = self.list(&with_query(path, &query)).await?;
+            let short = page.len() < PAGE;
+            offset = offset.saturating_add(page.len());
+            pages.push(page);
+            if short {
+                return Ok(pages.into_iter().rev().flatten().collect());
+            }
+        }
+    }
+
     // --- clock, reset, faults, journal ------------------------------------------------------
 
     /// Moves the sandbox clock forward by whole seconds (`{"seconds": n}`); settles what
@@ -478,7 +503,7 @@ impl Admin {
     /// # Errors
     /// As [`Admin::ok`].
     pub async fn wechat_refunds(&self, query: &str) -> Result<Vec<Value>, AdminError> {
-        self.list(&with_query("/admin/wechat/refunds", query)).await
+        self.list_all("/admin/wechat/refunds", query).await
     }
 
     /// Forces a PROCESSING refund's outcome (`SUCCESS`, `CHANGE`, `REFUNDCLOSE`).
@@ -570,7 +595,7 @@ impl Admin {
     /// # Errors
     /// As [`Admin::ok`].
     pub async fn alipay_trades(&self, app_id: &str) -> Result<Vec<Value>, AdminError> {
-        self.list(&format!("/admin/alipay/trades?app_id={app_id}"))
+        self.list_all("/admin/alipay/trades", &format!("app_id={app_id}"))
             .await
     }
 
@@ -579,7 +604,7 @@ impl Admin {
     /// # Errors
     /// As [`Admin::ok`].
     pub async fn alipay_refunds(&self, app_id: &str) -> Result<Vec<Value>, AdminError> {
-        self.list(&format!("/admin/alipay/refunds?app_id={app_id}"))
+        self.list_all("/admin/alipay/refunds", &format!("app_id={app_id}"))
             .await
     }
 
@@ -590,7 +615,7 @@ impl Admin {
     /// # Errors
     /// As [`Admin::ok`].
     pub async fn notifications(&self, query: &str) -> Result<Vec<Value>, AdminError> {
-        self.list(&with_query("/admin/notifications", query)).await
+        self.list_all("/admin/notifications", query).await
     }
 
     /// Delivers every notification due now and answers when done.

@@ -20,6 +20,17 @@ pub struct AppQuery {
     pub app_id: Option<String>,
 }
 
+/// `?app_id=&limit=&offset=` of the trade and refund lists.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AppListQuery {
+    /// Only this app's.
+    pub app_id: Option<String>,
+    /// How many of the newest (default 1,000, at most 10,000).
+    pub limit: Option<String>,
+    /// How many of the newest to skip first.
+    pub offset: Option<String>,
+}
+
 /// An app as the admin API shows it: the app, its balance in yuan and its key files.
 #[derive(Debug, Clone, Serialize)]
 pub struct AppView {
@@ -275,13 +286,14 @@ pub(super) fn seed_trade(
 
 pub(super) fn trades(
     state: &AppState,
-    Query(query): Query<AppQuery>,
+    Query(query): Query<AppListQuery>,
 ) -> Result<Reply<Vec<TradeView>>, Failure> {
+    let page = input::Page::parse(query.limit.as_deref(), query.offset.as_deref())?;
     let now = state.clock.now();
     let world = state.world();
-    let trades = world
-        .alipay
-        .trades(query.app_id.as_deref())
+    let trades = page
+        .of(world.alipay.trades(query.app_id.as_deref()))
+        .into_iter()
         .map(|trade| TradeView::of(trade.clone(), world.alipay.trade_status(trade, now)))
         .collect();
     Ok(Reply::ok(trades))
@@ -299,12 +311,13 @@ pub struct AlipayRefundView {
 
 pub(super) fn refunds(
     state: &AppState,
-    Query(query): Query<AppQuery>,
+    Query(query): Query<AppListQuery>,
 ) -> Result<Reply<Vec<AlipayRefundView>>, Failure> {
+    let page = input::Page::parse(query.limit.as_deref(), query.offset.as_deref())?;
     let world = state.world();
-    let refunds = world
-        .alipay
-        .refunds(query.app_id.as_deref())
+    let refunds = page
+        .of(world.alipay.refunds(query.app_id.as_deref()))
+        .into_iter()
         .map(|refund| AlipayRefundView {
             refund_yuan: format_yuan(refund.refund_amount),
             refund: refund.clone(),

@@ -40,6 +40,52 @@ pub const MAX_COUPONS: usize = MAX_INDEXED_COUNT;
 /// The longest fault delay: ten minutes of wall time.
 pub const MAX_FAULT_DELAY_MS: u64 = 600_000;
 
+/// Entries a list answers when the query names no `limit`.
+pub const DEFAULT_LIST_LIMIT: usize = 1_000;
+/// The most entries one list answer holds: a list is cloned under the state's lock and
+/// written in one piece, so its size is bounded however long the sandbox has run.
+pub const MAX_LIST_LIMIT: usize = 10_000;
+
+/// `?limit=&offset=` of a list endpoint: the newest `limit` entries once the `offset` newest
+/// are skipped (to page back), listed oldest first like the whole list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    limit: usize,
+    offset: usize,
+}
+
+impl Page {
+    /// Reads the two query parameters; absent ones take their defaults.
+    ///
+    /// # Errors
+    /// A 400 naming `limit` (not 1 to [`MAX_LIST_LIMIT`]) or `offset` (not a count).
+    pub fn parse(limit: Option<&str>, offset: Option<&str>) -> Result<Page, Failure> {
+        let limit = match limit {
+            None => DEFAULT_LIST_LIMIT,
+            Some(text) => text
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=MAX_LIST_LIMIT).contains(n))
+                .ok_or_else(|| refuse("limit", format!("1 to {MAX_LIST_LIMIT}")))?,
+        };
+        let offset = match offset {
+            None => 0,
+            Some(text) => text
+                .parse::<usize>()
+                .map_err(|_| refuse("offset", "a count of entries (0 or more)"))?,
+        };
+        Ok(Page { limit, offset })
+    }
+
+    /// The entries of `all` (oldest first) this page covers, oldest first; only they are
+    /// taken, so a page costs its own size whatever the list's.
+    pub fn of<T>(&self, all: impl DoubleEndedIterator<Item = T>) -> Vec<T> {
+        let mut page: Vec<T> = all.rev().skip(self.offset).take(self.limit).collect();
+        page.reverse();
+        page
+    }
+}
+
 /// A 400 naming `field`.
 pub fn refuse(field: &str, message: impl std::fmt::Display) -> Failure {
     Failure::field(field, format!("{field}: {message}"))

@@ -7,6 +7,7 @@ use paysandbox_protocol::wechat::SignType;
 use serde::{Deserialize, Serialize};
 
 use super::failure::Failure;
+use super::input;
 use super::route::{Json, OptionalJson, Path, Query, Reply, ReplyFuture};
 use super::wechat::MerchantPath;
 use crate::ledger::wechat::OrderRef;
@@ -32,6 +33,10 @@ pub struct NotificationFilter {
     pub refund_id: Option<String>,
     /// WeChat out_refund_no or Alipay out_biz_no.
     pub refund_no: Option<String>,
+    /// How many of the newest that match (default 1,000, at most 10,000).
+    pub limit: Option<String>,
+    /// How many of the newest that match to skip first.
+    pub offset: Option<String>,
 }
 
 /// How a field appears in JSON, to compare with a query parameter.
@@ -64,7 +69,14 @@ pub(super) fn list(
     state: &AppState,
     Query(filter): Query<NotificationFilter>,
 ) -> Result<Reply<Vec<Notification>>, Failure> {
-    Ok(Reply::ok(state.outbox().list(|n| filter.admits(n))))
+    let page = input::Page::parse(filter.limit.as_deref(), filter.offset.as_deref())?;
+    let outbox = state.outbox();
+    let notifications = page
+        .of(outbox.matching(|n| filter.admits(n)))
+        .into_iter()
+        .cloned()
+        .collect();
+    Ok(Reply::ok(notifications))
 }
 
 /// `/admin/notifications/{id}/...`.

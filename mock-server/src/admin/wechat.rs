@@ -34,6 +34,19 @@ pub struct MerchantQuery {
     pub sandbox: Option<String>,
 }
 
+/// `?mch_id=&sandbox=1&limit=&offset=` of the order and refund lists.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    /// Only this merchant's.
+    pub mch_id: Option<String>,
+    /// `1` or `true` picks the sandbox ledger.
+    pub sandbox: Option<String>,
+    /// How many of the newest (default 1,000, at most 10,000).
+    pub limit: Option<String>,
+    /// How many of the newest to skip first.
+    pub offset: Option<String>,
+}
+
 /// `"sandbox": true` beside an endpoint's own body fields: the `/sandboxnew/` ledger.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(default)]
@@ -301,12 +314,14 @@ pub(super) fn seed_order(
 
 pub(super) fn orders(
     state: &AppState,
-    (Query(query), Lenient(body)): (Query<MerchantQuery>, Lenient<LedgerBody>),
+    (Query(query), Lenient(body)): (Query<ListQuery>, Lenient<LedgerBody>),
 ) -> Result<Reply<Vec<OrderView>>, Failure> {
+    let page = input::Page::parse(query.limit.as_deref(), query.offset.as_deref())?;
     let world = state.world();
     let ledger = ledger(&world, sandbox(query.sandbox.as_deref(), body));
-    let orders = ledger
-        .orders(query.mch_id.as_deref())
+    let orders = page
+        .of(ledger.orders(query.mch_id.as_deref()))
+        .into_iter()
         .map(|order| OrderView::of(order.clone(), ledger))
         .collect();
     Ok(Reply::ok(orders))
@@ -438,15 +453,17 @@ impl WechatRefundView {
 
 pub(super) fn refunds(
     state: &AppState,
-    (Query(query), Lenient(body)): (Query<MerchantQuery>, Lenient<LedgerBody>),
+    (Query(query), Lenient(body)): (Query<ListQuery>, Lenient<LedgerBody>),
 ) -> Result<Reply<Vec<WechatRefundView>>, Failure> {
+    let page = input::Page::parse(query.limit.as_deref(), query.offset.as_deref())?;
     let now = state.clock.now();
     let mut world = state.world();
     let ledger = ledger_mut(&mut world, sandbox(query.sandbox.as_deref(), body));
     // Settlement is lazy: what is due shows as settled.
     ledger.settle_due(now);
-    let refunds = ledger
-        .refunds(query.mch_id.as_deref())
+    let refunds = page
+        .of(ledger.refunds(query.mch_id.as_deref()))
+        .into_iter()
         .map(|(refund, order)| WechatRefundView::of(refund.clone(), order))
         .collect();
     Ok(Reply::ok(refunds))

@@ -155,19 +155,23 @@ async fn render_page(
     template: &str,
     title: &str,
 ) -> Result<String, String> {
+    // One more than is shown, to know whether there are more.
+    let page = format!("limit={}", ROWS_SHOWN + 1);
+    let all_notifications = format!("limit={}", admin::input::MAX_LIST_LIMIT);
     let data = match template {
         "sandbox.html" => sandbox(state).await?,
         "orders.html" => context! {
-            orders => newest(view(state, "/admin/wechat/orders", "").await?),
-            trades => newest(view(state, "/admin/alipay/trades", "").await?),
+            orders => newest(view(state, "/admin/wechat/orders", &page).await?),
+            trades => newest(view(state, "/admin/alipay/trades", &page).await?),
         },
         "refunds.html" => context! {
-            refunds => newest(view(state, "/admin/wechat/refunds", "").await?),
-            alipay_refunds => newest(view(state, "/admin/alipay/refunds", "").await?),
-            notifications => j(view(state, "/admin/notifications", "").await?),
+            refunds => newest(view(state, "/admin/wechat/refunds", &page).await?),
+            alipay_refunds => newest(view(state, "/admin/alipay/refunds", &page).await?),
+            // Every notification the outbox holds a page for, to find each refund's.
+            notifications => j(view(state, "/admin/notifications", &all_notifications).await?),
         },
         "notifications.html" => context! {
-            notifications => newest(view(state, "/admin/notifications", "").await?),
+            notifications => newest(view(state, "/admin/notifications", &page).await?),
         },
         "journal.html" => {
             let query = format!("limit={JOURNAL_SHOWN}");
@@ -243,15 +247,16 @@ async fn view(state: &AppState, path: &str, query: &str) -> Result<Value, String
     }
 }
 
-/// The newest [`ROWS_SHOWN`] of a list, newest first, and how many there are.
+/// The newest [`ROWS_SHOWN`] of a page asked with one more, newest first, and whether the
+/// list goes on beyond them.
 fn newest(list: Value) -> Jinja {
     let Value::Array(mut rows) = list else {
-        return context! { rows => Vec::<Jinja>::new(), total => 0 };
+        return context! { rows => Vec::<Jinja>::new(), more => false };
     };
-    let total = rows.len();
+    let more = rows.len() > ROWS_SHOWN;
     rows.reverse();
     rows.truncate(ROWS_SHOWN);
-    context! { rows => j(Value::Array(rows)), total => total }
+    context! { rows => j(Value::Array(rows)), more => more }
 }
 
 /// A JSON value for a template.

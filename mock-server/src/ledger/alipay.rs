@@ -1058,14 +1058,14 @@ impl AlipayLedger {
     }
 
     /// Trades, optionally of one app, in creation order.
-    pub fn trades(&self, app_id: Option<&str>) -> impl Iterator<Item = &Trade> {
+    pub fn trades(&self, app_id: Option<&str>) -> impl DoubleEndedIterator<Item = &Trade> {
         self.trades
             .iter()
             .filter(move |t| app_id.is_none_or(|a| t.app_id == a))
     }
 
     /// Refunds, optionally of one app, in creation order.
-    pub fn refunds(&self, app_id: Option<&str>) -> impl Iterator<Item = &Refund> {
+    pub fn refunds(&self, app_id: Option<&str>) -> impl DoubleEndedIterator<Item = &Refund> {
         self.refunds
             .iter()
             .filter(move |r| app_id.is_none_or(|a| r.app_id == a))

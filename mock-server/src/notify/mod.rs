@@ -50,8 +50,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::clock::Timestamp;
+use crate::ids::IdGenerator;
 use crate::ledger::alipay::TradeEvent;
-use crate::ledger::wechat::OrderRef;
+use crate::ledger::wechat::{OrderRef, WechatLedger};
 use crate::outbox::{AttemptOutcome, Draft, Post};
 use crate::state::{AppState, Delivery};
 
@@ -100,27 +101,9 @@ pub fn wechat_payment(
     sandbox: bool,
 ) -> Result<u64, PaymentNotifyError> {
     let now = state.clock.now();
-    let draft = {
-        let mut world = state.world();
-        let world = &mut *world;
-        let ledger = if sandbox {
-            &mut world.wechat_sandbox
-        } else {
-            &mut world.wechat
-        };
-        build::wechat_payment(
-            ledger,
-            &mut world.ids,
-            mch_id,
-            order,
-            notify_url,
-            sign_type,
-            now,
-        )?
-    };
-    let id = state.outbox().push(draft);
-    state.delivery.wake();
-    Ok(id)
+    queue_payment(state, sandbox, |ledger, ids| {
+        build::wechat_payment(ledger, ids, mch_id, order, notify_url, sign_type, now)
+    })
 }
 
 /// Queues `TRANSACTION.SUCCESS` for a paid order prepaid through API v3 (spec §1.4): the
@@ -137,6 +120,18 @@ pub fn wechat_v3_payment(
     sandbox: bool,
 ) -> Result<u64, PaymentNotifyError> {
     let now = state.clock.now();
+    queue_payment(state, sandbox, |ledger, ids| {
+        v3::payment(ledger, ids, mch_id, order, notify_url, now)
+    })
+}
+
+/// Builds a payment notification from the production or `/sandboxnew/` ledger under the
+/// world lock, queues it (first attempt due now) and wakes the engine.
+fn queue_payment(
+    state: &AppState,
+    sandbox: bool,
+    build: impl FnOnce(&mut WechatLedger, &mut IdGenerator) -> Result<Draft, PaymentNotifyError>,
+) -> Result<u64, PaymentNotifyError> {
     let draft = {
         let mut world = state.world();
         let world = &mut *world;
@@ -145,7 +140,7 @@ pub fn wechat_v3_payment(
         } else {
             &mut world.wechat
         };
-        v3::payment(ledger, &mut world.ids, mch_id, order, notify_url, now)?
+        build(ledger, &mut world.ids)?
     };
     let id = state.outbox().push(draft);
     state.delivery.wake();

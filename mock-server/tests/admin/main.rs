@@ -180,3 +180,86 @@ async fn bulk_seeding_streams_ndjson_and_reports_bad_lines() {
         .await;
     assert_eq!(refund.get("result_code"), Some("SUCCESS"), "{refund:?}");
 }
+
+/// The out_trade_nos of a listing, in its order.
+fn trade_nos(list: &serde_json::Value) -> Vec<&str> {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["out_trade_no"].as_str().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn lists_answer_a_page_of_the_newest_oldest_first_and_refuse_bad_bounds() {
+    let sandbox = start().await;
+    for i in 0..5 {
+        let (status, _) = sandbox
+            .admin(
+                Method::POST,
+                "/admin/wechat/orders",
+                Some(
+                    json!({ "mch_id": MCH, "out_trade_no": format!("page-{i}"), "total_fee": 100 }),
+                ),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    let all = sandbox.admin_get("/admin/wechat/orders").await;
+    let all = trade_nos(&all);
+    let n = all.len();
+    assert_eq!(
+        &all[n - 5..],
+        ["page-0", "page-1", "page-2", "page-3", "page-4"]
+    );
+
+    let newest = sandbox.admin_get("/admin/wechat/orders?limit=2").await;
+    assert_eq!(trade_nos(&newest), ["page-3", "page-4"]);
+    let back = sandbox
+        .admin_get("/admin/wechat/orders?limit=2&offset=1")
+        .await;
+    assert_eq!(trade_nos(&back), ["page-2", "page-3"]);
+    let filtered = sandbox
+        .admin_get(&format!(
+            "/admin/wechat/orders?mch_id={MCH}&limit=1&offset=4"
+        ))
+        .await;
+    assert_eq!(trade_nos(&filtered), ["page-0"]);
+    let past_the_end = sandbox
+        .admin_get(&format!("/admin/wechat/orders?offset={n}"))
+        .await;
+    assert_eq!(past_the_end, json!([]));
+    let everything = sandbox.admin_get("/admin/wechat/orders?limit=10000").await;
+    assert_eq!(trade_nos(&everything), all);
+
+    for (query, field) in [
+        ("limit=0", "limit"),
+        ("limit=10001", "limit"),
+        ("limit=ten", "limit"),
+        ("offset=-1", "offset"),
+        ("offset=18446744073709551616", "offset"),
+    ] {
+        for list in [
+            "/admin/wechat/orders",
+            "/admin/wechat/refunds",
+            "/admin/alipay/trades",
+            "/admin/alipay/refunds",
+            "/admin/notifications",
+        ] {
+            let (status, body) = sandbox
+                .admin(Method::GET, &format!("{list}?{query}"), None)
+                .await;
+            assert_eq!(
+                (status, body["field"].as_str()),
+                (400, Some(field)),
+                "{list}?{query}: {body}"
+            );
+        }
+    }
+
+    // Trades and refunds page the same way.
+    let trades = sandbox.admin_get("/admin/alipay/trades").await;
+    let trades = trades.as_array().unwrap();
+    let last = sandbox.admin_get("/admin/alipay/trades?limit=1").await;
+    assert_eq!(last, json!([trades.last().unwrap()]));
+}

@@ -80,7 +80,10 @@ async fn get_admin_lists_the_table_with_fields_views_and_fault_names() {
         .iter()
         .find(|e| e["method"] == "GET" && e["path"] == "/admin/wechat/orders")
         .unwrap();
-    assert_eq!(orders["query"], json!(["mch_id", "sandbox"]));
+    assert_eq!(
+        orders["query"],
+        json!(["mch_id", "sandbox", "limit", "offset"])
+    );
     assert_eq!(
         orders["body"],
         json!({ "format": "optional_json", "types": ["LedgerBody"], "fields": ["sandbox"] })

@@ -10,6 +10,7 @@
 
 mod support;
 
+mod auto_refresh;
 mod bills;
 mod calls;
 mod certificates;

@@ -130,14 +130,17 @@ impl WechatLedger {
     }
 
     /// Orders, optionally of one merchant, in creation order.
-    pub fn orders(&self, mch_id: Option<&str>) -> impl Iterator<Item = &Order> {
+    pub fn orders(&self, mch_id: Option<&str>) -> impl DoubleEndedIterator<Item = &Order> {
         self.orders
             .iter()
             .filter(move |o| mch_id.is_none_or(|m| *o.mch_id == *m))
     }
 
     /// Refunds, optionally of one merchant, in creation order.
-    pub fn refunds(&self, mch_id: Option<&str>) -> impl Iterator<Item = (&Refund, &Order)> {
+    pub fn refunds(
+        &self,
+        mch_id: Option<&str>,
+    ) -> impl DoubleEndedIterator<Item = (&Refund, &Order)> {
         self.refunds.iter().filter_map(move |r| {
             let order = self.orders.get(r.order)?;
             mch_id

@@ -3,8 +3,8 @@
 
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, PoisonError, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use paysandbox_protocol::rsa::{Hash, PrivateKey, PublicKey, parse_pem};
 use paysandbox_protocol::wechat::v3::aead::ApiV3Key;
@@ -104,7 +104,20 @@ struct Inner {
     trust: RwLock<Trust>,
     retry: RetryPolicy,
     clock: Arc<dyn Clock>,
+    /// Download the platform certificates when an answer names one not trusted yet.
+    auto_refresh: bool,
+    /// When the certificates were last downloaded for that reason.
+    last_refresh: Mutex<Option<Instant>>,
 }
+
+/// Where the platform certificates are downloaded: answers from there are checked by
+/// [`Client::download_certificates`] itself, never by a download.
+const CERTIFICATES_PREFIX: &str = "/v3/certificates";
+
+/// The least time between two downloads of the platform certificates that an unknown serial
+/// asks for: a serial nobody issued (a forged or stray answer) costs one download a minute,
+/// not one per answer.
+pub const MIN_REFRESH_INTERVAL: Duration = Duration::from_secs(60);
 
 impl fmt::Debug for Client {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -133,6 +146,14 @@ pub(crate) struct Received {
 impl Received {
     pub(crate) fn signature_headers(&self) -> ReceivedHeaders<'_> {
         ReceivedHeaders::from_lookup(|name| self.headers.get(name).and_then(|v| v.to_str().ok()))
+    }
+
+    /// A header's value, if present and text.
+    pub(crate) fn header(&self, name: &str) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
     }
 
     /// The platform's error for a non-2xx answer: its JSON error body, or the raw start of
@@ -318,6 +339,12 @@ impl Client {
             let open = &open;
             async move {
                 let received = self.send_once(method, url, body, attempt, limit).await?;
+                if (200..300).contains(&received.status)
+                    && !path_and_query.starts_with(CERTIFICATES_PREFIX)
+                    && let Some(serial) = received.header(HEADER_SERIAL)
+                {
+                    self.learn_serial(&serial).await;
+                }
                 let result = open(received);
                 if let Err(error) = &result {
                     tracing::debug!(attempt, %error, "WeChat Pay v3 call failed");
@@ -326,6 +353,57 @@ impl Client {
             }
         })
         .await
+    }
+
+    /// Makes sure `serial` (an answer's or a notification's `Wechatpay-Serial`) is trusted if
+    /// it can be: with [`ClientBuilder::auto_refresh_certificates`] on and `serial` a platform
+    /// certificate the client does not know, downloads the certificates (checked as
+    /// [`Client::download_certificates`] does) and trusts them, at most once per
+    /// [`MIN_REFRESH_INTERVAL`]. True when `serial` is trusted afterwards. A failed download is
+    /// logged; the answer or notification then fails verification with the unknown serial.
+    ///
+    /// Call it before opening a notification (the notification methods are synchronous).
+    pub async fn learn_serial(&self, serial: &str) -> bool {
+        if self.trusts(serial) {
+            return true;
+        }
+        if !self.inner.auto_refresh || identity::classify(serial) != Some(SerialKind::Certificate) {
+            return false;
+        }
+        {
+            let now = self.inner.clock.now();
+            let mut last = self
+                .inner
+                .last_refresh
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if last.is_some_and(|at| now.saturating_duration_since(at) < MIN_REFRESH_INTERVAL) {
+                return false;
+            }
+            *last = Some(now);
+        }
+        // Boxed: the download is itself a call, whose answer comes back through `execute`.
+        match Box::pin(self.refresh_platform_certificates()).await {
+            Ok(downloaded) => {
+                tracing::info!(
+                    serial,
+                    downloaded = downloaded.len(),
+                    "WeChat Pay platform certificates downloaded for an unknown serial"
+                );
+            }
+            Err(error) => {
+                tracing::warn!(serial, %error, "WeChat Pay platform certificates not downloaded");
+            }
+        }
+        self.trusts(serial)
+    }
+
+    /// Whether a platform key with `serial` is trusted.
+    fn trusts(&self, serial: &str) -> bool {
+        self.trust()
+            .keys
+            .iter()
+            .any(|(s, _)| identity::same_serial(s, serial))
     }
 
     /// [`Client::execute`] for calls whose success is `expected` (200 with a JSON body, or
@@ -452,6 +530,7 @@ pub struct ClientBuilder {
     certificate_dirs: Vec<PathBuf>,
     public_key: Option<(String, Source)>,
     chosen_serial: Option<String>,
+    auto_refresh: bool,
     max_skew: i64,
     base_url: String,
     transport: TransportOptions,
@@ -481,6 +560,7 @@ impl ClientBuilder {
             certificate_dirs: Vec::new(),
             public_key: None,
             chosen_serial: None,
+            auto_refresh: false,
             max_skew: MAX_CLOCK_SKEW_SECS,
             base_url: DEFAULT_BASE_URL.to_owned(),
             transport: TransportOptions::new(DEFAULT_TIMEOUT, DEFAULT_CONNECT_TIMEOUT),
@@ -571,6 +651,16 @@ impl ClientBuilder {
         pem: impl Into<String>,
     ) -> Self {
         self.public_key = Some((id.into(), Source::Text(pem.into())));
+        self
+    }
+
+    /// Downloads the platform certificates (`GET /v3/certificates`) whenever an answer is
+    /// signed by a certificate the client does not trust yet, as the official SDKs' automatic
+    /// certificate downloaders do: a client can start with no platform certificate at all, or
+    /// outlive a rotation. Needs the APIv3 key. Off by default: every trusted key is then the
+    /// one configured. See [`Client::learn_serial`].
+    pub fn auto_refresh_certificates(mut self, on: bool) -> Self {
+        self.auto_refresh = on;
         self
     }
 
@@ -726,6 +816,12 @@ impl ClientBuilder {
             })?;
             trust.insert(id, key);
         }
+        if self.auto_refresh && apiv3_key.is_none() {
+            return Err(credential(
+                "apiv3_key",
+                "auto_refresh_certificates needs the APIv3 key (the certificates come encrypted with it)",
+            ));
+        }
         if let Some(chosen) = self.chosen_serial {
             if !trust
                 .keys
@@ -751,6 +847,8 @@ impl ClientBuilder {
                 trust: RwLock::new(trust),
                 retry: self.retry,
                 clock: self.clock,
+                auto_refresh: self.auto_refresh,
+                last_refresh: Mutex::new(None),
             }),
         })
     }

@@ -54,7 +54,7 @@ pub use bill::{FundFlowAccount, MAX_BILL_BYTES};
 pub use certificates::DownloadedCertificate;
 pub use client::{
     Client, ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
-    MAX_ANSWER_BYTES,
+    MAX_ANSWER_BYTES, MIN_REFRESH_INTERVAL,
 };
 pub use error::{Error, RATE_LIMIT_WAIT};
 pub use payment::{AppPayment, AppPrepay, JsapiPayment, JsapiPrepay, PrepayRequest, check_prepay};
