@@ -3,8 +3,9 @@
 //! loads it back with [`Scenario::load`].
 //!
 //! # Rows
-//! One [redb](https://www.redb.org) table keyed by `(section, key)`, each value the JSON of a
-//! record:
+//! One [redb](https://www.redb.org) table per section, keyed by a `u64`, each value the JSON
+//! of a record (fixed-width keys in small per-section trees: the earlier single table keyed by
+//! `(section, key)` spent much of each commit building and comparing variable-width keys):
 //!
 //! - entities that are many and change one at a time, under their position in the state:
 //!   `wechat.orders`, `wechat.refunds` (and the same for `wechat_sandbox`), `alipay.trades`,
@@ -36,7 +37,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use redb::{Database, ReadableTable, TableDefinition};
+use redb::{Database, ReadableTable, TableDefinition, TableHandle};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -46,8 +47,13 @@ use crate::outbox::Outbox;
 use crate::scenario::{IdsRecord, Scenario};
 use crate::world::World;
 
-/// The one table: `(section, key)` to a record's JSON.
-const STATE: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new("state");
+/// A section's table: key to a record's JSON.
+fn table(section: &'static str) -> TableDefinition<'static, u64, &'static [u8]> {
+    TableDefinition::new(section)
+}
+
+/// The single table of the first layout ([`FORMAT`] `paysandbox-store-1`), refused by name.
+const FIRST_LAYOUT: &str = "state";
 
 /// Words of the id generator's stream reserved ahead of its position (a WeChat id draws a
 /// few dozen; a reservation lasts for some hundred thousand ids).
@@ -56,7 +62,7 @@ pub const RESERVE: u64 = 1 << 24;
 const RESERVE_LOW: u64 = RESERVE / 2;
 
 /// The version of the rows' layout, kept in `meta`.
-const FORMAT: &str = "paysandbox-store-1";
+const FORMAT: &str = "paysandbox-store-2";
 
 mod section {
     pub const META: &str = "meta";
@@ -69,6 +75,28 @@ mod section {
     pub const ALIPAY_TRADES: &str = "alipay.trades";
     pub const ALIPAY_REFUNDS: &str = "alipay.refunds";
     pub const ALIPAY_EVENTS: &str = "alipay.events";
+
+    /// Every section, in the order a store is read.
+    pub const ALL: [&str; 18] = [
+        META,
+        CLOCK,
+        IDS,
+        FAULTS,
+        SANDBOX_KEYS,
+        NOTIFICATIONS,
+        ALIPAY_APPS,
+        ALIPAY_TRADES,
+        ALIPAY_REFUNDS,
+        ALIPAY_EVENTS,
+        WECHAT.merchants,
+        WECHAT.orders,
+        WECHAT.refunds,
+        WECHAT.events,
+        WECHAT_SANDBOX.merchants,
+        WECHAT_SANDBOX.orders,
+        WECHAT_SANDBOX.refunds,
+        WECHAT_SANDBOX.events,
+    ];
 
     /// The sections of one WeChat ledger.
     pub struct Wechat {
@@ -214,61 +242,75 @@ impl Store {
 
     fn read(&self) -> Result<Option<Saved>, String> {
         let txn = self.db.begin_read().map_err(|e| e.to_string())?;
-        let table = match txn.open_table(STATE) {
-            Ok(table) => table,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(None),
-            Err(e) => return Err(e.to_string()),
-        };
+        for handle in txn.list_tables().map_err(|e| e.to_string())? {
+            let name = handle.name();
+            if name == FIRST_LAYOUT {
+                return Err(format!(
+                    "written as paysandbox-store-1 (an earlier layout), this build reads {FORMAT}: \
+                     move the file away (or delete it) to start a new store"
+                ));
+            }
+            if !section::ALL.contains(&name) {
+                return Err(format!("unknown table {name:?}: not a store of this build"));
+            }
+        }
         let mut scenario = Scenario::default();
         let mut clock = None;
         let mut format = None;
-        for row in table.iter().map_err(|e| e.to_string())? {
-            let (key, value) = row.map_err(|e| e.to_string())?;
-            let (name, index) = key.value();
-            let bytes = value.value();
-            let at = || format!("row ({name}, {index})");
-            fn decode<T: DeserializeOwned>(bytes: &[u8], at: String) -> Result<T, String> {
-                serde_json::from_slice(bytes).map_err(|e| format!("{at}: {e}"))
-            }
-            let wechat = |name: &str| {
-                if name.starts_with("wechat_sandbox.") {
-                    Some((&section::WECHAT_SANDBOX, true))
-                } else if name.starts_with("wechat.") {
-                    Some((&section::WECHAT, false))
-                } else {
-                    None
-                }
+        for name in section::ALL {
+            let table = match txn.open_table(table(name)) {
+                Ok(table) => table,
+                Err(redb::TableError::TableDoesNotExist(_)) => continue,
+                Err(e) => return Err(e.to_string()),
             };
-            match name {
-                section::META => format = Some(decode::<String>(bytes, at())?),
-                section::CLOCK => clock = Some(decode(bytes, at())?),
-                section::IDS => scenario.ids = Some(decode(bytes, at())?),
-                section::FAULTS => scenario.faults = decode(bytes, at())?,
-                section::SANDBOX_KEYS => scenario.wechat_sandbox_keys = decode(bytes, at())?,
-                section::NOTIFICATIONS => scenario.notifications.push(decode(bytes, at())?),
-                section::ALIPAY_APPS => scenario.alipay.apps = decode(bytes, at())?,
-                section::ALIPAY_TRADES => scenario.alipay.trades.push(decode(bytes, at())?),
-                section::ALIPAY_REFUNDS => scenario.alipay.refunds.push(decode(bytes, at())?),
-                section::ALIPAY_EVENTS => scenario.alipay.events = decode(bytes, at())?,
-                _ => {
-                    let Some((names, sandbox)) = wechat(name) else {
-                        return Err(format!("{}: unknown section", at()));
-                    };
-                    let records = if sandbox {
-                        &mut scenario.wechat_sandbox
+            for row in table.iter().map_err(|e| e.to_string())? {
+                let (key, value) = row.map_err(|e| e.to_string())?;
+                let index = key.value();
+                let bytes = value.value();
+                let at = || format!("row ({name}, {index})");
+                fn decode<T: DeserializeOwned>(bytes: &[u8], at: String) -> Result<T, String> {
+                    serde_json::from_slice(bytes).map_err(|e| format!("{at}: {e}"))
+                }
+                let wechat = |name: &str| {
+                    if name.starts_with("wechat_sandbox.") {
+                        Some((&section::WECHAT_SANDBOX, true))
+                    } else if name.starts_with("wechat.") {
+                        Some((&section::WECHAT, false))
                     } else {
-                        &mut scenario.wechat
-                    };
-                    if name == names.merchants {
-                        records.merchants = decode(bytes, at())?;
-                    } else if name == names.orders {
-                        records.orders.push(decode(bytes, at())?);
-                    } else if name == names.refunds {
-                        records.refunds.push(decode(bytes, at())?);
-                    } else if name == names.events {
-                        records.events = decode(bytes, at())?;
-                    } else {
-                        return Err(format!("{}: unknown section", at()));
+                        None
+                    }
+                };
+                match name {
+                    section::META => format = Some(decode::<String>(bytes, at())?),
+                    section::CLOCK => clock = Some(decode(bytes, at())?),
+                    section::IDS => scenario.ids = Some(decode(bytes, at())?),
+                    section::FAULTS => scenario.faults = decode(bytes, at())?,
+                    section::SANDBOX_KEYS => scenario.wechat_sandbox_keys = decode(bytes, at())?,
+                    section::NOTIFICATIONS => scenario.notifications.push(decode(bytes, at())?),
+                    section::ALIPAY_APPS => scenario.alipay.apps = decode(bytes, at())?,
+                    section::ALIPAY_TRADES => scenario.alipay.trades.push(decode(bytes, at())?),
+                    section::ALIPAY_REFUNDS => scenario.alipay.refunds.push(decode(bytes, at())?),
+                    section::ALIPAY_EVENTS => scenario.alipay.events = decode(bytes, at())?,
+                    _ => {
+                        let Some((names, sandbox)) = wechat(name) else {
+                            return Err(format!("{}: unknown section", at()));
+                        };
+                        let records = if sandbox {
+                            &mut scenario.wechat_sandbox
+                        } else {
+                            &mut scenario.wechat
+                        };
+                        if name == names.merchants {
+                            records.merchants = decode(bytes, at())?;
+                        } else if name == names.orders {
+                            records.orders.push(decode(bytes, at())?);
+                        } else if name == names.refunds {
+                            records.refunds.push(decode(bytes, at())?);
+                        } else if name == names.events {
+                            records.events = decode(bytes, at())?;
+                        } else {
+                            return Err(format!("{}: unknown section", at()));
+                        }
                     }
                 }
             }
@@ -481,24 +523,29 @@ fn entity<T: Serialize>(section: &'static str, index: usize, record: &T) -> Row 
 fn write(db: &Database, batch: &Batch) -> Result<(), String> {
     let txn = db.begin_write().map_err(|e| e.to_string())?;
     if batch.replace_all {
-        match txn.delete_table(STATE) {
-            Ok(_) => {}
-            Err(e) => return Err(e.to_string()),
+        let tables: Vec<_> = txn.list_tables().map_err(|e| e.to_string())?.collect();
+        for handle in tables {
+            txn.delete_table(handle).map_err(|e| e.to_string())?;
         }
     }
-    {
-        let mut table = txn.open_table(STATE).map_err(|e| e.to_string())?;
-        for row in &batch.rows {
+    // Grouped by section (a stable sort: rows of one key keep their order), each table
+    // opened once.
+    let mut rows: Vec<&Row> = batch.rows.iter().collect();
+    rows.sort_by_key(|row| row.section);
+    for group in rows.chunk_by(|a, b| a.section == b.section) {
+        let Some(first) = group.first() else { continue };
+        let mut table = txn
+            .open_table(table(first.section))
+            .map_err(|e| e.to_string())?;
+        for row in group {
             match &row.value {
                 Some(value) => {
                     table
-                        .insert((row.section, row.key), value.as_slice())
+                        .insert(row.key, value.as_slice())
                         .map_err(|e| e.to_string())?;
                 }
                 None => {
-                    table
-                        .remove((row.section, row.key))
-                        .map_err(|e| e.to_string())?;
+                    table.remove(row.key).map_err(|e| e.to_string())?;
                 }
             }
         }
@@ -515,6 +562,29 @@ mod tests {
 
     fn sections(batch: &Batch) -> Vec<(&str, u64)> {
         batch.rows.iter().map(|r| (r.section, r.key)).collect()
+    }
+
+    #[test]
+    fn a_store_of_the_first_layout_is_refused_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.redb");
+        {
+            let db = Database::create(&path).unwrap();
+            let txn = db.begin_write().unwrap();
+            let old: TableDefinition<(&str, u64), &[u8]> = TableDefinition::new(FIRST_LAYOUT);
+            txn.open_table(old)
+                .unwrap()
+                .insert(("meta", 0), b"\"paysandbox-store-1\"".as_slice())
+                .unwrap();
+            txn.commit().unwrap();
+        }
+        let error = Store::open(&path).unwrap_err();
+        assert!(
+            error.message.starts_with(
+                "written as paysandbox-store-1 (an earlier layout), this build reads paysandbox-store-2"
+            ),
+            "{error}"
+        );
     }
 
     #[test]
