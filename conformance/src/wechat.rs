@@ -699,12 +699,76 @@ impl ReferenceStateMachine for Reference {
     }
 }
 
+/// Starts a WeChat case: the merchant's refundable balance set to the model's `balance`, and
+/// the journal position the case's checks read from.
+pub(crate) fn begin_wechat_case(env: &Env, balance: u64) -> u64 {
+    let admin = env.admin.clone();
+    let mch_id = env.wechat.mch_id.clone();
+    let seq = env.block_on(async move {
+        admin
+            .update_merchant(&mch_id, json!({ "refundable_balance": balance }))
+            .await?;
+        begin_case(&admin).await
+    });
+    seq.unwrap_or_else(|e| fail!("case setup failed: {e}"))
+}
+
+/// What one case calls its orders and refunds (under its own prefix), and the ids the server
+/// handed out for them; both WeChat machines (v2 alone, and v2 mixed with v3) keep one.
+#[derive(Debug)]
+pub(crate) struct CaseIds {
+    /// Starts every out_trade_no and out_refund_no of the case.
+    pub(crate) prefix: String,
+    /// The transaction_id of each seeded order, by order index.
+    pub(crate) transaction_ids: Vec<String>,
+    /// The refund_id of each refund the server made, by out_refund_no slot.
+    pub(crate) refund_ids: HashMap<usize, String>,
+}
+
+impl CaseIds {
+    /// A new case's names under `prefix`, no id known yet.
+    pub(crate) fn new(prefix: String) -> CaseIds {
+        CaseIds {
+            prefix,
+            transaction_ids: Vec::new(),
+            refund_ids: HashMap::new(),
+        }
+    }
+
+    /// The out_trade_no of `order` (an unknown one for [`OrderPick::Unknown`]).
+    pub(crate) fn out_trade_no(&self, order: OrderPick) -> String {
+        match order {
+            OrderPick::Seeded(i) => format!("{}o{i}", self.prefix),
+            OrderPick::Unknown => format!("{}nope", self.prefix),
+        }
+    }
+
+    /// The transaction_id the server gave `order`, else one it never gave.
+    pub(crate) fn transaction_id(&self, order: OrderPick) -> String {
+        order
+            .index()
+            .and_then(|i| self.transaction_ids.get(i).cloned())
+            .unwrap_or_else(|| "4200099999197001010000000001".to_owned())
+    }
+
+    /// The out_refund_no of slot `number`.
+    pub(crate) fn out_refund_no(&self, number: usize) -> String {
+        format!("{}r{number}", self.prefix)
+    }
+
+    /// The refund_id the server gave slot `number`, else one it never gave.
+    pub(crate) fn refund_id(&self, number: usize) -> String {
+        self.refund_ids
+            .get(&number)
+            .cloned()
+            .unwrap_or_else(|| "50300999999919700101000000001".to_owned())
+    }
+}
+
 /// The system under test: the server through the SDK, plus the ids it handed out.
 pub struct Sut {
     env: Arc<Env>,
-    prefix: String,
-    transaction_ids: Vec<String>,
-    refund_ids: HashMap<usize, String>,
+    ids: CaseIds,
     /// The model as it was before the current transition (to predict from).
     before: Model,
     journal_seq: std::cell::Cell<u64>,
@@ -712,36 +776,11 @@ pub struct Sut {
 
 impl fmt::Debug for Sut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wechat::Sut({})", self.prefix)
+        write!(f, "wechat::Sut({})", self.ids.prefix)
     }
 }
 
 impl Sut {
-    fn out_trade_no(&self, order: OrderPick) -> String {
-        match order {
-            OrderPick::Seeded(i) => format!("{}o{i}", self.prefix),
-            OrderPick::Unknown => format!("{}nope", self.prefix),
-        }
-    }
-
-    fn transaction_id(&self, order: OrderPick) -> String {
-        order
-            .index()
-            .and_then(|i| self.transaction_ids.get(i).cloned())
-            .unwrap_or_else(|| "4200099999197001010000000001".to_owned())
-    }
-
-    fn out_refund_no(&self, number: usize) -> String {
-        format!("{}r{number}", self.prefix)
-    }
-
-    fn refund_id(&self, number: usize) -> String {
-        self.refund_ids
-            .get(&number)
-            .cloned()
-            .unwrap_or_else(|| "50300999999919700101000000001".to_owned())
-    }
-
     fn client(&self, hmac: bool) -> &wechat::Client {
         if hmac {
             &self.env.wechat.hmac
@@ -770,21 +809,10 @@ impl StateMachineTest for Machine {
     fn init_test(ref_state: &Model) -> Sut {
         let env = crate::current_env();
         let prefix = env.next_case_prefix();
-        let admin = env.admin.clone();
-        let mch_id = env.wechat.mch_id.clone();
-        let balance = ref_state.balance;
-        let seq = env.block_on(async move {
-            admin
-                .update_merchant(&mch_id, json!({ "refundable_balance": balance }))
-                .await?;
-            begin_case(&admin).await
-        });
-        let seq = seq.unwrap_or_else(|e| fail!("case setup failed: {e}"));
+        let seq = begin_wechat_case(&env, ref_state.balance);
         Sut {
             env,
-            prefix,
-            transaction_ids: Vec::new(),
-            refund_ids: HashMap::new(),
+            ids: CaseIds::new(prefix),
             before: ref_state.clone(),
             journal_seq: std::cell::Cell::new(seq),
         }
@@ -800,7 +828,9 @@ impl StateMachineTest for Machine {
                     "state": if *paid { "SUCCESS" } else { "NOTPAY" },
                     "paid_seconds_ago": 60,
                 });
-                let out_trade_no = sut.out_trade_no(OrderPick::Seeded(sut.transaction_ids.len()));
+                let out_trade_no = sut
+                    .ids
+                    .out_trade_no(OrderPick::Seeded(sut.ids.transaction_ids.len()));
                 let order = env.block_on(env.admin.seed_order(
                     &env.wechat.mch_id,
                     &out_trade_no,
@@ -813,7 +843,7 @@ impl StateMachineTest for Machine {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                sut.transaction_ids.push(id);
+                sut.ids.transaction_ids.push(id);
                 model = <Reference as ReferenceStateMachine>::apply(model, &t);
             }
             Transition::Refund(a) => {
@@ -823,12 +853,12 @@ impl StateMachineTest for Machine {
                 let predicted = model.refund(a);
                 let order = match a.order {
                     OrderPick::Seeded(_) if a.by_transaction_id => {
-                        OrderId::TransactionId(sut.transaction_id(a.order))
+                        OrderId::TransactionId(sut.ids.transaction_id(a.order))
                     }
                     OrderPick::Unknown if a.by_transaction_id => {
-                        OrderId::TransactionId(sut.transaction_id(a.order))
+                        OrderId::TransactionId(sut.ids.transaction_id(a.order))
                     }
-                    _ => OrderId::OutTradeNo(sut.out_trade_no(a.order)),
+                    _ => OrderId::OutTradeNo(sut.ids.out_trade_no(a.order)),
                 };
                 let total_fee = a
                     .order
@@ -837,7 +867,7 @@ impl StateMachineTest for Machine {
                     .map_or(a.fee, |o| o.total + u64::from(a.wrong_total));
                 let request = RefundRequest::builder()
                     .order(order)
-                    .out_refund_no(sut.out_refund_no(a.number))
+                    .out_refund_no(sut.ids.out_refund_no(a.number))
                     .total_fee(total_fee)
                     .refund_fee(a.fee)
                     .build();
@@ -861,16 +891,26 @@ impl StateMachineTest for Machine {
                             m.as_ref().map(|r| r.fee),
                             "{t:?}: refund_fee"
                         );
-                        assert_eq!(response.out_refund_no, sut.out_refund_no(a.number), "{t:?}");
-                        assert_eq!(response.out_trade_no, sut.out_trade_no(a.order), "{t:?}");
+                        assert_eq!(
+                            response.out_refund_no,
+                            sut.ids.out_refund_no(a.number),
+                            "{t:?}"
+                        );
+                        assert_eq!(
+                            response.out_trade_no,
+                            sut.ids.out_trade_no(a.order),
+                            "{t:?}"
+                        );
                         if repeated {
                             assert_eq!(
-                                sut.refund_ids.get(&a.number),
+                                sut.ids.refund_ids.get(&a.number),
                                 Some(&response.refund_id),
                                 "{t:?}: a repeated out_refund_no must answer the same refund_id"
                             );
                         }
-                        sut.refund_ids.insert(a.number, response.refund_id.clone());
+                        sut.ids
+                            .refund_ids
+                            .insert(a.number, response.refund_id.clone());
                     }
                     RefundOutcome::Refused(code) => {
                         assert_eq!(
@@ -881,15 +921,16 @@ impl StateMachineTest for Machine {
                         // An after_apply fault hid a refund the ledger made: learn its id by
                         // querying it (a client would, too).
                         if let Some(ri) = model.refund_by_number(a.number)
-                            && !sut.refund_ids.contains_key(&a.number)
+                            && !sut.ids.refund_ids.contains_key(&a.number)
                             && model.refunds.get(ri).is_some()
                         {
-                            let query = RefundQuery::by_out_refund_no(sut.out_refund_no(a.number));
+                            let query =
+                                RefundQuery::by_out_refund_no(sut.ids.out_refund_no(a.number));
                             let found = env.block_on(sut.client(false).refund_query(&query));
                             match found {
                                 Ok(page) => {
                                     if let Some(r) = page.refunds.first() {
-                                        sut.refund_ids.insert(a.number, r.refund_id.clone());
+                                        sut.ids.refund_ids.insert(a.number, r.refund_id.clone());
                                     }
                                 }
                                 Err(e) => fail!(
@@ -903,12 +944,14 @@ impl StateMachineTest for Machine {
             Transition::Query(by) => {
                 let predicted = model.query(by);
                 let query = match *by {
-                    QueryBy::RefundId(n) => RefundQuery::by_refund_id(sut.refund_id(n)),
-                    QueryBy::OutRefundNo(n) => RefundQuery::by_out_refund_no(sut.out_refund_no(n)),
-                    QueryBy::TransactionId(o) => {
-                        RefundQuery::by_transaction_id(sut.transaction_id(o))
+                    QueryBy::RefundId(n) => RefundQuery::by_refund_id(sut.ids.refund_id(n)),
+                    QueryBy::OutRefundNo(n) => {
+                        RefundQuery::by_out_refund_no(sut.ids.out_refund_no(n))
                     }
-                    QueryBy::OutTradeNo(o) => RefundQuery::by_out_trade_no(sut.out_trade_no(o)),
+                    QueryBy::TransactionId(o) => {
+                        RefundQuery::by_transaction_id(sut.ids.transaction_id(o))
+                    }
+                    QueryBy::OutTradeNo(o) => RefundQuery::by_out_trade_no(sut.ids.out_trade_no(o)),
                 };
                 let result = env.block_on(sut.client(false).refund_query(&query));
                 match predicted {
@@ -942,7 +985,7 @@ impl StateMachineTest for Machine {
                             .filter_map(|i| model.refunds.get(*i))
                             .map(|r| {
                                 (
-                                    sut.out_refund_no(r.number),
+                                    sut.ids.out_refund_no(r.number),
                                     r.fee,
                                     r.status.wire().to_owned(),
                                 )
@@ -964,7 +1007,7 @@ impl StateMachineTest for Machine {
             }
             Transition::OrderQuery(o) => {
                 let predicted = model.trade_state(*o);
-                let id = OrderId::OutTradeNo(sut.out_trade_no(*o));
+                let id = OrderId::OutTradeNo(sut.ids.out_trade_no(*o));
                 let result = env.block_on(sut.client(false).order_query(&id));
                 match predicted {
                     None => assert_eq!(
@@ -991,7 +1034,10 @@ impl StateMachineTest for Machine {
             }
             Transition::Force { number, status } => {
                 let expected_ok = model.force(*number, *status);
-                let path = format!("/admin/wechat/refunds/{}/status", sut.refund_id(*number));
+                let path = format!(
+                    "/admin/wechat/refunds/{}/status",
+                    sut.ids.refund_id(*number)
+                );
                 let answer = env.block_on(env.admin.call(
                     reqwest::Method::POST,
                     &path,
@@ -1015,7 +1061,7 @@ impl StateMachineTest for Machine {
             }
             Transition::Stranger => {
                 let _ = cited(deviations::WX_MCHID_NOT_EXIST_UNSIGNED);
-                let query = RefundQuery::by_out_refund_no(sut.out_refund_no(0));
+                let query = RefundQuery::by_out_refund_no(sut.ids.out_refund_no(0));
                 let result = env.block_on(env.wechat.stranger.refund_query(&query));
                 assert!(
                     matches!(
@@ -1039,7 +1085,7 @@ impl StateMachineTest for Machine {
 
     fn check_invariants(sut: &Sut, model: &Model) {
         let env = sut.env.clone();
-        let prefix = sut.prefix.clone();
+        let prefix = sut.ids.prefix.clone();
         match env.block_on(invariants(&env, &prefix, model, sut.journal_seq.get())) {
             Ok(seq) => sut.journal_seq.set(seq),
             Err(message) => fail!("invariant broken: {message}"),

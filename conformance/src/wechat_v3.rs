@@ -28,7 +28,6 @@
 //! Pacing and timing are the v2 machine's: the clock moves [`PACE_MS`] before every refund
 //! of either protocol, which keeps the shared request limits out of reach.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -40,11 +39,11 @@ use proptest_state_machine::{ReferenceStateMachine, StateMachineTest};
 use serde_json::json;
 
 use crate::deviations::{self, cited};
-use crate::env::{Env, begin_case};
+use crate::env::Env;
 use crate::fail;
 use crate::wechat::{
-    Fault, Model, Order, OrderPick, PACE_MS, QueryBy, QueryOutcome, RefundArgs, RefundOutcome,
-    START_BALANCE, Status, code_of, invariants, order_pick,
+    CaseIds, Fault, Model, Order, OrderPick, PACE_MS, QueryBy, QueryOutcome, RefundArgs,
+    RefundOutcome, START_BALANCE, Status, begin_wechat_case, code_of, invariants, order_pick,
 };
 
 /// The protocol a transition speaks.
@@ -399,45 +398,18 @@ impl ReferenceStateMachine for Reference {
 /// The system under test: the server through both SDK clients, plus the ids it handed out.
 pub struct Sut {
     env: Arc<Env>,
-    prefix: String,
-    transaction_ids: Vec<String>,
-    refund_ids: HashMap<usize, String>,
+    ids: CaseIds,
     before: State,
     journal_seq: std::cell::Cell<u64>,
 }
 
 impl fmt::Debug for Sut {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "wechat_v3::Sut({})", self.prefix)
+        write!(f, "wechat_v3::Sut({})", self.ids.prefix)
     }
 }
 
 impl Sut {
-    fn out_trade_no(&self, order: OrderPick) -> String {
-        match order {
-            OrderPick::Seeded(i) => format!("{}o{i}", self.prefix),
-            OrderPick::Unknown => format!("{}nope", self.prefix),
-        }
-    }
-
-    fn transaction_id(&self, order: OrderPick) -> String {
-        order
-            .index()
-            .and_then(|i| self.transaction_ids.get(i).cloned())
-            .unwrap_or_else(|| "4200099999197001010000000001".to_owned())
-    }
-
-    fn out_refund_no(&self, number: usize) -> String {
-        format!("{}r{number}", self.prefix)
-    }
-
-    fn refund_id(&self, number: usize) -> String {
-        self.refund_ids
-            .get(&number)
-            .cloned()
-            .unwrap_or_else(|| "50300999999919700101000000001".to_owned())
-    }
-
     fn v2(&self, hmac: bool) -> &wechat::Client {
         if hmac {
             &self.env.wechat.hmac
@@ -452,24 +424,24 @@ impl Sut {
 
     fn order_id(&self, order: OrderPick, by_transaction_id: bool) -> OrderId {
         if by_transaction_id {
-            OrderId::TransactionId(self.transaction_id(order))
+            OrderId::TransactionId(self.ids.transaction_id(order))
         } else {
-            OrderId::OutTradeNo(self.out_trade_no(order))
+            OrderId::OutTradeNo(self.ids.out_trade_no(order))
         }
     }
 
     /// Learns the refund_id of a refund the ledger made although its answer was a fault.
     fn learn_refund_id(&mut self, t: &Transition, model: &Model, number: usize) {
-        if self.refund_ids.contains_key(&number) || model.refund_by_number(number).is_none() {
+        if self.ids.refund_ids.contains_key(&number) || model.refund_by_number(number).is_none() {
             return;
         }
-        let out_refund_no = self.out_refund_no(number);
+        let out_refund_no = self.ids.out_refund_no(number);
         match self
             .env
             .block_on(self.env.wechat.v3.refund_query(&out_refund_no))
         {
             Ok(refund) => {
-                self.refund_ids.insert(number, refund.refund_id);
+                self.ids.refund_ids.insert(number, refund.refund_id);
             }
             Err(e) => fail!("{t:?}: the refund applied before the fault is not queryable: {e}"),
         }
@@ -502,21 +474,10 @@ impl StateMachineTest for Machine {
     fn init_test(ref_state: &State) -> Sut {
         let env = crate::current_env();
         let prefix = env.next_case_prefix();
-        let admin = env.admin.clone();
-        let mch_id = env.wechat.mch_id.clone();
-        let balance = ref_state.ledger.balance;
-        let seq = env.block_on(async move {
-            admin
-                .update_merchant(&mch_id, json!({ "refundable_balance": balance }))
-                .await?;
-            begin_case(&admin).await
-        });
-        let seq = seq.unwrap_or_else(|e| fail!("case setup failed: {e}"));
+        let seq = begin_wechat_case(&env, ref_state.ledger.balance);
         Sut {
             env,
-            prefix,
-            transaction_ids: Vec::new(),
-            refund_ids: HashMap::new(),
+            ids: CaseIds::new(prefix),
             before: ref_state.clone(),
             journal_seq: std::cell::Cell::new(seq),
         }
@@ -532,7 +493,9 @@ impl StateMachineTest for Machine {
                     "state": if *paid { "SUCCESS" } else { "NOTPAY" },
                     "paid_seconds_ago": 60,
                 });
-                let out_trade_no = sut.out_trade_no(OrderPick::Seeded(sut.transaction_ids.len()));
+                let out_trade_no = sut
+                    .ids
+                    .out_trade_no(OrderPick::Seeded(sut.ids.transaction_ids.len()));
                 let order = env.block_on(env.admin.seed_order(
                     &env.wechat.mch_id,
                     &out_trade_no,
@@ -545,7 +508,7 @@ impl StateMachineTest for Machine {
                     .and_then(serde_json::Value::as_str)
                     .unwrap_or_default()
                     .to_owned();
-                sut.transaction_ids.push(id);
+                sut.ids.transaction_ids.push(id);
                 state = <Reference as ReferenceStateMachine>::apply(state, &t);
             }
             Transition::Refund(a, via) => {
@@ -611,11 +574,11 @@ impl StateMachineTest for Machine {
                                     total.map(|o| o.total),
                                     "{t:?}: amount.total"
                                 );
-                                assert_eq!(r.out_trade_no, sut.out_trade_no(*order), "{t:?}");
+                                assert_eq!(r.out_trade_no, sut.ids.out_trade_no(*order), "{t:?}");
                                 if total.is_some_and(|o| o.paid) {
                                     assert_eq!(
                                         r.transaction_id.as_deref(),
-                                        Some(sut.transaction_id(*order).as_str()),
+                                        Some(sut.ids.transaction_id(*order).as_str()),
                                         "{t:?}: transaction_id"
                                     );
                                 }
@@ -645,7 +608,10 @@ impl StateMachineTest for Machine {
             }
             Transition::Force { number, status } => {
                 let expected_ok = state.ledger.force(*number, *status);
-                let path = format!("/admin/wechat/refunds/{}/status", sut.refund_id(*number));
+                let path = format!(
+                    "/admin/wechat/refunds/{}/status",
+                    sut.ids.refund_id(*number)
+                );
                 let answer = env.block_on(env.admin.call(
                     reqwest::Method::POST,
                     &path,
@@ -684,7 +650,7 @@ impl StateMachineTest for Machine {
         let env = sut.env.clone();
         match env.block_on(invariants(
             &env,
-            &sut.prefix,
+            &sut.ids.prefix,
             &state.ledger,
             sut.journal_seq.get(),
         )) {
@@ -705,7 +671,7 @@ fn refund_v2(
     let env = sut.env.clone();
     let request = RefundRequest::builder()
         .order(sut.order_id(a.order, a.by_transaction_id))
-        .out_refund_no(sut.out_refund_no(a.number))
+        .out_refund_no(sut.ids.out_refund_no(a.number))
         .total_fee(total_fee)
         .refund_fee(a.fee)
         .build()
@@ -728,15 +694,25 @@ fn refund_v2(
                 m.map(|r| r.fee),
                 "{t:?}: refund_fee"
             );
-            assert_eq!(response.out_refund_no, sut.out_refund_no(a.number), "{t:?}");
-            assert_eq!(response.out_trade_no, sut.out_trade_no(a.order), "{t:?}");
-            if let Some(known) = sut.refund_ids.get(&a.number) {
+            assert_eq!(
+                response.out_refund_no,
+                sut.ids.out_refund_no(a.number),
+                "{t:?}"
+            );
+            assert_eq!(
+                response.out_trade_no,
+                sut.ids.out_trade_no(a.order),
+                "{t:?}"
+            );
+            if let Some(known) = sut.ids.refund_ids.get(&a.number) {
                 assert_eq!(
                     known, &response.refund_id,
                     "{t:?}: refund_id of a repeated refund"
                 );
             }
-            sut.refund_ids.insert(a.number, response.refund_id.clone());
+            sut.ids
+                .refund_ids
+                .insert(a.number, response.refund_id.clone());
         }
         RefundOutcome::Refused(code) => {
             assert_eq!(
@@ -760,12 +736,12 @@ fn refund_v3(
     let env = sut.env.clone();
     let builder = v3::RefundRequest::builder();
     let builder = if a.by_transaction_id {
-        builder.transaction_id(sut.transaction_id(a.order))
+        builder.transaction_id(sut.ids.transaction_id(a.order))
     } else {
-        builder.out_trade_no(sut.out_trade_no(a.order))
+        builder.out_trade_no(sut.ids.out_trade_no(a.order))
     };
     let request = builder
-        .out_refund_no(sut.out_refund_no(a.number))
+        .out_refund_no(sut.ids.out_refund_no(a.number))
         .refund(a.fee)
         .total(total_fee)
         .build()
@@ -791,20 +767,30 @@ fn refund_v3(
                 "{t:?}: amount.refund, amount.total"
             );
             assert_eq!(response.status, v3_status(m.status), "{t:?}: status");
-            assert_eq!(response.out_refund_no, sut.out_refund_no(a.number), "{t:?}");
-            assert_eq!(response.out_trade_no, sut.out_trade_no(a.order), "{t:?}");
+            assert_eq!(
+                response.out_refund_no,
+                sut.ids.out_refund_no(a.number),
+                "{t:?}"
+            );
+            assert_eq!(
+                response.out_trade_no,
+                sut.ids.out_trade_no(a.order),
+                "{t:?}"
+            );
             assert_eq!(
                 response.transaction_id,
-                sut.transaction_id(a.order),
+                sut.ids.transaction_id(a.order),
                 "{t:?}: transaction_id"
             );
-            if let Some(known) = sut.refund_ids.get(&a.number) {
+            if let Some(known) = sut.ids.refund_ids.get(&a.number) {
                 assert_eq!(
                     known, &response.refund_id,
                     "{t:?}: refund_id of a repeated refund"
                 );
             }
-            sut.refund_ids.insert(a.number, response.refund_id.clone());
+            sut.ids
+                .refund_ids
+                .insert(a.number, response.refund_id.clone());
         }
         RefundOutcome::Refused(code) => {
             let (want, status) = v3_refund_code(code);
@@ -820,10 +806,10 @@ fn refund_v3(
 
 fn query_v2(sut: &Sut, model: &Model, t: &Transition, by: QueryBy, predicted: QueryOutcome) {
     let query = match by {
-        QueryBy::RefundId(n) => RefundQuery::by_refund_id(sut.refund_id(n)),
-        QueryBy::OutRefundNo(n) => RefundQuery::by_out_refund_no(sut.out_refund_no(n)),
-        QueryBy::TransactionId(o) => RefundQuery::by_transaction_id(sut.transaction_id(o)),
-        QueryBy::OutTradeNo(o) => RefundQuery::by_out_trade_no(sut.out_trade_no(o)),
+        QueryBy::RefundId(n) => RefundQuery::by_refund_id(sut.ids.refund_id(n)),
+        QueryBy::OutRefundNo(n) => RefundQuery::by_out_refund_no(sut.ids.out_refund_no(n)),
+        QueryBy::TransactionId(o) => RefundQuery::by_transaction_id(sut.ids.transaction_id(o)),
+        QueryBy::OutTradeNo(o) => RefundQuery::by_out_trade_no(sut.ids.out_trade_no(o)),
     };
     let result = sut.env.block_on(sut.v2(false).refund_query(&query));
     match predicted {
@@ -855,7 +841,7 @@ fn query_v2(sut: &Sut, model: &Model, t: &Transition, by: QueryBy, predicted: Qu
             let want: Vec<(String, u64, &str)> = indexes
                 .iter()
                 .filter_map(|i| model.refunds.get(*i))
-                .map(|r| (sut.out_refund_no(r.number), r.fee, r.status.wire()))
+                .map(|r| (sut.ids.out_refund_no(r.number), r.fee, r.status.wire()))
                 .collect();
             assert_eq!(
                 got, want,
@@ -868,7 +854,7 @@ fn query_v2(sut: &Sut, model: &Model, t: &Transition, by: QueryBy, predicted: Qu
 fn query_v3(sut: &Sut, model: &Model, t: &Transition, number: usize, predicted: QueryOutcome) {
     let result = sut
         .env
-        .block_on(sut.v3().refund_query(&sut.out_refund_no(number)));
+        .block_on(sut.v3().refund_query(&sut.ids.out_refund_no(number)));
     match predicted {
         QueryOutcome::NotExist => assert_eq!(
             v3_error(&result),
@@ -891,18 +877,22 @@ fn query_v3(sut: &Sut, model: &Model, t: &Transition, number: usize, predicted: 
                     refund.status.as_str()
                 ),
                 (
-                    sut.out_refund_no(m.number).as_str(),
+                    sut.ids.out_refund_no(m.number).as_str(),
                     m.fee,
                     m.total_fee,
                     v3_status(m.status)
                 ),
                 "{t:?}: (out_refund_no, amount.refund, amount.total, status)"
             );
-            assert_eq!(refund.refund_id, sut.refund_id(number), "{t:?}: refund_id");
-            assert_eq!(refund.out_trade_no, sut.out_trade_no(order), "{t:?}");
+            assert_eq!(
+                refund.refund_id,
+                sut.ids.refund_id(number),
+                "{t:?}: refund_id"
+            );
+            assert_eq!(refund.out_trade_no, sut.ids.out_trade_no(order), "{t:?}");
             assert_eq!(
                 refund.transaction_id,
-                sut.transaction_id(order),
+                sut.ids.transaction_id(order),
                 "{t:?}: transaction_id"
             );
             assert_eq!(
@@ -916,7 +906,7 @@ fn query_v3(sut: &Sut, model: &Model, t: &Transition, number: usize, predicted: 
 
 /// Both protocols about one refund: each field v2 and v3 share must agree.
 fn compare(sut: &Sut, model: &Model, t: &Transition, number: usize) {
-    let out_refund_no = sut.out_refund_no(number);
+    let out_refund_no = sut.ids.out_refund_no(number);
     let env = &sut.env;
     let v2 = env.block_on(
         sut.v2(false)
