@@ -751,6 +751,29 @@ impl CaseIds {
             .unwrap_or_else(|| "4200099999197001010000000001".to_owned())
     }
 
+    /// Seeds the case's next order (paid a minute ago, or NOTPAY) through the admin API and
+    /// keeps the transaction_id the server gave it.
+    pub(crate) fn seed_order(&mut self, env: &Env, total: u64, paid: bool) {
+        let extra = json!({
+            "appid": env.wechat.appid,
+            "state": if paid { "SUCCESS" } else { "NOTPAY" },
+            "paid_seconds_ago": 60,
+        });
+        let out_trade_no = self.out_trade_no(OrderPick::Seeded(self.transaction_ids.len()));
+        let order =
+            env.block_on(
+                env.admin
+                    .seed_order(&env.wechat.mch_id, &out_trade_no, total, extra),
+            );
+        let order = order.unwrap_or_else(|e| fail!("seeding failed: {e}"));
+        let id = order
+            .get("transaction_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        self.transaction_ids.push(id);
+    }
+
     /// The out_refund_no of slot `number`.
     pub(crate) fn out_refund_no(&self, number: usize) -> String {
         format!("{}r{number}", self.prefix)
@@ -823,27 +846,7 @@ impl StateMachineTest for Machine {
         let mut model = sut.before.clone();
         match &t {
             Transition::Seed { total, paid } => {
-                let extra = json!({
-                    "appid": env.wechat.appid,
-                    "state": if *paid { "SUCCESS" } else { "NOTPAY" },
-                    "paid_seconds_ago": 60,
-                });
-                let out_trade_no = sut
-                    .ids
-                    .out_trade_no(OrderPick::Seeded(sut.ids.transaction_ids.len()));
-                let order = env.block_on(env.admin.seed_order(
-                    &env.wechat.mch_id,
-                    &out_trade_no,
-                    *total,
-                    extra,
-                ));
-                let order = order.unwrap_or_else(|e| fail!("seeding failed: {e}"));
-                let id = order
-                    .get("transaction_id")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                sut.ids.transaction_ids.push(id);
+                sut.ids.seed_order(&env, *total, *paid);
                 model = <Reference as ReferenceStateMachine>::apply(model, &t);
             }
             Transition::Refund(a) => {

@@ -488,27 +488,7 @@ impl StateMachineTest for Machine {
         let mut state = sut.before.clone();
         match &t {
             Transition::Seed { total, paid } => {
-                let extra = json!({
-                    "appid": env.wechat.appid,
-                    "state": if *paid { "SUCCESS" } else { "NOTPAY" },
-                    "paid_seconds_ago": 60,
-                });
-                let out_trade_no = sut
-                    .ids
-                    .out_trade_no(OrderPick::Seeded(sut.ids.transaction_ids.len()));
-                let order = env.block_on(env.admin.seed_order(
-                    &env.wechat.mch_id,
-                    &out_trade_no,
-                    *total,
-                    extra,
-                ));
-                let order = order.unwrap_or_else(|e| fail!("seeding failed: {e}"));
-                let id = order
-                    .get("transaction_id")
-                    .and_then(serde_json::Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned();
-                sut.ids.transaction_ids.push(id);
+                sut.ids.seed_order(&env, *total, *paid);
                 state = <Reference as ReferenceStateMachine>::apply(state, &t);
             }
             Transition::Refund(a, via) => {
