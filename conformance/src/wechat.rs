@@ -779,6 +779,15 @@ impl CaseIds {
         format!("{}r{number}", self.prefix)
     }
 
+    /// Keeps the refund_id an answer gave slot `number`; a slot already known must get the
+    /// same one again (a repeated out_refund_no is the same refund).
+    pub(crate) fn keep_refund_id(&mut self, t: &impl fmt::Debug, number: usize, refund_id: &str) {
+        if let Some(known) = self.refund_ids.get(&number) {
+            assert_eq!(known, refund_id, "{t:?}: refund_id of a repeated refund");
+        }
+        self.refund_ids.insert(number, refund_id.to_owned());
+    }
+
     /// The refund_id the server gave slot `number`, else one it never gave.
     pub(crate) fn refund_id(&self, number: usize) -> String {
         self.refund_ids

@@ -684,15 +684,7 @@ fn refund_v2(
                 sut.ids.out_trade_no(a.order),
                 "{t:?}"
             );
-            if let Some(known) = sut.ids.refund_ids.get(&a.number) {
-                assert_eq!(
-                    known, &response.refund_id,
-                    "{t:?}: refund_id of a repeated refund"
-                );
-            }
-            sut.ids
-                .refund_ids
-                .insert(a.number, response.refund_id.clone());
+            sut.ids.keep_refund_id(t, a.number, &response.refund_id);
         }
         RefundOutcome::Refused(code) => {
             assert_eq!(
@@ -762,15 +754,7 @@ fn refund_v3(
                 sut.ids.transaction_id(a.order),
                 "{t:?}: transaction_id"
             );
-            if let Some(known) = sut.ids.refund_ids.get(&a.number) {
-                assert_eq!(
-                    known, &response.refund_id,
-                    "{t:?}: refund_id of a repeated refund"
-                );
-            }
-            sut.ids
-                .refund_ids
-                .insert(a.number, response.refund_id.clone());
+            sut.ids.keep_refund_id(t, a.number, &response.refund_id);
         }
         RefundOutcome::Refused(code) => {
             let (want, status) = v3_refund_code(code);

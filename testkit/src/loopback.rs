@@ -66,3 +66,17 @@ pub(crate) async fn body(request: Request<Incoming>) -> Option<Bytes> {
         .ok()?;
     Some(collected.to_bytes())
 }
+
+/// Headers as `(name, value)` pairs, names lower case as `http` keeps them, values read
+/// lossily: what the test kit records of a request or an answer.
+pub(crate) fn header_pairs(headers: &hyper::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(n, v)| {
+            (
+                n.as_str().to_owned(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}

@@ -96,16 +96,7 @@ impl Receiver {
 
 impl Handler for Recorder {
     async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
-        let headers: Vec<(String, String)> = request
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = loopback::header_pairs(request.headers());
         let Some(body) = loopback::body(request).await else {
             return reply(StatusCode::PAYLOAD_TOO_LARGE.as_u16(), String::new());
         };

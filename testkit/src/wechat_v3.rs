@@ -275,16 +275,7 @@ impl V3Client {
             .await
             .unwrap_or_else(|e| panic!("{method} {full}: {e}"));
         let status = response.status().as_u16();
-        let headers: Vec<(String, String)> = response
-            .headers()
-            .iter()
-            .map(|(n, v)| {
-                (
-                    n.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
+        let headers = crate::loopback::header_pairs(response.headers());
         let bytes = response
             .bytes()
             .await
